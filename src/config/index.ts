@@ -1,0 +1,140 @@
+import { resolve } from 'node:path';
+import { parseCidr } from '../lib/ip.js';
+import { parseDuration } from '../lib/time.js';
+import { assertValidPrefix } from '../modules/keys/key-format.js';
+
+/**
+ * Configuration is parsed once at boot from the environment (API.md §10) and frozen; nothing else reads
+ * process.env. Bad values fail fast with a message naming the variable.
+ */
+export type Role = 'api' | 'worker' | 'all';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  operatorApiKey: string | null;
+  masterKey: string | null;
+  publicBaseUrl: string;
+  role: Role;
+  demo: boolean;
+  apiKeyPrefix: string;
+  trustedProxies: string[];
+  idempotencyRetentionMs: number;
+  allowHttpMedia: boolean;
+  safeFetchTrustedHosts: string[];
+  logLevel: string;
+  keyCacheTtlMs: number;
+  keyCacheSize: number;
+  defaultRateLimitRpm: number | null;
+  concurrencyRetryAfterSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | null {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = text(env, name);
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be an integer, got "${value}"`);
+  const parsed = Number(value);
+  if (parsed < min || parsed > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return parsed;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name);
+  if (value === null) return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(name, `must be true or false, got "${value}"`);
+}
+
+function list(env: Env, name: string): string[] {
+  const value = text(env, name);
+  return value === null ? [] : value.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const value = text(env, name);
+  if (value === null) return null;
+  try {
+    const parsed = new URL(value);
+    if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+  } catch {
+    throw new ConfigError(name, `must be a ${protocols.join(' or ')} URL`);
+  }
+  return value;
+}
+
+function duration(env: Env, name: string, fallback: string, minimumMs: number): number {
+  const raw = text(env, name) ?? fallback;
+  const parsed = parseDuration(raw);
+  if (parsed === null) throw new ConfigError(name, `must be a duration like 72h, got "${raw}"`);
+  if (parsed < minimumMs) throw new ConfigError(name, `must be at least ${minimumMs / 3_600_000}h`);
+  return parsed;
+}
+
+export function parseConfig(env: Env = process.env): Readonly<Config> {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const role = text(env, 'GENRELAY_ROLE') ?? 'all';
+  if (role !== 'api' && role !== 'worker' && role !== 'all') {
+    throw new ConfigError('GENRELAY_ROLE', `must be api, worker or all, got "${role}"`);
+  }
+  const apiKeyPrefix = text(env, 'API_KEY_PREFIX') ?? 'ak';
+  try {
+    assertValidPrefix(apiKeyPrefix);
+  } catch (error) {
+    throw new ConfigError('API_KEY_PREFIX', (error as Error).message);
+  }
+  const operatorApiKey = text(env, 'OPERATOR_API_KEY');
+  if (operatorApiKey !== null && operatorApiKey.length < 16) {
+    throw new ConfigError('OPERATOR_API_KEY', 'must be at least 16 characters');
+  }
+  const masterKey = text(env, 'GENRELAY_MASTER_KEY');
+  if (masterKey !== null && masterKey.length < 32) {
+    throw new ConfigError('GENRELAY_MASTER_KEY', 'must be at least 32 characters');
+  }
+  const trustedProxies = list(env, 'TRUSTED_PROXIES');
+  for (const cidr of trustedProxies) {
+    if (!parseCidr(cidr)) throw new ConfigError('TRUSTED_PROXIES', `has an invalid address or CIDR "${cidr}"`);
+  }
+  const rpm = text(env, 'DEFAULT_RATE_LIMIT_RPM');
+  return Object.freeze({
+    port,
+    host,
+    dataDir: resolve(text(env, 'DATA_DIR') ?? './data'),
+    databaseUrl,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    operatorApiKey,
+    masterKey,
+    publicBaseUrl: (url(env, 'PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/$/, ''),
+    role,
+    demo: boolean(env, 'DEMO', databaseUrl === null),
+    apiKeyPrefix,
+    trustedProxies,
+    idempotencyRetentionMs: duration(env, 'IDEMPOTENCY_RETENTION', '72h', 24 * 3_600_000),
+    allowHttpMedia: boolean(env, 'ALLOW_HTTP_MEDIA', false),
+    safeFetchTrustedHosts: list(env, 'SAFE_FETCH_TRUSTED_HOSTS'),
+    logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+    keyCacheTtlMs: integer(env, 'KEY_CACHE_TTL_SECONDS', 30, 1, 30) * 1000,
+    keyCacheSize: integer(env, 'KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
+    defaultRateLimitRpm: rpm === null ? null : integer(env, 'DEFAULT_RATE_LIMIT_RPM', 0, 1, 1_000_000),
+    concurrencyRetryAfterSeconds: integer(env, 'CONCURRENCY_RETRY_AFTER_SECONDS', 5, 1, 3600),
+  });
+}

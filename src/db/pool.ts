@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import pg from 'pg';
+
+/**
+ * The one database handle (SEMANTICS D1–D3). Embedded mode is PGlite behind a node-postgres pool of exactly one
+ * connection, shared by everything in the process; DATABASE_URL switches to a normal PostgreSQL pool. The rest of
+ * the code sees only `Db` and never knows which engine runs.
+ */
+export type Engine = 'pglite' | 'postgres';
+
+export interface Queryable {
+  query<Row extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<Row>>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: Engine;
+  /** Runs `work` in one READ COMMITTED transaction; retried up to 3 times on deadlock/serialization (D6). */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** A dedicated connection for LISTEN (PostgreSQL only; embedded mode is one process and needs none, D2). */
+  listenClient(): Promise<pg.Client | null>;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+  /** Tests start embedded databases from a migrated dump instead of running initdb each time. */
+  pgliteDump?: Blob;
+}
+
+// int8 comes back as BigInt on both engines (D7); everything else keeps node-postgres' parsers.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => BigInt(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+const RETRYABLE = new Set(['40P01', '40001']);
+const openedEmbedded = new WeakSet<PGlite>();
+
+export async function openDb(options: DbOptions): Promise<Db> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 20,
+      types,
+    } as pg.PoolConfig);
+    return wrapPool('postgres', pool, async () => {
+      const client = new pg.Client({ connectionString: options.databaseUrl!, types } as pg.ClientConfig);
+      await client.connect();
+      return client;
+    });
+  }
+  let lite: PGlite;
+  if (options.pgliteDump) {
+    lite = await PGlite.create({ loadDataDir: options.pgliteDump });
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    lite = await PGlite.create(`${options.dataDir}/pglite`);
+  }
+  return embeddedDb(lite, async () => lite.close());
+}
+
+/** Wraps an existing PGlite instance; a second pool over the same instance is a startup error (D2, C39). */
+export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async () => {}): Db {
+  if (openedEmbedded.has(lite)) {
+    throw new Error('embedded database already has its pool: a second pool on one PGlite instance is not allowed');
+  }
+  openedEmbedded.add(lite);
+  const pool = new pg.Pool({ ...createPgConfig(lite), max: 1, types } as unknown as pg.PoolConfig);
+  return wrapPool('pglite', pool, async () => null, closeLite);
+}
+
+function wrapPool(
+  engine: Engine,
+  pool: pg.Pool,
+  listenClient: () => Promise<pg.Client | null>,
+  afterClose: () => Promise<void> = async () => {},
+): Db {
+  return {
+    engine,
+    query: (text, values) => pool.query(text, values),
+    async transaction(work) {
+      for (let attempt = 1; ; attempt += 1) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          if (attempt < 3 && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
+          throw error;
+        } finally {
+          client.release();
+        }
+      }
+    },
+    listenClient,
+    async close() {
+      await pool.end();
+      await afterClose();
+    },
+  };
+}
+
+/** SQLSTATE of a database error, if any. */
+export function sqlState(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
+}

@@ -1,0 +1,112 @@
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/index.js';
+import type { Secrets } from './config/secrets.js';
+import { openDb, type Db } from './db/pool.js';
+import { migrate } from './db/migrate.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createIdGenerator, type IdGenerator } from './lib/ids.js';
+import { parseCidr, type Cidr } from './lib/ip.js';
+import { Metrics } from './lib/metrics.js';
+import { CustomerService } from './modules/customers/service.js';
+import { Authenticator } from './modules/keys/authenticator.js';
+import { KeyCache, LocalInvalidation, type KeyInvalidation } from './modules/keys/key-cache.js';
+import { LastUsedTracker } from './modules/keys/last-used.js';
+import { PgNotifyInvalidation } from './modules/keys/pg-invalidation.js';
+import { KeyService } from './modules/keys/service.js';
+import { FlexibleRateLimiter, type RateLimiter } from './modules/limits/rate-limiter.js';
+import { WalletService } from './modules/wallet/service.js';
+
+/** Everything the HTTP layer, workflows and workers need, built once per process (the composition root). */
+export interface Deps {
+  config: Readonly<Config>;
+  secrets: Secrets;
+  db: Db;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  metrics: Metrics;
+  customers: CustomerService;
+  keys: KeyService;
+  wallet: WalletService;
+  keyCache: KeyCache;
+  invalidation: KeyInvalidation;
+  lastUsed: LastUsedTracker;
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  trustedProxies: Cidr[];
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  db?: Db;
+  clock?: Clock;
+  logger?: Logger;
+  /** Skip applying migrations (tests start from a migrated template). */
+  skipMigrations?: boolean;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    // K4: keys never reach the logs.
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]'],
+  });
+}
+
+export async function buildDeps(config: Readonly<Config>, secrets: Secrets, overrides: DepsOverrides = {}): Promise<Deps> {
+  const logger = overrides.logger ?? createLogger(config);
+  const clock = overrides.clock ?? systemClock;
+  const ids = createIdGenerator(clock);
+  const db = overrides.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  if (!overrides.skipMigrations) await migrate(db);
+  const metrics = new Metrics();
+  const keys = new KeyService(db, ids, config.apiKeyPrefix);
+  const keyCache = new KeyCache(clock, config.keyCacheTtlMs, config.keyCacheSize);
+  const invalidation = await buildInvalidation(db, logger);
+  invalidation.subscribe((change) =>
+    change.kind === 'key' ? keyCache.evictHash(change.hash) : keyCache.evictCustomer(change.customerId),
+  );
+  const lastUsed = new LastUsedTracker(clock, (entries) => keys.touch(entries));
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+  const trustedProxies = config.trustedProxies.map((cidr) => parseCidr(cidr)!);
+  const lastUsedTimer = setInterval(() => {
+    lastUsed.flush().catch((error) => logger.warn({ err: error }, 'last_used_at flush failed'));
+  }, 10_000);
+  lastUsedTimer.unref();
+  return {
+    config,
+    secrets,
+    db,
+    clock,
+    ids,
+    logger,
+    metrics,
+    customers: new CustomerService(db),
+    keys,
+    wallet: new WalletService(db, ids),
+    keyCache,
+    invalidation,
+    lastUsed,
+    authenticator: new Authenticator(config.apiKeyPrefix, keys, keyCache, lastUsed, clock, config.defaultRateLimitRpm),
+    rateLimiter: new FlexibleRateLimiter(redis),
+    trustedProxies,
+    async close() {
+      clearInterval(lastUsedTimer);
+      await lastUsed.flush(true).catch(() => {});
+      await invalidation.close();
+      redis?.disconnect();
+      await db.close();
+    },
+  };
+}
+
+async function buildInvalidation(db: Db, logger: Logger): Promise<KeyInvalidation> {
+  if (db.engine !== 'postgres') return new LocalInvalidation();
+  const invalidation = new PgNotifyInvalidation(db, (error) =>
+    logger.warn({ err: error }, 'key invalidation listener error'),
+  );
+  await invalidation.start();
+  return invalidation;
+}

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { App } from '../../app-type.js';
+import type { Deps } from '../../../deps.js';
+import { AppError } from '../../../lib/errors.js';
+import { isoOrNull } from '../../../lib/time.js';
+import { listAudit } from '../../../modules/audit/service.js';
+import { operatorAuth } from '../../plugins/operator-auth.js';
+import { Pagination, Strict, pageLimit } from '../../schemas.js';
+
+/** `GET /api/admin/audit`: the append-only audit log, newest first, filterable by target and action. */
+const Query = Type.Composite(
+  [
+    Pagination,
+    Type.Object({
+      target_type: Type.Optional(Type.String({ maxLength: 64 })),
+      target_id: Type.Optional(Type.String({ maxLength: 64 })),
+      action: Type.Optional(Type.String({ maxLength: 64 })),
+    }),
+  ],
+  Strict,
+);
+
+export function registerAuditRoutes(app: App, deps: Deps): void {
+  app.get<{ Querystring: Static<typeof Query> }>(
+    '/api/admin/audit',
+    { config: { face: 'operator' }, onRequest: operatorAuth(deps), schema: { querystring: Query } },
+    async (request) => {
+      const limit = pageLimit(request.query);
+      let before: bigint | undefined;
+      if (request.query.after !== undefined) {
+        const match = /^aud_(\d{1,18})$/.exec(request.query.after);
+        if (!match) throw new AppError('invalid_request', 'after must be an audit event id (aud_…)', { param: 'after' });
+        before = BigInt(match[1]!);
+      }
+      const rows = await listAudit(deps.db, {
+        targetType: request.query.target_type,
+        targetId: request.query.target_id,
+        action: request.query.action,
+        limit: limit + 1,
+        before,
+      });
+      return {
+        object: 'list',
+        has_more: rows.length > limit,
+        data: rows.slice(0, limit).map((row) => ({
+          id: `aud_${row.id}`,
+          actor: row.actor,
+          action: row.action,
+          target_type: row.target_type,
+          target_id: row.target_id,
+          ip: row.ip,
+          user_agent: row.user_agent,
+          before: row.before,
+          after: row.after,
+          created_at: isoOrNull(row.created_at),
+        })),
+      };
+    },
+  );
+}

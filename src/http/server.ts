@@ -1,0 +1,43 @@
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { App } from './app-type.js';
+import type { Deps } from '../deps.js';
+import { AppError } from '../lib/errors.js';
+import { randomToken } from '../lib/ids.js';
+import { sendError } from './errors.js';
+import { registerApiKeyRoutes } from './routes/keys/api-keys.js';
+import { registerAuditRoutes } from './routes/operator/audit.js';
+import { registerCreditRoutes } from './routes/operator/credits.js';
+import { registerCustomerKeyRoutes } from './routes/operator/customer-keys.js';
+import { registerCustomerRoutes } from './routes/operator/customers.js';
+import { registerHealthRoutes } from './routes/public/health.js';
+import { registerUsageRoute } from './routes/v1/usage.get.js';
+
+/**
+ * Builds the Fastify app from deps. Validation is strict (no coercion, unknown properties rejected, E4); every
+ * response carries `X-Request-Id`; every error goes through `sendError`.
+ */
+export function buildServer(deps: Deps): App {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: () => `req_${randomToken(16)}`,
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 'No such route')));
+
+  registerHealthRoutes(app, deps);
+  registerUsageRoute(app, deps);
+  registerApiKeyRoutes(app, deps);
+  registerCustomerRoutes(app, deps);
+  registerCustomerKeyRoutes(app, deps);
+  registerCreditRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  return app;
+}

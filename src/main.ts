@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { ConfigError, parseConfig } from './config/index.js';
+import { loadSecrets } from './config/secrets.js';
+import { openDb } from './db/pool.js';
+import { migrate } from './db/migrate.js';
+import { buildDeps } from './deps.js';
+import { buildServer } from './http/server.js';
+import { seedDemo } from './workflows/bootstrap.js';
+
+/** CLI entry: `genrelay serve | migrate`. Config is parsed once here; bad config exits with a clear message. */
+const program = new Command()
+  .name('genrelay')
+  .description('Self-hosted gateway for reselling AI generation behind one API key and one credit wallet');
+
+program
+  .command('serve', { isDefault: true })
+  .description('start the API (and, with GENRELAY_ROLE=all|worker, the background workers)')
+  .action(async () => {
+    const config = parseConfig();
+    const secrets = loadSecrets(config);
+    const deps = await buildDeps(config, secrets);
+    const app = buildServer(deps);
+    const demo = config.demo ? await seedDemo(deps) : null;
+    await app.listen({ port: config.port, host: config.host });
+    printFirstStart(config.publicBaseUrl, secrets.generatedOperatorKey, demo?.testKey ?? null);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      deps.logger.info({ signal }, 'shutting down');
+      await app.close();
+      await deps.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const config = parseConfig();
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const applied = await migrate(db);
+    await db.close();
+    console.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+function printFirstStart(baseUrl: string, operatorKey: string | null, testKey: string | null): void {
+  if (!operatorKey && !testKey) return;
+  const lines = ['', '  genrelay first start — these secrets are shown once; store them now.', ''];
+  if (operatorKey) lines.push(`  Operator API key:   ${operatorKey}`);
+  if (testKey) lines.push(`  Demo test API key:  ${testKey}`);
+  lines.push('', `  Try:  curl -H "Authorization: Bearer ${testKey ?? '<key>'}" ${baseUrl}/v1/usage`, '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});

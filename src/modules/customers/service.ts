@@ -1,0 +1,115 @@
+import type { Db, Queryable } from '../../db/pool.js';
+import { AppError } from '../../lib/errors.js';
+
+/** Customers (tenants): status, routing group and the plan whose limits their keys inherit (K12). */
+export type CustomerStatus = 'active' | 'suspended';
+
+export interface Plan {
+  rate_limit_rpm?: number | null;
+  max_concurrency?: number | null;
+  allowed_models?: string[] | null;
+}
+
+export interface CustomerRow {
+  id: string;
+  name: string;
+  email: string | null;
+  status: CustomerStatus;
+  group_name: string;
+  plan: Plan;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewCustomer {
+  id: string;
+  name: string;
+  email: string | null;
+  status: CustomerStatus;
+  group: string;
+  plan: Plan;
+  now: Date;
+}
+
+export interface CustomerChanges {
+  name?: string;
+  email?: string | null;
+  status?: CustomerStatus;
+  group?: string;
+  plan?: Plan;
+}
+
+export class CustomerService {
+  constructor(private readonly db: Db) {}
+
+  async insert(tx: Queryable, customer: NewCustomer): Promise<CustomerRow> {
+    try {
+      const result = await tx.query<CustomerRow>(
+        `INSERT INTO customers (id, name, email, status, group_name, plan, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
+        [customer.id, customer.name, customer.email, customer.status, customer.group, JSON.stringify(customer.plan),
+          customer.now],
+      );
+      return result.rows[0]!;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new AppError('conflict', 'A customer with this email already exists', { param: 'email' });
+      }
+      throw error;
+    }
+  }
+
+  async get(id: string, db: Queryable = this.db, forUpdate = false): Promise<CustomerRow> {
+    const result = await db.query<CustomerRow>(
+      `SELECT * FROM customers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    if (!result.rows[0]) throw new AppError('not_found', 'No such customer');
+    return result.rows[0];
+  }
+
+  async list(limit: number, after: string | null, status: CustomerStatus | null): Promise<CustomerRow[]> {
+    const result = await this.db.query<CustomerRow>(
+      `SELECT * FROM customers WHERE ($1::text IS NULL OR id < $1) AND ($2::text IS NULL OR status = $2)
+        ORDER BY id DESC LIMIT $3`,
+      [after, status, limit],
+    );
+    return result.rows;
+  }
+
+  async update(tx: Queryable, id: string, changes: CustomerChanges, now: Date): Promise<CustomerRow> {
+    const current = await this.get(id, tx, true);
+    const plan = changes.plan === undefined ? current.plan : mergePlan(current.plan, changes.plan);
+    try {
+      const result = await tx.query<CustomerRow>(
+        `UPDATE customers SET name = $2, email = $3, status = $4, group_name = $5, plan = $6, updated_at = $7
+          WHERE id = $1 RETURNING *`,
+        [
+          id,
+          changes.name ?? current.name,
+          changes.email === undefined ? current.email : changes.email,
+          changes.status ?? current.status,
+          changes.group ?? current.group_name,
+          JSON.stringify(plan),
+          now,
+        ],
+      );
+      return result.rows[0]!;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new AppError('conflict', 'A customer with this email already exists', { param: 'email' });
+      }
+      throw error;
+    }
+  }
+}
+
+/** A plan patch replaces the fields it names; `null` clears a field back to unlimited. */
+function mergePlan(current: Plan, patch: Plan): Plan {
+  const merged: Plan = { ...current };
+  for (const field of ['rate_limit_rpm', 'max_concurrency', 'allowed_models'] as const) {
+    if (patch[field] !== undefined) (merged as Record<string, unknown>)[field] = patch[field];
+  }
+  return merged;
+}

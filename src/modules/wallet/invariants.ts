@@ -1,0 +1,56 @@
+import type { Queryable } from '../../db/pool.js';
+
+/**
+ * One query per ledger invariant (SEMANTICS §5.2), each returning the violating rows. Test suites run them after
+ * every test; operators can run them on a schedule. They never repair anything.
+ */
+export const INVARIANT_QUERIES: Record<string, string> = {
+  L1_balance_equals_ledger: `
+    SELECT w.id, w.balance, COALESCE(SUM(l.amount), 0) AS ledger_sum
+      FROM wallets w LEFT JOIN ledger_entries l ON l.wallet_id = w.id
+     GROUP BY w.id, w.balance HAVING w.balance <> COALESCE(SUM(l.amount), 0)`,
+  L2_reserved_equals_held: `
+    SELECT w.id, w.reserved, COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'held'), 0) AS held
+      FROM wallets w LEFT JOIN reservations r ON r.wallet_id = w.id
+     GROUP BY w.id, w.reserved HAVING w.reserved <> COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'held'), 0)`,
+  L3_reserved_within_balance: `SELECT id FROM wallets WHERE reserved < 0 OR reserved > balance`,
+  L4_one_charge_per_reservation: `
+    SELECT ref_id FROM ledger_entries WHERE kind = 'charge' AND ref_type = 'reservation'
+     GROUP BY ref_id HAVING COUNT(*) > 1
+    UNION ALL
+    SELECT r.id FROM reservations r
+     WHERE r.status <> 'settled'
+       AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.kind = 'charge' AND l.ref_type = 'reservation' AND l.ref_id = r.id)`,
+  L5_settled_within_hold: `SELECT id FROM reservations WHERE settled_amount < 0 OR settled_amount > amount`,
+  L6_charges_match_tasks: `
+    SELECT t.id FROM tasks t JOIN reservations r ON r.task_id = t.id
+      LEFT JOIN ledger_entries l ON l.kind = 'charge' AND l.ref_type = 'reservation' AND l.ref_id = r.id
+     WHERE (t.status IN ('failed', 'cancelled', 'expired') AND (t.charged <> 0 OR l.id IS NOT NULL))
+        OR (t.status = 'succeeded' AND t.charged > 0 AND (l.id IS NULL OR l.amount <> -t.charged))
+        OR (t.status = 'succeeded' AND t.charged = 0 AND l.id IS NOT NULL)`,
+  L10_task_hold_states: `
+    SELECT t.id FROM tasks t LEFT JOIN reservations r ON r.task_id = t.id
+     WHERE r.id IS NULL
+        OR (t.status IN ('queued', 'dispatching', 'submitted', 'running') AND r.status <> 'held')
+        OR (t.status = 'succeeded' AND r.status <> 'settled')
+        OR (t.status IN ('failed', 'cancelled', 'expired') AND r.status <> 'released')`,
+  L10_inflight_equals_held: `
+    SELECT k.id, k.inflight, COUNT(r.id) AS held FROM api_keys k
+      LEFT JOIN reservations r ON r.api_key_id = k.id AND r.status = 'held'
+     GROUP BY k.id, k.inflight HAVING k.inflight <> COUNT(r.id)`,
+};
+
+/** L8 depends on the sweep interval, so it takes the tolerance as a parameter. */
+export const L8_QUERY = `
+  SELECT id FROM reservations
+   WHERE status = 'held' AND (expires_at < $1::timestamptz - make_interval(secs => $2)
+                              OR hard_deadline < $1::timestamptz - make_interval(secs => $2))`;
+
+export async function findInvariantViolations(db: Queryable): Promise<Record<string, unknown[]>> {
+  const violations: Record<string, unknown[]> = {};
+  for (const [name, sql] of Object.entries(INVARIANT_QUERIES)) {
+    const result = await db.query(sql);
+    if (result.rows.length > 0) violations[name] = result.rows;
+  }
+  return violations;
+}

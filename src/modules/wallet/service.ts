@@ -1,0 +1,264 @@
+import type { Db, Queryable } from '../../db/pool.js';
+import { sqlState } from '../../db/pool.js';
+import { AppError } from '../../lib/errors.js';
+import type { IdGenerator } from '../../lib/ids.js';
+import type {
+  Balance,
+  LedgerEntryRow,
+  Mode,
+  ReserveInput,
+  ReserveOutcome,
+  ResolveResult,
+  WalletRow,
+} from './types.js';
+
+/**
+ * The wallet owns wallets, reservations and ledger entries (ARCHITECTURE rule 1). Every balance change is one
+ * guarded statement (SEMANTICS D4); holds move held → settled | released exactly once through gr_resolve_hold.
+ */
+export const MODES: readonly Mode[] = ['live', 'test'];
+
+export interface CreditInput {
+  customerId: string;
+  mode: Mode;
+  amount: bigint;
+  reason: string;
+  /** Idempotency reference, scoped to the wallet (M6); when absent the audit row id is used. */
+  reference: string | null;
+  auditId: bigint;
+  now: Date;
+}
+
+export interface CreditResult {
+  entry: LedgerEntryRow;
+  wallet: WalletRow;
+  duplicate: boolean;
+}
+
+export class WalletService {
+  constructor(
+    private readonly db: Db,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  async createWallets(tx: Queryable, customerId: string, now: Date): Promise<void> {
+    for (const mode of MODES) {
+      await tx.query('INSERT INTO wallets (id, customer_id, mode, updated_at) VALUES ($1, $2, $3, $4)', [
+        this.ids('wal'),
+        customerId,
+        mode,
+        now,
+      ]);
+    }
+  }
+
+  async balances(customerIds: string[], db: Queryable = this.db): Promise<Map<string, Record<Mode, Balance>>> {
+    const result = await db.query<WalletRow>('SELECT * FROM wallets WHERE customer_id = ANY($1::text[])', [
+      customerIds,
+    ]);
+    const out = new Map<string, Record<Mode, Balance>>();
+    for (const row of result.rows) {
+      const entry = out.get(row.customer_id) ?? ({} as Record<Mode, Balance>);
+      entry[row.mode] = toBalance(row);
+      out.set(row.customer_id, entry);
+    }
+    return out;
+  }
+
+  async balance(customerId: string, mode: Mode, db: Queryable = this.db): Promise<Balance> {
+    const result = await db.query<WalletRow>('SELECT * FROM wallets WHERE customer_id = $1 AND mode = $2', [
+      customerId,
+      mode,
+    ]);
+    const row = result.rows[0];
+    if (!row) throw new AppError('not_found', 'No such wallet');
+    return toBalance(row);
+  }
+
+  /**
+   * Operator grant (amount > 0) or adjustment (amount < 0) inside the caller's transaction (M6, M7).
+   * A repeated reference answers with the first entry and changes nothing.
+   */
+  async credit(tx: Queryable, input: CreditInput): Promise<CreditResult> {
+    const wallet = await tx.query<WalletRow>('SELECT * FROM wallets WHERE customer_id = $1 AND mode = $2', [
+      input.customerId,
+      input.mode,
+    ]);
+    const walletRow = wallet.rows[0];
+    if (!walletRow) throw new AppError('not_found', 'No such wallet');
+    const refId = input.reference === null ? `audit:${input.auditId}` : `${walletRow.id}:${input.reference}`;
+    const kind = input.amount > 0n ? 'grant' : 'adjustment';
+    const existing = await this.findOperatorCredit(tx, refId);
+    if (existing) return { entry: existing, wallet: walletRow, duplicate: true };
+    // The entry goes first: a concurrent twin with the same reference waits on the unique index, then sees ours.
+    const inserted = await tx.query<LedgerEntryRow>(
+      `INSERT INTO ledger_entries (wallet_id, kind, amount, ref_type, ref_id, reason, audit_id, created_at)
+       VALUES ($1, $2, $3, 'operator_credit', $4, $5, $6, $7)
+       ON CONFLICT (ref_type, ref_id, kind) DO NOTHING RETURNING *`,
+      [walletRow.id, kind, input.amount, refId, input.reason, input.auditId, input.now],
+    );
+    if (!inserted.rows[0]) {
+      const first = await this.findOperatorCredit(tx, refId);
+      if (first) return { entry: first, wallet: walletRow, duplicate: true };
+      throw new AppError('conflict', 'A credit with this reference is being applied concurrently; retry');
+    }
+    const updated = await tx.query<WalletRow>(
+      `UPDATE wallets SET balance = balance + $2, updated_at = $3
+        WHERE id = $1 AND balance + $2 >= reserved RETURNING *`,
+      [walletRow.id, input.amount, input.now],
+    );
+    if (!updated.rows[0]) {
+      throw new AppError('balance_below_reserved', 'The adjustment would take the balance below active reservations');
+    }
+    return { entry: inserted.rows[0], wallet: updated.rows[0], duplicate: false };
+  }
+
+  private async findOperatorCredit(tx: Queryable, refId: string): Promise<LedgerEntryRow | null> {
+    const result = await tx.query<LedgerEntryRow>(
+      "SELECT * FROM ledger_entries WHERE ref_type = 'operator_credit' AND ref_id = $1 ORDER BY id LIMIT 1",
+      [refId],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  async ledger(walletId: string, limit: number, before: bigint | null): Promise<LedgerEntryRow[]> {
+    const result = await this.db.query<LedgerEntryRow>(
+      `SELECT * FROM ledger_entries WHERE wallet_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC LIMIT $3`,
+      [walletId, before, limit],
+    );
+    return result.rows;
+  }
+
+  async walletId(customerId: string, mode: Mode): Promise<string> {
+    const result = await this.db.query<{ id: string }>('SELECT id FROM wallets WHERE customer_id = $1 AND mode = $2', [
+      customerId,
+      mode,
+    ]);
+    if (!result.rows[0]) throw new AppError('not_found', 'No such wallet');
+    return result.rows[0].id;
+  }
+
+  /**
+   * The hot path (SEMANTICS §5.4): one round trip claims the idempotency key, takes the concurrency slot,
+   * reserves the hold and inserts the task. 402/429 raise and store nothing (I8).
+   */
+  async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome }> {
+    try {
+      const result = await this.db.query<{ task_id: string; outcome: ReserveOutcome }>(
+        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        [
+          input.taskId,
+          input.customerId,
+          input.mode,
+          input.apiKeyId,
+          input.maxConcurrency,
+          input.idempotencyKey,
+          input.fingerprint,
+          input.cost,
+          input.now,
+          input.expiresAt,
+          input.hardDeadline,
+          input.type,
+          input.model,
+          JSON.stringify(input.request ?? {}),
+          input.reservationId,
+          input.initialStatus ?? 'queued',
+          input.leaseOwner ?? null,
+          input.leaseUntil ?? null,
+        ],
+      );
+      const row = result.rows[0]!;
+      return { taskId: row.task_id, outcome: row.outcome };
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === 'GR402') throw new AppError('insufficient_credits', 'Not enough credits available for this request');
+      if (state === 'GR429') throw new AppError('concurrency_limited', 'Too many requests in flight for this API key');
+      throw error;
+    }
+  }
+
+  /** Charges min(actual, hold) (M3) and marks the task succeeded. */
+  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db): Promise<ResolveResult> {
+    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null);
+  }
+
+  /** Returns the whole hold (M4); the task ends failed, cancelled or expired with `errorCode`. */
+  release(
+    taskId: string,
+    finalStatus: 'failed' | 'cancelled' | 'expired',
+    errorCode: string,
+    now: Date,
+    onlyIfStatus: string | null = null,
+    db: Queryable = this.db,
+  ): Promise<ResolveResult> {
+    return this.resolve(db, taskId, 'released', finalStatus, 0n, errorCode, now, onlyIfStatus);
+  }
+
+  private async resolve(
+    db: Queryable,
+    taskId: string,
+    outcome: 'settled' | 'released',
+    finalStatus: string,
+    actual: bigint,
+    errorCode: string | null,
+    now: Date,
+    onlyIfStatus: string | null,
+  ): Promise<ResolveResult> {
+    const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7)', [
+      taskId,
+      outcome,
+      finalStatus,
+      actual,
+      errorCode,
+      now,
+      onlyIfStatus,
+    ]);
+    return result.rows[0]!;
+  }
+
+  /** Pushes a running task's hold expiry forward, never past its hard deadline (§5.4 Extend). */
+  async extend(taskId: string, now: Date, extensionMs: number): Promise<Date | null> {
+    const result = await this.db.query<{ expires_at: Date }>(
+      `UPDATE reservations SET expires_at = LEAST($2::timestamptz + make_interval(secs => $3), hard_deadline)
+        WHERE task_id = $1 AND status = 'held' RETURNING expires_at`,
+      [taskId, now, extensionMs / 1000],
+    );
+    return result.rows[0]?.expires_at ?? null;
+  }
+
+  /**
+   * One sweep batch (T10): expired holds of never-dispatched (`queued`) tasks are released at once as
+   * `expired_before_dispatch`; the others need a provider lookup and are returned for the task engine.
+   */
+  async sweepExpired(now: Date, batchSize = 500): Promise<{ released: string[]; needsProvider: SweepCandidate[] }> {
+    return this.db.transaction(async (tx) => {
+      const due = await tx.query<SweepCandidate>(
+        `SELECT r.task_id, t.status FROM reservations r JOIN tasks t ON t.id = r.task_id
+          WHERE r.status = 'held' AND r.expires_at < $1
+          ORDER BY r.expires_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED`,
+        [now, batchSize],
+      );
+      const released: string[] = [];
+      const needsProvider: SweepCandidate[] = [];
+      for (const row of due.rows) {
+        if (row.status !== 'queued') {
+          needsProvider.push(row);
+          continue;
+        }
+        const outcome = await this.release(row.task_id, 'failed', 'expired_before_dispatch', now, 'queued', tx);
+        if (outcome.outcome === 'released') released.push(row.task_id);
+      }
+      return { released, needsProvider };
+    });
+  }
+}
+
+export interface SweepCandidate {
+  task_id: string;
+  status: string;
+}
+
+export function toBalance(row: WalletRow): Balance {
+  return { mode: row.mode, balance: row.balance, reserved: row.reserved, available: row.balance - row.reserved };
+}

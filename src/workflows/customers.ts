@@ -1,0 +1,44 @@
+import type { Deps } from '../deps.js';
+import { recordAudit, type AuditContext } from '../modules/audit/service.js';
+import type { CustomerChanges, CustomerRow, CustomerStatus, Plan } from '../modules/customers/service.js';
+
+export interface CreateCustomerInput {
+  name: string;
+  email: string | null;
+  status: CustomerStatus;
+  group: string;
+  plan: Plan;
+}
+
+/** A customer comes with its live and test wallets, in one transaction with its audit row. */
+export async function createCustomer(deps: Deps, input: CreateCustomerInput, audit: AuditContext): Promise<CustomerRow> {
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const customer = await deps.customers.insert(tx, { id: deps.ids('cus'), ...input, now });
+    await deps.wallet.createWallets(tx, customer.id, now);
+    await recordAudit(tx, audit, { action: 'customer.create', targetType: 'customer', targetId: customer.id, after: customer }, now);
+    return customer;
+  });
+}
+
+/**
+ * Status, plan and group feed every key's effective limits, so a change evicts the customer's keys from the
+ * key cache here and in every other process (K7, K12).
+ */
+export async function updateCustomer(
+  deps: Deps,
+  customerId: string,
+  changes: CustomerChanges,
+  audit: AuditContext,
+): Promise<CustomerRow> {
+  const now = deps.clock.now();
+  const updated = await deps.db.transaction(async (tx) => {
+    const before = await deps.customers.get(customerId, tx, true);
+    const after = await deps.customers.update(tx, customerId, changes, now);
+    await recordAudit(tx, audit, { action: 'customer.update', targetType: 'customer', targetId: customerId, before, after }, now);
+    return after;
+  });
+  deps.keyCache.evictCustomer(customerId);
+  await deps.invalidation.publish({ kind: 'customer', customerId });
+  return updated;
+}
