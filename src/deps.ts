@@ -97,7 +97,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
       await lastUsed.flush(true).catch(() => {});
       await invalidation.close();
       redis?.disconnect();
-      await db.close();
+      // A database passed in by the caller is closed by its owner.
+      if (!overrides.db) await db.close();
     },
   };
 }

@@ -85,6 +85,7 @@ function wrapPool(
   listenClient: () => Promise<pg.Client | null>,
   afterClose: () => Promise<void> = async () => {},
 ): Db {
+  let closed = false;
   return {
     engine,
     query: (text, values) => pool.query(text, values),
@@ -107,6 +108,8 @@ function wrapPool(
     },
     listenClient,
     async close() {
+      if (closed) return;
+      closed = true;
       await pool.end();
       await afterClose();
     },
