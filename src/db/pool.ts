@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 
 /**
- * The one database handle (SEMANTICS D1–D3). Embedded mode is PGlite behind a node-postgres pool of exactly one
- * connection, shared by everything in the process; DATABASE_URL switches to a normal PostgreSQL pool. The rest of
+ * The one database handle (SEMANTICS D1–D3). Embedded mode is one PGlite instance (one session, every query and
+ * transaction serialised on it), shared by everything in the process; DATABASE_URL switches to a normal PostgreSQL pool. The rest of
  * the code sees only `Db` and never knows which engine runs.
  */
 export type Engine = 'pglite' | 'postgres';
@@ -69,22 +68,57 @@ export async function openDb(options: DbOptions): Promise<Db> {
   return embeddedDb(lite, async () => lite.close());
 }
 
-/** Wraps an existing PGlite instance; a second pool over the same instance is a startup error (D2, C39). */
+/**
+ * Wraps an existing PGlite instance; a second handle on the same instance is a startup error (D2, C39).
+ * PGlite's own API is used rather than its node-postgres bridge: the bridge desynchronises its protocol stream
+ * after some server errors (a trigger raising on TRUNCATE, a function raising in a simple query), which would hand
+ * one statement's answer to the next. PGlite serialises every query and transaction on its one session.
+ */
 export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async () => {}): Db {
   if (openedEmbedded.has(lite)) {
     throw new Error('embedded database already has its pool: a second pool on one PGlite instance is not allowed');
   }
   openedEmbedded.add(lite);
-  const pool = new pg.Pool({ ...createPgConfig(lite), max: 1, types } as unknown as pg.PoolConfig);
-  return wrapPool('pglite', pool, async () => null, closeLite);
+  const run = async <Row extends pg.QueryResultRow>(
+    target: Pick<PGlite, 'query' | 'exec'>,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<Row>> => {
+    if (values === undefined || values.length === 0) {
+      // Simple protocol, like node-postgres without parameters: allows several statements (migrations).
+      const results = await target.exec(text, { parsers: embeddedParsers });
+      const last = results.at(-1);
+      return toQueryResult<Row>((last?.rows ?? []) as Row[], last?.affectedRows);
+    }
+    const result = await target.query<Row>(text, values, { parsers: embeddedParsers });
+    return toQueryResult(result.rows, result.affectedRows);
+  };
+  let closed = false;
+  return {
+    engine: 'pglite',
+    query: (text, values) => run(lite, text, values),
+    async transaction(work) {
+      return lite.transaction(async (tx) => work({ query: (text, values) => run(tx, text, values) }));
+    },
+    listenClient: async () => null,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeLite();
+    },
+  };
 }
 
-function wrapPool(
-  engine: Engine,
-  pool: pg.Pool,
-  listenClient: () => Promise<pg.Client | null>,
-  afterClose: () => Promise<void> = async () => {},
-): Db {
+const embeddedParsers = { 20: (value: string) => BigInt(value) };
+
+function toQueryResult<Row extends pg.QueryResultRow>(rows: Row[], affected: number | undefined): pg.QueryResult<Row> {
+  return { rows, rowCount: affected ?? rows.length, command: '', oid: 0, fields: [] };
+}
+
+function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.Client | null>): Db {
+  // An idle client dropped by the server (restart, failover) is discarded by the pool; without a listener the
+  // 'error' event would end the process.
+  pool.on('error', () => {});
   let closed = false;
   return {
     engine,
@@ -111,7 +145,6 @@ function wrapPool(
       if (closed) return;
       closed = true;
       await pool.end();
-      await afterClose();
     },
   };
 }

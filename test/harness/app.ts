@@ -115,7 +115,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         body: { name: 'key', mode: 'live', ...body },
       });
       if (response.status !== 201) throw new Error(`createKey failed: ${response.status} ${response.text}`);
-      return response.body;
+      return response.body as { id: string; key: string; [field: string]: any };
     },
     async grant(customerId, amount, mode = 'live') {
       const response = await request('POST', `/api/public/customers/${customerId}/credits`, {

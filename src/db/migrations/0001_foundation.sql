@@ -8,7 +8,7 @@ CREATE TABLE system_state (
 );
 
 CREATE TABLE customers (
-  id          text PRIMARY KEY,
+  id          text COLLATE "C" PRIMARY KEY,
   name        text NOT NULL,
   email       text,
   status      text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
@@ -22,7 +22,7 @@ CREATE TABLE customers (
 CREATE UNIQUE INDEX customers_email_key ON customers (lower(email)) WHERE email IS NOT NULL;
 
 CREATE TABLE api_keys (
-  id              text PRIMARY KEY,
+  id              text COLLATE "C" PRIMARY KEY,
   customer_id     text NOT NULL REFERENCES customers (id),
   name            text NOT NULL,
   mode            text NOT NULL CHECK (mode IN ('live', 'test')),
@@ -47,7 +47,7 @@ CREATE UNIQUE INDEX api_keys_key_hash_key ON api_keys (key_hash);
 CREATE INDEX api_keys_customer_idx ON api_keys (customer_id, id);
 
 CREATE TABLE wallets (
-  id          text PRIMARY KEY,
+  id          text COLLATE "C" PRIMARY KEY,
   customer_id text NOT NULL REFERENCES customers (id),
   mode        text NOT NULL CHECK (mode IN ('live', 'test')),
   balance     bigint NOT NULL DEFAULT 0,
@@ -102,7 +102,7 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_events
 
 -- Tasks ship with the wallet (SEMANTICS §5.1) so holds are raced on real task rows; the task engine adds columns.
 CREATE TABLE tasks (
-  id              text PRIMARY KEY,
+  id              text COLLATE "C" PRIMARY KEY,
   customer_id     text NOT NULL REFERENCES customers (id),
   mode            text NOT NULL CHECK (mode IN ('live', 'test')),
   api_key_id      text NOT NULL REFERENCES api_keys (id),
