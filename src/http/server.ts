@@ -29,6 +29,12 @@ export function buildServer(deps: Deps): App {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  // A POST without a body validates as an empty object, so optional-body routes work and required fields are named.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE' && request.method !== 'HEAD') {
+      request.body = {};
+    }
+  });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 'No such route')));
 

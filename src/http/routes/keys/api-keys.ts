@@ -80,16 +80,16 @@ export function registerApiKeyRoutes(app: App, deps: Deps): void {
     },
   );
 
-  app.post<{ Params: Static<typeof IdParam>; Body: Static<typeof RotateBody> | undefined }>(
+  app.post<{ Params: Static<typeof IdParam>; Body: Static<typeof RotateBody> }>(
     '/api/v1/auth/api-keys/:id/rotate',
-    { config, onRequest, schema: { params: IdParam, body: Type.Optional(RotateBody) } },
+    { config, onRequest, schema: { params: IdParam, body: RotateBody } },
     async (request, reply) => {
       const caller = principalOf(request);
       const created = await rotateKey(
         deps,
         caller.customerId,
         request.params.id,
-        request.body?.grace_seconds ?? 24 * 3600,
+        request.body.grace_seconds ?? 24 * 3600,
         auditContext(deps, request, `api_key:${caller.keyId}`),
         testOnly(caller.mode),
       );

@@ -94,15 +94,15 @@ export function registerCustomerKeyRoutes(app: App, deps: Deps): void {
     },
   );
 
-  app.post<{ Params: Static<typeof KeyParams>; Body: Static<typeof RotateBody> | undefined }>(
+  app.post<{ Params: Static<typeof KeyParams>; Body: Static<typeof RotateBody> }>(
     '/api/public/customers/:id/api-keys/:keyId/rotate',
-    { config, onRequest, schema: { params: KeyParams, body: Type.Optional(RotateBody) } },
+    { config, onRequest, schema: { params: KeyParams, body: RotateBody } },
     async (request, reply) => {
       const created = await rotateKey(
         deps,
         request.params.id,
         request.params.keyId,
-        request.body?.grace_seconds ?? 24 * 3600,
+        request.body.grace_seconds ?? 24 * 3600,
         auditContext(deps, request, OPERATOR_ACTOR),
       );
       return reply.status(201).send(operatorKeyView(created.row, deps.clock.now(), created.plaintext));
