@@ -13,6 +13,7 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'integration-pglite', include: ['test/integration/**/*.test.ts'], env: { GENRELAY_TEST_ENGINE: 'pglite' } },

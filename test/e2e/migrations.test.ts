@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { describe, expect, it } from 'vitest';
+import { embeddedDb, openDb, type Db } from '../../src/db/pool.js';
+import { migrate, migrationsApplied } from '../../src/db/migrate.js';
+import { adminQuery, databaseUrl } from '../harness/databases.js';
+
+/** One set of migrations, identical on both engines (SEMANTICS D1, D2; checklist C39). */
+// NOT NULL is compared through is_nullable: PostgreSQL 18 (PGlite) also lists it in pg_constraint, 15 does not.
+const SCHEMA_QUERY = `
+  SELECT 'column' AS kind, table_name || '.' || column_name || ':' || data_type || ':' || is_nullable AS item
+    FROM information_schema.columns WHERE table_schema = 'public'
+  UNION ALL
+  SELECT 'constraint', conrelid::regclass::text || ':' || conname || ':' || pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype <> 'n'
+  UNION ALL
+  SELECT 'index', indexname || ':' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+  UNION ALL
+  SELECT 'trigger', tgrelid::regclass::text || ':' || tgname FROM pg_trigger WHERE NOT tgisinternal
+  UNION ALL
+  SELECT 'function', proname || '(' || pg_get_function_arguments(oid) || ')' FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+  ORDER BY 1, 2`;
+
+async function schema(db: Db): Promise<string[]> {
+  const result = await db.query<{ kind: string; item: string }>(SCHEMA_QUERY);
+  return result.rows.map((row) => `${row.kind} ${row.item}`);
+}
+
+describe('migrations', () => {
+  it('C39: apply on PGlite and on PostgreSQL and produce the same schema; a second run applies nothing', async () => {
+    const lite = await PGlite.create();
+    const embedded = embeddedDb(lite, () => lite.close());
+    const name = `gr_migrate_${randomBytes(4).toString('hex')}`;
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const postgres = await openDb({ databaseUrl: databaseUrl(name), dataDir: '', poolSize: 2 });
+    try {
+      expect(await migrationsApplied(embedded)).toBe(false);
+      const appliedEmbedded = await migrate(embedded);
+      const appliedPostgres = await migrate(postgres);
+      expect(appliedEmbedded).toEqual(appliedPostgres);
+      expect(appliedEmbedded.length).toBeGreaterThan(0);
+      expect(await migrate(embedded)).toEqual([]);
+      expect(await migrationsApplied(postgres)).toBe(true);
+      const embeddedSchema = await schema(embedded);
+      expect(embeddedSchema.length).toBeGreaterThan(50);
+      expect(await schema(postgres)).toEqual(embeddedSchema);
+    } finally {
+      await embedded.close();
+      await postgres.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('C39: a second pool on the one embedded database is a startup error', async () => {
+    const lite = await PGlite.create();
+    const db = embeddedDb(lite, () => lite.close());
+    expect(() => embeddedDb(lite)).toThrow(/second pool/);
+    await db.close();
+  });
+});
