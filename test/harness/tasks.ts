@@ -4,7 +4,7 @@ import type { ReserveInput } from '../../src/modules/wallet/types.js';
 /** Reserves a hold on a fresh task row through the wallet's hot-path function, as the task engine will. */
 export async function reserveTask(
   app: TestApp,
-  input: { customerId: string; keyId: string; cost: number; mode?: 'live' | 'test' } & Partial<ReserveInput>,
+  input: { customerId: string; keyId: string; cost: number; mode?: 'live' | 'test' } & Partial<Omit<ReserveInput, 'cost' | 'mode'>>,
 ) {
   const now = app.deps.clock.now();
   const taskId = input.taskId ?? app.deps.ids('task');
