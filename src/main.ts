@@ -14,7 +14,7 @@ const program = new Command()
 
 program
   .command('serve', { isDefault: true })
-  .description('start the API (and, with GENRELAY_ROLE=all|worker, the background workers)')
+  .description('migrate, seed the demo on first start, and serve the API')
   .action(async () => {
     const config = parseConfig();
     const secrets = loadSecrets(config);
