@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.js';
@@ -16,6 +18,14 @@ import { PgNotifyInvalidation } from './modules/keys/pg-invalidation.js';
 import { KeyService } from './modules/keys/service.js';
 import { FlexibleRateLimiter, type RateLimiter } from './modules/limits/rate-limiter.js';
 import { WalletService } from './modules/wallet/service.js';
+import { CatalogService } from './modules/catalog/service.js';
+import { MediaService } from './modules/media/service.js';
+import { LocalDiskStorage } from './modules/media/storage.js';
+import { TaskService } from './modules/tasks/service.js';
+import { WebhookService } from './modules/webhooks/service.js';
+import { SecretBox } from './lib/secret-box.js';
+import { createSafeFetch, type SafeFetch } from './providers/shared/safe-fetch.js';
+import { SandboxRouter, type Router } from './workflows/router.js';
 
 /** Everything the HTTP layer, workflows and workers need, built once per process (the composition root). */
 export interface Deps {
@@ -35,6 +45,15 @@ export interface Deps {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
   trustedProxies: Cidr[];
+  catalog: CatalogService;
+  tasks: TaskService;
+  media: MediaService;
+  webhooks: WebhookService;
+  secretBox: SecretBox;
+  safeFetch: SafeFetch;
+  router: Router;
+  /** In-process wake-ups: `task.created` (dispatcher), `task.resolved` (waiters, webhook sender). */
+  events: EventEmitter;
   close(): Promise<void>;
 }
 
@@ -44,6 +63,8 @@ export interface DepsOverrides {
   logger?: Logger;
   /** Skip applying migrations (tests start from a migrated template). */
   skipMigrations?: boolean;
+  safeFetch?: SafeFetch;
+  router?: Router;
 }
 
 export function createLogger(config: Config): Logger {
@@ -71,6 +92,14 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
   const trustedProxies = config.trustedProxies.map((cidr) => parseCidr(cidr)!);
+  const secretBox = new SecretBox(secrets.masterKey);
+  const safeFetch = overrides.safeFetch ?? createSafeFetch({
+    allowHttpMedia: config.allowHttpMedia,
+    trustedHosts: config.safeFetchTrustedHosts,
+  });
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const catalog = new CatalogService(db, clock);
   const lastUsedTimer = setInterval(() => {
     lastUsed.flush().catch((error) => logger.warn({ err: error }, 'last_used_at flush failed'));
   }, 10_000);
@@ -92,7 +121,16 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     authenticator: new Authenticator(config.apiKeyPrefix, keys, keyCache, lastUsed, clock, config.defaultRateLimitRpm),
     rateLimiter: new FlexibleRateLimiter(redis),
     trustedProxies,
+    catalog,
+    tasks: new TaskService(db),
+    media: new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl),
+    webhooks: new WebhookService(db, secretBox, clock),
+    secretBox,
+    safeFetch,
+    router: overrides.router ?? new SandboxRouter({ queueMs: config.sandboxQueueMs, runMs: config.sandboxRunMs }),
+    events,
     async close() {
+      await safeFetch.close();
       clearInterval(lastUsedTimer);
       await lastUsed.flush(true).catch(() => {});
       await invalidation.close();

@@ -6,6 +6,7 @@ import { migrate } from './db/migrate.js';
 import { buildDeps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { seedDemo } from './workflows/bootstrap.js';
+import { Worker } from './worker/worker.js';
 
 /** CLI entry: `genrelay serve | migrate`. Config is parsed once here; bad config exits with a clear message. */
 const program = new Command()
@@ -14,14 +15,17 @@ const program = new Command()
 
 program
   .command('serve', { isDefault: true })
-  .description('migrate, seed the demo on first start, and serve the API')
+  .description('migrate, seed the catalog and demo on first start, serve the API and run the workers (GENRELAY_ROLE)')
   .action(async () => {
     const config = parseConfig();
     const secrets = loadSecrets(config);
     const deps = await buildDeps(config, secrets);
-    const app = buildServer(deps);
+    await deps.catalog.seedDefaults();
+    const app = buildServer(deps, { apiRoutes: config.role !== 'worker' });
     const demo = config.demo ? await seedDemo(deps) : null;
+    const worker = config.role === 'api' ? null : new Worker(deps);
     await app.listen({ port: config.port, host: config.host });
+    worker?.start();
     printFirstStart(config.publicBaseUrl, secrets.generatedOperatorKey, demo?.testKey ?? null);
     let stopping = false;
     const stop = async (signal: string) => {
@@ -29,6 +33,7 @@ program
       stopping = true;
       deps.logger.info({ signal }, 'shutting down');
       await app.close();
+      await worker?.stop();
       await deps.close();
       process.exit(0);
     };

@@ -30,6 +30,14 @@ export interface Config {
   keyCacheSize: number;
   defaultRateLimitRpm: number | null;
   concurrencyRetryAfterSeconds: number;
+  /** How often the workers look for due work, and how soon a running task is asked again. */
+  workerIntervalMs: number;
+  pollIntervalMs: number;
+  /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
+  sandboxQueueMs: number;
+  sandboxRunMs: number;
+  /** How long a synchronous image request waits for its task before answering 202 with the task. */
+  syncWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -136,5 +144,10 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     keyCacheSize: integer(env, 'KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     defaultRateLimitRpm: rpm === null ? null : integer(env, 'DEFAULT_RATE_LIMIT_RPM', 0, 1, 1_000_000),
     concurrencyRetryAfterSeconds: integer(env, 'CONCURRENCY_RETRY_AFTER_SECONDS', 5, 1, 3600),
+    workerIntervalMs: integer(env, 'WORKER_INTERVAL_MS', 1000, 10, 60_000),
+    pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
+    sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
+    sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
+    syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),
   });
 }

@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App } from './app-type.js';
 import type { Deps } from '../deps.js';
@@ -12,12 +13,22 @@ import { registerCustomerKeyRoutes } from './routes/operator/customer-keys.js';
 import { registerCustomerRoutes } from './routes/operator/customers.js';
 import { registerHealthRoutes } from './routes/public/health.js';
 import { registerUsageRoute } from './routes/v1/usage.get.js';
+import { registerJobRoutes } from './routes/jobs/jobs.js';
+import { registerWebhookSecretRoutes } from './routes/keys/webhook-secret.js';
+import { registerNewApiRoutes } from './routes/newapi/video-generations.js';
+import { registerFileRoutes } from './routes/v1/files.js';
+import { registerImageGenerationRoute } from './routes/v1/images.generations.js';
+import { registerModelRoutes } from './routes/v1/models.js';
+import { registerMusicGenerationRoute } from './routes/v1/music.generations.js';
+import { registerTaskRoutes } from './routes/v1/tasks.js';
+import { registerVideoCreateRoute } from './routes/v1/videos.create.js';
+import { registerVideoReadRoutes } from './routes/v1/videos.read.js';
 
 /**
  * Builds the Fastify app from deps. Validation is strict (no coercion, unknown properties rejected, E4); every
  * response carries `X-Request-Id`; every error goes through `sendError`.
  */
-export function buildServer(deps: Deps): App {
+export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): App {
   const app = Fastify({
     loggerInstance: deps.logger,
     genReqId: () => `req_${randomToken(16)}`,
@@ -39,7 +50,20 @@ export function buildServer(deps: Deps): App {
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 'No such route')));
 
   registerHealthRoutes(app, deps);
+  // A worker-only process serves health and metrics, nothing else.
+  if (options.apiRoutes === false) return app;
+  void app.register(multipart, { limits: { fileSize: 64 * 1024 * 1024, files: 4, fields: 64 } });
   registerUsageRoute(app, deps);
+  registerVideoCreateRoute(app, deps);
+  registerVideoReadRoutes(app, deps);
+  registerImageGenerationRoute(app, deps);
+  registerMusicGenerationRoute(app, deps);
+  registerTaskRoutes(app, deps);
+  registerModelRoutes(app, deps);
+  registerFileRoutes(app, deps);
+  registerJobRoutes(app, deps);
+  registerNewApiRoutes(app, deps);
+  registerWebhookSecretRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCustomerRoutes(app, deps);
   registerCustomerKeyRoutes(app, deps);

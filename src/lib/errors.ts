@@ -35,6 +35,9 @@ export const ERROR_STATUS = {
   input_unavailable: 502,
   result_unavailable: 502,
   provider_capacity_unavailable: 503,
+  expired_before_dispatch: 502,
+  cancelled: 409,
+  expired: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -64,6 +67,8 @@ export interface AppErrorOptions {
   /** Seconds for `Retry-After` (429, 503). */
   retryAfter?: number;
   headers?: Record<string, string>;
+  /** Overrides the code's usual status (a failed job's result answers 409 with the task's own code, API.md §5). */
+  status?: number;
 }
 
 export class AppError extends Error {
@@ -77,7 +82,7 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
+    this.status = options.status ?? ERROR_STATUS[code];
     this.param = options.param;
     this.retryAfter = options.retryAfter;
     this.headers = options.headers ?? {};

@@ -9,6 +9,7 @@ import { buildServer } from '../../src/http/server.js';
 import type { App } from '../../src/http/app-type.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { findInvariantViolations } from '../../src/modules/wallet/invariants.js';
+import { Worker } from '../../src/worker/worker.js';
 import { createTestDatabase, testEngine, type TestDatabase, type TestEngine } from './databases.js';
 
 /** The app on a random loopback port against a fresh test database, with a manual clock and helpers. */
@@ -35,6 +36,8 @@ export interface TestApp {
   app: App;
   clock: ManualClock;
   database: TestDatabase;
+  /** Background loops, not started: tests drive them with `worker.drain()` and the manual clock. */
+  worker: Worker;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
   createCustomer(body?: Record<string, unknown>): Promise<any>;
   createKey(customerId: string, body?: Record<string, unknown>): Promise<{ id: string; key: string; [field: string]: any }>;
@@ -61,6 +64,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     GENRELAY_MASTER_KEY: 'test-master-key-0123456789abcdef0123456789',
     DEMO: 'false',
     PORT: '0',
+    SANDBOX_QUEUE_MS: '1000',
+    SANDBOX_RUN_MS: '1000',
+    POLL_INTERVAL_MS: '0',
+    SAFE_FETCH_TRUSTED_HOSTS: '127.0.0.1',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   });
@@ -71,11 +78,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     skipMigrations: true,
   });
+  await deps.catalog.seedDefaults();
   const app = buildServer(deps);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
+  const worker = new Worker(deps);
 
   async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -103,6 +112,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     app,
     clock,
     database,
+    worker,
     request,
     async createCustomer(body = {}) {
       const response = await request('POST', '/api/public/customers', { operator: true, body: { name: 'Customer', ...body } });
@@ -126,6 +136,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     invariants: () => findInvariantViolations(database.db),
     async close() {
+      await worker.stop();
       await app.close();
       await deps.close();
       if (ownsDatabase) await database.drop().catch(() => {});

@@ -112,7 +112,18 @@ CREATE TABLE tasks (
                     ('queued', 'dispatching', 'submitted', 'running', 'succeeded', 'failed', 'cancelled', 'expired')),
   idempotency_key text,
   fingerprint     text,
+  face            text NOT NULL DEFAULT 'native',     -- the API face that created it: webhook bodies use its shape
   request         jsonb NOT NULL DEFAULT '{}'::jsonb,
+  callback_url    text,
+  metadata        jsonb,
+  progress        integer NOT NULL DEFAULT 0,
+  result          jsonb,
+  channel_id      text,                               -- upstream details: operator API only (E3)
+  provider        text,
+  provider_task_id text,
+  operation       jsonb,
+  upstream_error  jsonb,
+  submitted_at    timestamptz,
   hold_amount     bigint NOT NULL CHECK (hold_amount >= 0),
   charged         bigint NOT NULL DEFAULT 0 CHECK (charged >= 0),
   error_code      text,

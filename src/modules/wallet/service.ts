@@ -146,7 +146,7 @@ export class WalletService {
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome }> {
     try {
       const result = await this.db.query<{ task_id: string; outcome: ReserveOutcome }>(
-        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
         [
           input.taskId,
           input.customerId,
@@ -166,6 +166,9 @@ export class WalletService {
           input.initialStatus ?? 'queued',
           input.leaseOwner ?? null,
           input.leaseUntil ?? null,
+          input.face ?? 'native',
+          input.callbackUrl ?? null,
+          input.metadata === undefined || input.metadata === null ? null : JSON.stringify(input.metadata),
         ],
       );
       const row = result.rows[0]!;
@@ -179,8 +182,8 @@ export class WalletService {
   }
 
   /** Charges min(actual, hold) (M3) and marks the task succeeded. */
-  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db): Promise<ResolveResult> {
-    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null);
+  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db, result: unknown = null): Promise<ResolveResult> {
+    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null, result);
   }
 
   /** Returns the whole hold (M4); the task ends failed, cancelled or expired with `errorCode`. */
@@ -204,8 +207,9 @@ export class WalletService {
     errorCode: string | null,
     now: Date,
     onlyIfStatus: string | null,
+    taskResult: unknown = null,
   ): Promise<ResolveResult> {
-    const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7)', [
+    const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7, $8)', [
       taskId,
       outcome,
       finalStatus,
@@ -213,6 +217,7 @@ export class WalletService {
       errorCode,
       now,
       onlyIfStatus,
+      taskResult === null ? null : JSON.stringify(taskResult),
     ]);
     return result.rows[0]!;
   }
@@ -225,6 +230,11 @@ export class WalletService {
       [taskId, now, extensionMs / 1000],
     );
     return result.rows[0]?.expires_at ?? null;
+  }
+
+  async hardDeadline(taskId: string): Promise<Date | null> {
+    const result = await this.db.query<{ hard_deadline: Date }>('SELECT hard_deadline FROM reservations WHERE task_id = $1', [taskId]);
+    return result.rows[0]?.hard_deadline ?? null;
   }
 
   /**

@@ -49,6 +49,9 @@ export interface ReserveInput {
   initialStatus?: 'queued' | 'dispatching';
   leaseOwner?: string | null;
   leaseUntil?: Date | null;
+  face?: string;
+  callbackUrl?: string | null;
+  metadata?: unknown;
 }
 
 export type ReserveOutcome = 'created' | 'replay' | 'conflict';

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import type { Deps } from '../../../deps.js';
+import { AppError } from '../../../lib/errors.js';
+import { parseVideoSize } from '../../../lib/video-size.js';
+import { createTask } from '../../../workflows/create-task.js';
+import { openAiVideoView } from '../../../workflows/task-views.js';
+import type { App } from '../../app-type.js';
+import { fingerprint, idempotencyKey } from '../../idempotency.js';
+import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { CallbackUrl, GENERATION_BODY_LIMIT, Metadata, References, Seconds, sendCreated, toMetadata, toReferences, toSeconds } from './common.js';
+
+/**
+ * `POST /v1/videos` (API.md §4): native video fields plus the OpenAI Video ones. JSON or multipart — the official
+ * `openai` client always sends multipart, with an optional `input_reference` file. Answers the task with the
+ * OpenAI Video fields on top.
+ */
+const InputFile = Type.Object({ sha256: Type.String(), content_type: Type.String(), size: Type.Integer(), data: Type.String() }, { additionalProperties: false });
+
+const Body = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 128 }),
+    prompt: Type.String({ minLength: 1, maxLength: 20_000 }),
+    seconds: Type.Optional(Seconds),
+    ratio: Type.Optional(Type.String({ maxLength: 16 })),
+    resolution: Type.Optional(Type.String({ maxLength: 16 })),
+    size: Type.Optional(Type.String({ maxLength: 16 })),
+    generate_audio: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('true'), Type.Literal('false')])),
+    seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4294967295 }), Type.String({ pattern: '^[0-9]{1,10}$' })])),
+    references: Type.Optional(References),
+    input_reference: Type.Optional(Type.Union([InputFile, Type.String({ maxLength: GENERATION_BODY_LIMIT })])),
+    callback_url: Type.Optional(CallbackUrl),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+type VideoBody = Static<typeof Body>;
+const check = TypeCompiler.Compile(Body);
+
+/** Multipart bodies are validated with the same schema after parsing (Fastify validates JSON bodies itself). */
+async function readBody(request: FastifyRequest): Promise<VideoBody> {
+  if (!request.isMultipart()) return request.body as VideoBody;
+  const body: Record<string, unknown> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const bytes = await part.toBuffer();
+      body[part.fieldname] = {
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        content_type: part.mimetype,
+        size: bytes.length,
+        data: bytes.toString('base64'),
+      };
+    } else {
+      body[part.fieldname] = part.value;
+    }
+  }
+  if (typeof body.metadata === 'string') {
+    try {
+      body.metadata = JSON.parse(body.metadata);
+    } catch {
+      throw new AppError('invalid_request', 'metadata must be a JSON object', { param: 'metadata' });
+    }
+  }
+  if (!check.Check(body)) {
+    const first = check.Errors(body).First()!;
+    const param = first.path.replace(/^\//, '').replace(/\//g, '.');
+    if (first.type === ValueErrorType.ObjectAdditionalProperties) {
+      const extra = Object.keys(body).find((field) => !(field in Body.properties)) ?? param;
+      throw new AppError('unknown_parameter', `Unknown parameter: ${extra}`, { param: extra });
+    }
+    throw new AppError('invalid_request', `Invalid ${param || 'body'}: ${first.message}`, param ? { param } : {});
+  }
+  return body as VideoBody;
+}
+
+export function registerVideoCreateRoute(app: App, deps: Deps): void {
+  app.post(
+    '/v1/videos',
+    { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'videos'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: Type.Optional(Body) } },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const key = idempotencyKey(request, false);
+      const body = await readBody(request);
+      const { input_reference: file, ...rest } = body;
+      const fingerprintBody = file && typeof file === 'object' ? { ...rest, input_reference: { sha256: file.sha256, content_type: file.content_type, size: file.size } } : body;
+      let ratio = body.ratio;
+      let resolution = body.resolution;
+      if (body.size) {
+        const parsed = parseVideoSize(body.size);
+        if (!parsed) throw new AppError('invalid_request', `Unsupported size "${body.size}"`, { param: 'size' });
+        ratio ??= parsed.ratio;
+        resolution ??= parsed.resolution;
+      }
+      const references = toReferences(body.references);
+      if (file) {
+        const url = typeof file === 'string' ? file : `data:${file.content_type};base64,${file.data}`;
+        references.unshift({ type: 'image', url, role: 'first_frame' });
+      }
+      const result = await createTask(deps, {
+        principal,
+        face: 'openai',
+        kind: 'video',
+        model: body.model,
+        prompt: body.prompt,
+        params: {
+          ...(body.seconds !== undefined ? { seconds: toSeconds(body.seconds)! } : {}),
+          ...(ratio ? { ratio } : {}),
+          ...(resolution ? { resolution } : {}),
+          ...(body.size ? { size: body.size } : {}),
+          ...(body.generate_audio !== undefined ? { generate_audio: body.generate_audio === true || body.generate_audio === 'true' } : {}),
+          ...(body.seed !== undefined ? { seed: Number(body.seed) } : {}),
+        },
+        references,
+        callbackUrl: body.callback_url ?? null,
+        metadata: toMetadata(body.metadata as Record<string, unknown> | undefined),
+        idempotencyKey: key,
+        fingerprint: key ? fingerprint('POST', '/v1/videos', fingerprintBody) : null,
+      });
+      return sendCreated(reply, result, `/v1/videos/${result.task.id}`, openAiVideoView(result.task, deps.media));
+    },
+  );
+}

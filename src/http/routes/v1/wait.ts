@@ -1,0 +1,26 @@
+import type { Deps } from '../../../deps.js';
+import { TERMINAL_STATUSES, type TaskRow } from '../../../modules/tasks/types.js';
+
+/**
+ * Waits for a task to reach a terminal state, for synchronous routes: woken in-process when this instance resolves
+ * it, and re-reading the row every half second in case another instance did. Returns the last row seen.
+ */
+export async function waitForTask(deps: Deps, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const task = (await deps.tasks.get(taskId))!;
+    if (TERMINAL_STATUSES.includes(task.status) || Date.now() >= deadline || signal?.aborted) return task;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        deps.events.off('task.resolved', onResolved);
+        resolve();
+      };
+      const onResolved = (id: string) => {
+        if (id === taskId) done();
+      };
+      const timer = setTimeout(done, Math.min(500, Math.max(0, deadline - Date.now())));
+      deps.events.on('task.resolved', onResolved);
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { Capabilities, CatalogModel, PriceRule } from './types.js';
+
+/**
+ * The demo catalog seeded on first start: named after real models so the price list and the faces look like a real
+ * install; the operator edits prices and limits afterwards. Credits are integers (1 credit ≈ 0.0001 USD in the demo).
+ */
+type Seed = Omit<CatalogModel, 'created_at' | 'enabled' | 'sort_order'>;
+
+const RATIOS = ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', 'adaptive'];
+
+function video(durations: [number, number, number], resolutions: string[], audio: boolean, extra: Capabilities = {}): Capabilities {
+  return {
+    durations: { min: durations[0], max: durations[1], default: durations[2] },
+    resolutions,
+    default_resolution: resolutions.includes('720p') ? '720p' : resolutions[0]!,
+    ratios: RATIOS,
+    default_ratio: '16:9',
+    generate_audio: audio,
+    max_reference_images: 9,
+    max_reference_videos: 3,
+    max_reference_audios: 3,
+    max_reference_video_seconds: 15,
+    max_reference_audio_seconds: 15,
+    reference_strength: false,
+    ...extra,
+  };
+}
+
+function image(sizes: string[], qualities: string[], extra: Capabilities = {}): Capabilities {
+  return {
+    sizes,
+    default_size: sizes[0]!,
+    qualities,
+    default_quality: qualities.includes('medium') ? 'medium' : qualities[0]!,
+    max_images: 4,
+    max_reference_images: 9,
+    reference_strength: false,
+    ...extra,
+  };
+}
+
+const perSecond = (creditsBy: Record<string, number>): PriceRule => ({ unit: 'second', credits_by: creditsBy });
+const perImage = (credits: number, creditsBy?: Record<string, number>): PriceRule => ({
+  unit: 'image',
+  credits,
+  ...(creditsBy ? { credits_by: creditsBy } : {}),
+});
+
+const IMAGE_SIZES = ['1024x1024', '1536x1024', '1024x1536', '1280x720', '720x1280'];
+
+export const DEFAULT_CATALOG: Seed[] = [
+  { id: 'seedance-2.0', type: 'video', category: 'text-to-video', display_name: 'Seedance 2.0', capabilities: video([4, 15, 5], ['480p', '720p', '1080p'], true), pricing: perSecond({ '480p': 900, '720p': 1800, '1080p': 4000 }), list_price: null },
+  { id: 'seedance-2.0-fast', type: 'video', category: 'text-to-video', display_name: 'Seedance 2.0 Fast', capabilities: video([4, 15, 5], ['480p', '720p'], true), pricing: perSecond({ '480p': 600, '720p': 1200 }), list_price: null },
+  { id: 'seedance-1.5-pro', type: 'video', category: 'text-to-video', display_name: 'Seedance 1.5 Pro', capabilities: video([4, 12, 5], ['480p', '720p', '1080p'], true), pricing: perSecond({ '480p': 500, '720p': 1000, '1080p': 2200 }), list_price: null },
+  { id: 'happyhorse-1.0', type: 'video', category: 'text-to-video', display_name: 'HappyHorse 1.0', capabilities: video([3, 15, 5], ['720p', '1080p'], true), pricing: perSecond({ '720p': 1400, '1080p': 2400 }), list_price: null },
+  { id: 'grok-imagine-video', type: 'video', category: 'text-to-video', display_name: 'Grok Imagine Video', capabilities: video([1, 15, 6], ['480p', '720p'], true, { max_reference_videos: 1, max_reference_audios: 0 }), pricing: perSecond({ '480p': 500, '720p': 700 }), list_price: null },
+  { id: 'sora-2', type: 'video', category: 'text-to-video', display_name: 'Sora 2', capabilities: video([4, 12, 4], ['720p'], true, { max_reference_images: 1, max_reference_videos: 0, max_reference_audios: 0 }), pricing: perSecond({ '720p': 1000 }), list_price: { amount: 0.1, currency: 'USD', unit: 'second' } },
+  { id: 'gpt-image-2', type: 'image', category: 'text-to-image', display_name: 'GPT Image 2', capabilities: image(IMAGE_SIZES, ['low', 'medium', 'high']), pricing: perImage(500, { low: 150, medium: 500, high: 2000 }), list_price: null },
+  { id: 'grok-imagine-image', type: 'image', category: 'text-to-image', display_name: 'Grok Imagine Image', capabilities: image(IMAGE_SIZES, ['standard']), pricing: perImage(300), list_price: null },
+  { id: 'seedream-4.5', type: 'image', category: 'text-to-image', display_name: 'Seedream 4.5', capabilities: image(['2048x2048', '2560x1440', '1440x2560', ...IMAGE_SIZES], ['standard'], { max_reference_images: 14, reference_strength: true }), pricing: perImage(400), list_price: null },
+  { id: 'suno-v5', type: 'music', category: 'text-to-music', display_name: 'Suno v5', capabilities: { max_prompt_length: 5000, max_track_seconds: 240, tracks_per_generation: 2, instrumental: true }, pricing: { unit: 'track', credits: 1500 }, list_price: null },
+];

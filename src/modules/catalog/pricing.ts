@@ -1,0 +1,94 @@
+import { AppError } from '../../lib/errors.js';
+import type { UsageFacts } from '../../providers/spec.js';
+import type { CatalogModel, PriceRule } from './types.js';
+
+/**
+ * Prices in integer credits (SEMANTICS M1). `holdFor` is the most a request can cost, reserved before any upstream
+ * work; `chargeFor` prices the usage facts an adapter reported (PROVIDERS §12) and is settled as min(charge, hold).
+ */
+export interface PricedRequest {
+  seconds?: number;
+  resolution?: string;
+  quality?: string;
+  size?: string;
+  n?: number;
+}
+
+export interface Quote {
+  credits: bigint;
+  breakdown: Array<{ item: string; quantity: number; unit_credits: number; credits: number }>;
+}
+
+
+function unitCredits(rule: PriceRule, ...keys: Array<string | undefined>): number {
+  for (const key of keys) {
+    if (key !== undefined && rule.credits_by?.[key] !== undefined) return rule.credits_by[key]!;
+  }
+  if (rule.credits !== undefined) return rule.credits;
+  throw new AppError('invalid_request', `No price is set for ${keys.filter(Boolean).join(' / ') || 'this request'}`);
+}
+
+function line(item: string, quantity: number, unit: number) {
+  return { item, quantity, unit_credits: unit, credits: Math.ceil(quantity * unit) };
+}
+
+export function quoteRequest(model: CatalogModel, request: PricedRequest): Quote {
+  const rule = model.pricing;
+  let breakdown: Quote['breakdown'];
+  switch (rule.unit) {
+    case 'second': {
+      const seconds = Math.ceil(request.seconds ?? model.capabilities.durations?.default ?? 5);
+      breakdown = [line(`video ${request.resolution ?? ''} second`.replace('  ', ' '), seconds, unitCredits(rule, request.resolution))];
+      break;
+    }
+    case 'image': {
+      const count = request.n ?? 1;
+      breakdown = [line('image', count, unitCredits(rule, request.quality, request.size))];
+      break;
+    }
+    case 'track':
+      breakdown = [line('music generation', 1, unitCredits(rule))];
+      break;
+    default:
+      throw new AppError('invalid_request', 'Token-priced models are quoted per request by the text API');
+  }
+  return { credits: BigInt(breakdown.reduce((sum, item) => sum + item.credits, 0)), breakdown };
+}
+
+/** The hold is the quote of the request as given: its maximum cost. */
+export function holdFor(model: CatalogModel, request: PricedRequest): bigint {
+  return quoteRequest(model, request).credits;
+}
+
+/** Actual cost of reported usage, rounded up; non-billable facts cost nothing (L6). */
+export function chargeFor(model: CatalogModel, request: PricedRequest, usage: UsageFacts | undefined): bigint {
+  if (!usage || usage.billable === false) return 0n;
+  const rule = model.pricing;
+  switch (rule.unit) {
+    case 'second':
+      return BigInt(
+        Math.ceil((usage.video_seconds ?? request.seconds ?? 0) * unitCredits(rule, usage.video_resolution ?? request.resolution)),
+      );
+    case 'image':
+      return BigInt(
+        Math.ceil((usage.image_count ?? request.n ?? 1) * unitCredits(rule, usage.image_quality ?? request.quality, usage.image_size ?? request.size)),
+      );
+    case 'track':
+      return BigInt(Math.ceil((usage.generations ?? 1) * unitCredits(rule)));
+    default:
+      return 0n;
+  }
+}
+
+/** The price list entry published in `/v1/models` and `/models`. */
+export function publicPricing(model: CatalogModel): Record<string, unknown> {
+  const { unit, credits, credits_by, input_credits_per_million, output_credits_per_million } = model.pricing;
+  return {
+    unit,
+    ...(credits !== undefined ? { credits } : {}),
+    ...(credits_by ? { credits_by } : {}),
+    ...(input_credits_per_million !== undefined ? { input_credits_per_million } : {}),
+    ...(output_credits_per_million !== undefined ? { output_credits_per_million } : {}),
+    ...(model.list_price ? { list_price: model.list_price } : {}),
+  };
+}

@@ -1,0 +1,139 @@
+import type { Db, Queryable } from '../../db/pool.js';
+import { AppError } from '../../lib/errors.js';
+import type { JsonValue } from '../../providers/spec.js';
+import type { TaskRow, TaskStatus } from './types.js';
+
+/**
+ * Task rows outside the two hot-path functions: reads scoped to a customer and mode (other customers' and other
+ * modes' tasks are 404, SEMANTICS K11/E3), and the worker's guarded transitions (each one UPDATE … WHERE <state>).
+ * Terminal transitions happen only in gr_resolve_hold (T8).
+ */
+export interface TaskFilter {
+  customerId: string;
+  mode: string;
+  status?: string[];
+  type?: string;
+  limit: number;
+  after?: string | null;
+}
+
+export const LEASE_MS = 60_000;
+
+export class TaskService {
+  constructor(private readonly db: Db) {}
+
+  async get(id: string, db: Queryable = this.db): Promise<TaskRow | null> {
+    const result = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+    return result.rows[0] ?? null;
+  }
+
+  async getOwned(id: string, customerId: string, mode: string): Promise<TaskRow> {
+    const result = await this.db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1 AND customer_id = $2 AND mode = $3', [
+      id,
+      customerId,
+      mode,
+    ]);
+    if (!result.rows[0]) throw new AppError('not_found', 'No such task');
+    return result.rows[0];
+  }
+
+  async list(filter: TaskFilter): Promise<TaskRow[]> {
+    const result = await this.db.query<TaskRow>(
+      `SELECT * FROM tasks WHERE customer_id = $1 AND mode = $2
+          AND ($3::text[] IS NULL OR status = ANY($3::text[])) AND ($4::text IS NULL OR type = $4)
+          AND ($5::text IS NULL OR id < $5)
+        ORDER BY id DESC LIMIT $6`,
+      [filter.customerId, filter.mode, filter.status ?? null, filter.type ?? null, filter.after ?? null, filter.limit],
+    );
+    return result.rows;
+  }
+
+  /** T2: claim due queued tasks, and dispatching ones whose lease expired (T6), for this worker. */
+  async claimForDispatch(owner: string, now: Date, limit: number): Promise<TaskRow[]> {
+    const result = await this.db.query<TaskRow>(
+      `UPDATE tasks SET status = 'dispatching', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                        next_action_at = $2, updated_at = $3
+        WHERE id IN (SELECT id FROM tasks
+                      WHERE ((status = 'queued' AND next_action_at <= $3)
+                          OR (status = 'dispatching' AND lease_until < $3 AND type IN ('video', 'image', 'music')))
+                      ORDER BY next_action_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [owner, new Date(now.getTime() + LEASE_MS), now, limit],
+    );
+    return result.rows;
+  }
+
+  /** T4: record acceptance, only while this worker still holds the lease. */
+  async markSubmitted(
+    id: string,
+    owner: string,
+    values: { provider: string; channelId: string | null; providerTaskId: string; operation: JsonValue; nextPollAt: Date },
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE tasks SET status = 'submitted', provider = $3, channel_id = $4, provider_task_id = $5, operation = $6,
+                        lease_owner = NULL, lease_until = NULL, next_action_at = $7, submitted_at = $8, updated_at = $8
+        WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`,
+      [id, owner, values.provider, values.channelId, values.providerTaskId, JSON.stringify(values.operation), values.nextPollAt, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  /** T5: a create that surely did not land goes back to the queue with backoff. */
+  async requeue(id: string, owner: string, nextAttemptAt: Date, upstreamError: JsonValue, now: Date): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE tasks SET status = 'queued', lease_owner = NULL, lease_until = NULL, next_action_at = $3,
+                        upstream_error = $4, updated_at = $5
+        WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`,
+      [id, owner, nextAttemptAt, JSON.stringify(upstreamError), now],
+    );
+    return result.rowCount === 1;
+  }
+
+  async recordUpstreamError(id: string, upstreamError: JsonValue): Promise<void> {
+    await this.db.query('UPDATE tasks SET upstream_error = $2 WHERE id = $1', [id, JSON.stringify(upstreamError)]);
+  }
+
+  /** Claims submitted/running tasks due for a status check by pushing their next check a lease ahead. */
+  async claimForPoll(now: Date, limit: number): Promise<TaskRow[]> {
+    const result = await this.db.query<TaskRow>(
+      `UPDATE tasks SET next_action_at = $2
+        WHERE id IN (SELECT id FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
+                      ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [now, new Date(now.getTime() + LEASE_MS), limit],
+    );
+    return result.rows;
+  }
+
+  /** A non-terminal observation: running/progress, operation updates and the next check time. */
+  async observe(
+    id: string,
+    values: { status: 'submitted' | 'running'; progress: number; operation?: JsonValue; nextPollAt: Date },
+    now: Date,
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE tasks SET status = CASE WHEN status = 'submitted' AND $2 = 'running' THEN 'running' ELSE status END,
+                        progress = GREATEST(progress, $3), operation = COALESCE($4::jsonb, operation),
+                        next_action_at = $5, updated_at = $6
+        WHERE id = $1 AND status IN ('submitted', 'running')`,
+      [id, values.status, values.progress, values.operation === undefined ? null : JSON.stringify(values.operation), values.nextPollAt, now],
+    );
+  }
+
+  /** Status counts for operators and tests. */
+  async countByStatus(): Promise<Record<TaskStatus, number>> {
+    const result = await this.db.query<{ status: TaskStatus; count: bigint }>('SELECT status, COUNT(*) AS count FROM tasks GROUP BY status');
+    return Object.fromEntries(result.rows.map((row) => [row.status, Number(row.count)])) as Record<TaskStatus, number>;
+  }
+
+  /** I9: forget idempotency keys older than the retention; the tasks stay readable. */
+  async reapIdempotencyKeys(olderThan: Date): Promise<number> {
+    const result = await this.db.query(
+      `UPDATE tasks SET idempotency_key = NULL
+        WHERE id IN (SELECT id FROM tasks WHERE idempotency_key IS NOT NULL AND created_at < $1 LIMIT 1000)`,
+      [olderThan],
+    );
+    return result.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,79 @@
+import type { GenerationKind, JsonValue } from '../../providers/spec.js';
+
+/** Internal task states (SEMANTICS §6); faces show `dispatching` and `submitted` as `queued`. */
+export type TaskStatus = 'queued' | 'dispatching' | 'submitted' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export type Face = 'native' | 'openai' | 'jobs' | 'newapi';
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
+
+export interface StoredReference {
+  type: 'image' | 'video' | 'audio';
+  role: string;
+  /** A customer URL, fetched by the worker through the SSRF guard. */
+  url?: string;
+  /** Inline media written to storage before the hot path (SEMANTICS R8). */
+  file_id?: string;
+  strength?: 'low' | 'mid' | 'high';
+}
+
+/** The canonical request kept on the task (`tasks.request`), after validation and defaults. */
+export interface StoredRequest {
+  prompt: string;
+  seconds?: number;
+  ratio?: string;
+  resolution?: string;
+  size?: string;
+  quality?: string;
+  n?: number;
+  generate_audio?: boolean;
+  seed?: number;
+  style?: string;
+  title?: string;
+  instrumental?: boolean;
+  response_format?: 'url' | 'b64_json';
+  references: StoredReference[];
+  /** Fields a face accepted and echoes back but the engine does not act on (e.g. OpenAI `user`). */
+  extra?: Record<string, JsonValue>;
+}
+
+export interface ResultFile {
+  id: string;
+  content_type: string;
+  width: number | null;
+  height: number | null;
+  duration_seconds: number | null;
+}
+
+export interface TaskRow {
+  id: string;
+  customer_id: string;
+  mode: 'live' | 'test';
+  api_key_id: string;
+  type: GenerationKind;
+  model: string;
+  status: TaskStatus;
+  idempotency_key: string | null;
+  fingerprint: string | null;
+  face: Face;
+  request: StoredRequest;
+  callback_url: string | null;
+  metadata: Record<string, JsonValue> | null;
+  progress: number;
+  result: { files: ResultFile[] } | null;
+  hold_amount: bigint;
+  charged: bigint;
+  error_code: string | null;
+  channel_id: string | null;
+  provider: string | null;
+  provider_task_id: string | null;
+  operation: JsonValue | null;
+  upstream_error: JsonValue | null;
+  lease_owner: string | null;
+  lease_until: Date | null;
+  attempts: number;
+  next_action_at: Date | null;
+  submitted_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}

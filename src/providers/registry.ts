@@ -1,0 +1,16 @@
+import type { AdapterFactory, ProviderAdapter } from './spec.js';
+import { createSandboxAdapter } from './sandbox/sandbox.js';
+
+/**
+ * Provider id → adapter factory: a data map, so a new upstream is a folder plus one line here (ARCHITECTURE
+ * rule 3). No code outside `providers/` compares provider ids; it reads `capabilities`.
+ */
+export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
+  sandbox: createSandboxAdapter,
+};
+
+export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {
+  const factory = PROVIDER_FACTORIES[providerId];
+  if (!factory) throw new Error(`unknown provider "${providerId}"`);
+  return factory(settings);
+}

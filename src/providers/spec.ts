@@ -1,0 +1,150 @@
+/**
+ * The provider adapter contract. An adapter turns one canonical generation request into upstream calls and
+ * upstream answers back into canonical facts. Adapters are pure with respect to genrelay: they receive settings,
+ * a credential, a clock and an HTTP client, and never see a database, a Fastify request, a customer or a queue.
+ *
+ * Lifecycle, driven by the task engine (SEMANTICS §6):
+ *   1. `start(request, context)` once per dispatch attempt. The adapter submits the job and returns an opaque,
+ *      JSON-serialisable `operation` that the core stores on the task; every later call gets it back. The task id
+ *      is passed as the upstream idempotency key / client reference (SEMANTICS T4).
+ *   2. `status(operation, context)` whenever the poller (or a callback hint, or the sweeper) asks. It must be safe
+ *      to call any number of times, from any process, after restarts: everything it needs is in `operation`.
+ *   3. `cancel(operation, context)` (optional) when the customer cancels a submitted task.
+ *
+ * Failures are data, not exceptions: `start` answers `rejected` (surely not accepted upstream) or `unknown` (may
+ * have been accepted; SEMANTICS T5) with a canonical error class (PROVIDERS §0.3). An adapter may throw only for
+ * programming errors; the engine treats a throw from `start` as `unknown` and from `status` as a transient read.
+ * Upstream messages, ids, hosts and credentials never leave the adapter in a customer-visible field: `message`
+ * is for operators' logs, the customer sees only the canonical task error code (SEMANTICS T14).
+ */
+import type { Clock } from '../lib/clock.js';
+
+export type GenerationKind = 'video' | 'image' | 'music';
+
+/** PROVIDERS §0.3. */
+export type ErrorClass =
+  | 'invalid_request'
+  | 'moderation_input'
+  | 'moderation_output'
+  | 'auth'
+  | 'upstream_quota'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'network'
+  | 'not_found'
+  | 'unsupported';
+
+export interface ProviderError {
+  class: ErrorClass;
+  /** Operator-facing detail; never shown to customers. */
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+export interface ReferenceInput {
+  type: 'image' | 'video' | 'audio';
+  role: string;
+  /** Bytes already fetched through the guarded client (or decoded from inline data) by the engine. */
+  bytes: Buffer;
+  contentType: string;
+  /** A URL the upstream may fetch itself, when the engine has one it may share (a signed genrelay link). */
+  url?: string;
+  strength?: 'low' | 'mid' | 'high';
+}
+
+/** The canonical request, as stored on the task after validation and defaults. */
+export interface GenerationRequest {
+  taskId: string;
+  kind: GenerationKind;
+  /** Public model id; the adapter maps it to an upstream model with `context.upstreamModel`. */
+  model: string;
+  prompt: string;
+  seconds?: number;
+  ratio?: string;
+  resolution?: string;
+  size?: string;
+  quality?: string;
+  n?: number;
+  generateAudio?: boolean;
+  seed?: number;
+  style?: string;
+  title?: string;
+  instrumental?: boolean;
+  references: ReferenceInput[];
+}
+
+export interface ProviderContext {
+  clock: Clock;
+  /** Upstream model id for this channel (the channel's model mapping); the public id when there is none. */
+  upstreamModel: string;
+  baseUrl?: string;
+  credential?: string;
+  settings: Record<string, unknown>;
+  /** Where the upstream may POST progress callbacks, when the adapter supports them. */
+  callbackUrl?: string;
+  /** 1-based dispatch attempt number of this task. */
+  attempt: number;
+  signal?: AbortSignal;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export type StartResult =
+  | { outcome: 'accepted'; operation: JsonValue; providerTaskId: string }
+  | { outcome: 'rejected'; error: ProviderError }
+  | { outcome: 'unknown'; error: ProviderError };
+
+export type CanonicalStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+/** A produced file: bytes the adapter already holds, or a URL the engine downloads through the SSRF guard. */
+export interface ProviderOutput {
+  contentType: string;
+  bytes?: Buffer;
+  url?: string;
+  width?: number;
+  height?: number;
+  durationSeconds?: number;
+}
+
+/** Usage facts (PROVIDERS §12); pricing turns them into credits. Adapters never compute credits. */
+export interface UsageFacts {
+  video_seconds?: number;
+  video_resolution?: string;
+  image_count?: number;
+  image_size?: string;
+  image_quality?: string;
+  music_tracks?: number;
+  music_seconds?: number;
+  generations?: number;
+  billable: boolean;
+}
+
+export interface StatusResult {
+  status: CanonicalStatus;
+  /** 0–100 when known. */
+  progress?: number;
+  outputs?: ProviderOutput[];
+  usage?: UsageFacts;
+  error?: ProviderError;
+  /** A replacement operation to store (e.g. upstream ids learned late). */
+  operation?: JsonValue;
+}
+
+export interface AdapterCapabilities {
+  kinds: GenerationKind[];
+  /** Supports `cancel` of a submitted task. */
+  cancel: boolean;
+  /** Re-submitting with the same task id cannot create a second upstream job (SEMANTICS T5, T6). */
+  idempotentCreates: boolean;
+}
+
+export interface ProviderAdapter {
+  readonly id: string;
+  readonly capabilities: AdapterCapabilities;
+  start(request: GenerationRequest, context: ProviderContext): Promise<StartResult>;
+  status(operation: JsonValue, context: ProviderContext): Promise<StatusResult>;
+  cancel?(operation: JsonValue, context: ProviderContext): Promise<{ cancelled: boolean }>;
+}
+
+/** Builds an adapter from operator settings; the registry maps provider ids to factories. */
+export type AdapterFactory = (settings: Record<string, unknown>) => ProviderAdapter;

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { Deps } from '../deps.js';
+import { deliverDueWebhooks } from '../workflows/deliver-webhooks.js';
+import { dispatchTask, pollTask } from '../workflows/run-task.js';
+import { sweep } from '../workflows/sweep.js';
+
+/**
+ * Background loops (ARCHITECTURE worker/): dispatcher, poller, sweeper and webhook sender. Each claims due rows
+ * with `FOR UPDATE SKIP LOCKED` and leases, so any number of processes can run them (SEMANTICS T1, T2). The loops
+ * poll at most every second and are also woken in-process right after a task is created or resolved.
+ * `*Once` methods run one round and are what tests drive with a manual clock.
+ */
+const BATCH = 20;
+
+interface Loop {
+  name: string;
+  intervalMs: number;
+  run: () => Promise<number>;
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  again: boolean;
+}
+
+export class Worker {
+  readonly owner = `wrk_${randomBytes(6).toString('hex')}`;
+  private readonly loops: Loop[];
+  private stopped = true;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: Deps) {
+    const interval = deps.config.workerIntervalMs;
+    this.loops = [
+      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatchOnce(), timer: null, running: null, again: false },
+      { name: 'poller', intervalMs: interval, run: () => this.pollOnce(), timer: null, running: null, again: false },
+      { name: 'webhooks', intervalMs: interval, run: () => this.deliverOnce(), timer: null, running: null, again: false },
+      { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
+    ];
+  }
+
+  /** Claims and dispatches due queued tasks; returns how many it claimed. */
+  async dispatchOnce(): Promise<number> {
+    const tasks = await this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), BATCH);
+    await Promise.all(tasks.map((task) => this.track(dispatchTask(this.deps, task, this.owner))));
+    return tasks.length;
+  }
+
+  async pollOnce(): Promise<number> {
+    const tasks = await this.deps.tasks.claimForPoll(this.deps.clock.now(), BATCH);
+    await Promise.all(tasks.map((task) => this.track(pollTask(this.deps, task))));
+    return tasks.length;
+  }
+
+  deliverOnce(): Promise<number> {
+    return this.track(deliverDueWebhooks(this.deps, BATCH));
+  }
+
+  sweepOnce() {
+    return this.track(sweep(this.deps));
+  }
+
+  /** Runs dispatch, poll and delivery rounds until nothing is due (tests). */
+  async drain(maxRounds = 50): Promise<void> {
+    for (let round = 0; round < maxRounds; round += 1) {
+      const work = (await this.dispatchOnce()) + (await this.pollOnce()) + (await this.deliverOnce());
+      if (work === 0) return;
+    }
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    const settled = promise.catch((error) => {
+      this.deps.logger.error({ err: error }, 'worker task failed');
+      return undefined as T;
+    });
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
+    return settled;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    for (const loop of this.loops) this.schedule(loop, 0);
+    this.deps.events.on('task.created', this.wakeDispatcher);
+    this.deps.events.on('task.resolved', this.wakeWebhooks);
+  }
+
+  private readonly wakeDispatcher = () => this.wake('dispatcher');
+  private readonly wakeWebhooks = () => this.wake('webhooks');
+
+  wake(name: string): void {
+    const loop = this.loops.find((candidate) => candidate.name === name);
+    if (!loop || this.stopped) return;
+    if (loop.running) {
+      loop.again = true;
+      return;
+    }
+    this.schedule(loop, 0);
+  }
+
+  private schedule(loop: Loop, delayMs: number): void {
+    if (this.stopped) return;
+    if (loop.timer) clearTimeout(loop.timer);
+    loop.timer = setTimeout(() => {
+      loop.timer = null;
+      loop.running = (async () => {
+        let claimed = 0;
+        try {
+          claimed = await loop.run();
+        } catch (error) {
+          this.deps.logger.error({ err: error, loop: loop.name }, 'worker loop failed');
+        }
+        loop.running = null;
+        const busy = claimed > 0 || loop.again;
+        loop.again = false;
+        this.schedule(loop, busy ? 0 : loop.intervalMs);
+      })();
+    }, delayMs);
+    loop.timer.unref();
+  }
+
+  /** Graceful shutdown: no new rounds; in-flight work finishes (leases cover anything cut short). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.events.off('task.created', this.wakeDispatcher);
+    this.deps.events.off('task.resolved', this.wakeWebhooks);
+    for (const loop of this.loops) if (loop.timer) clearTimeout(loop.timer);
+    await Promise.all(this.loops.map((loop) => loop.running));
+    await Promise.all([...this.inflight]);
+  }
+}

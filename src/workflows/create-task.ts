@@ -1,0 +1,182 @@
+import type { Deps } from '../deps.js';
+import { AppError } from '../lib/errors.js';
+import { requireModel, type Principal } from '../modules/keys/authenticator.js';
+import { holdFor } from '../modules/catalog/pricing.js';
+import type { CatalogModel } from '../modules/catalog/types.js';
+import type { Face, StoredRequest, TaskRow } from '../modules/tasks/types.js';
+import type { GenerationKind, JsonValue } from '../providers/spec.js';
+import { prepareReferences, type RawReference } from './references.js';
+
+/**
+ * Create a generation task (ARCHITECTURE "Flow of one video request", steps 3–4): resolve and check the model,
+ * validate parameters and references against the catalog, price the hold, then one round trip (`gr_create_task`)
+ * that claims the idempotency key, takes the concurrency slot, reserves credits and inserts the task.
+ */
+export interface TaskParams {
+  seconds?: number;
+  ratio?: string;
+  resolution?: string;
+  size?: string;
+  quality?: string;
+  n?: number;
+  generate_audio?: boolean;
+  seed?: number;
+  style?: string;
+  title?: string;
+  instrumental?: boolean;
+  response_format?: 'url' | 'b64_json';
+  extra?: Record<string, JsonValue>;
+}
+
+export interface CreateTaskInput {
+  principal: Principal;
+  face: Face;
+  kind: GenerationKind;
+  model: string;
+  prompt: string;
+  params: TaskParams;
+  references: RawReference[];
+  callbackUrl: string | null;
+  metadata: Record<string, JsonValue> | null;
+  idempotencyKey: string | null;
+  fingerprint: string | null;
+}
+
+export interface CreateTaskResult {
+  task: TaskRow;
+  outcome: 'created' | 'replay';
+}
+
+/** Queue budget and runtime caps per kind (SEMANTICS T9), in minutes: [queue budget, max runtime, hard cap]. */
+const TIMING: Record<GenerationKind, [number, number, number]> = {
+  video: [10, 30, 180],
+  image: [5, 5, 60],
+  music: [5, 10, 120],
+};
+
+function invalid(message: string, param: string): AppError {
+  return new AppError('invalid_request', message, { param });
+}
+
+function oneOf(value: string | undefined, allowed: string[] | undefined, fallback: string | undefined, param: string): string | undefined {
+  const chosen = value ?? fallback;
+  if (chosen !== undefined && allowed && !allowed.includes(chosen)) {
+    throw invalid(`${param} must be one of: ${allowed.join(', ')}`, param);
+  }
+  return chosen;
+}
+
+/** Applies the catalog's defaults and limits; the result is what the task stores and the hold is priced on. */
+export function normalizeParams(model: CatalogModel, kind: GenerationKind, params: TaskParams): TaskParams {
+  const capabilities = model.capabilities;
+  if (kind === 'video') {
+    const durations = capabilities.durations ?? { min: 1, max: 15, default: 5 };
+    const seconds = params.seconds ?? durations.default;
+    if (!Number.isInteger(seconds) || seconds < durations.min || seconds > durations.max) {
+      throw invalid(`seconds must be an integer from ${durations.min} to ${durations.max} for ${model.id}`, 'seconds');
+    }
+    if (params.generate_audio && capabilities.generate_audio === false) {
+      throw invalid(`${model.id} cannot generate audio`, 'generate_audio');
+    }
+    return {
+      ...params,
+      seconds,
+      resolution: oneOf(params.resolution, capabilities.resolutions, capabilities.default_resolution, 'resolution'),
+      ratio: oneOf(params.ratio, capabilities.ratios, capabilities.default_ratio, 'ratio'),
+      generate_audio: params.generate_audio ?? capabilities.generate_audio ?? false,
+    };
+  }
+  if (kind === 'image') {
+    const n = params.n ?? 1;
+    const max = capabilities.max_images ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > max) throw invalid(`n must be an integer from 1 to ${max} for ${model.id}`, 'n');
+    return {
+      ...params,
+      n,
+      size: oneOf(params.size, capabilities.sizes, capabilities.default_size, 'size'),
+      quality: oneOf(params.quality, capabilities.qualities, capabilities.default_quality, 'quality'),
+    };
+  }
+  if (params.instrumental && capabilities.instrumental === false) throw invalid(`${model.id} cannot make instrumentals`, 'instrumental');
+  return params;
+}
+
+export async function resolveModel(deps: Deps, principal: Principal, modelId: string, kind: GenerationKind): Promise<CatalogModel> {
+  const model = await deps.catalog.get(modelId);
+  if (model.type !== kind) throw invalid(`The model "${modelId}" does not make ${kind}s`, 'model');
+  requireModel(principal, model.id);
+  return model;
+}
+
+export async function createTask(deps: Deps, input: CreateTaskInput): Promise<CreateTaskResult> {
+  const { principal } = input;
+  const model = await resolveModel(deps, principal, input.model, input.kind);
+  const prompt = input.prompt.trim();
+  if (!prompt) throw invalid('prompt must not be empty', 'prompt');
+  const maxPrompt = model.capabilities.max_prompt_length ?? 10_000;
+  if (prompt.length > maxPrompt) throw invalid(`prompt may be at most ${maxPrompt} characters`, 'prompt');
+  const params = normalizeParams(model, input.kind, input.params);
+  if (input.callbackUrl) {
+    try {
+      deps.safeFetch.validateUrl(input.callbackUrl, 'webhook');
+    } catch (error) {
+      throw invalid(`callback_url is not allowed: ${(error as Error).message}`, 'callback_url');
+    }
+  }
+  if (!deps.router.hasRoute(principal.mode, model)) {
+    throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
+  }
+  const cost = holdFor(model, params);
+  const prepared = await prepareReferences(deps, model, input.references, principal);
+  const { extra, ...known } = params;
+  const request: StoredRequest = { prompt, ...known, references: prepared.references, ...(extra ? { extra } : {}) };
+  const now = deps.clock.now();
+  const [queueMinutes, runtimeMinutes, hardCapMinutes] = TIMING[input.kind];
+  const expiresAt = new Date(now.getTime() + (queueMinutes + 2 * runtimeMinutes) * 60_000);
+  const hardDeadline = new Date(now.getTime() + hardCapMinutes * 60_000);
+  const taskId = deps.ids('task');
+  const reserved = await deps.wallet.reserve({
+    taskId,
+    reservationId: deps.ids('res'),
+    customerId: principal.customerId,
+    mode: principal.mode,
+    apiKeyId: principal.keyId,
+    maxConcurrency: principal.maxConcurrency,
+    idempotencyKey: input.idempotencyKey,
+    fingerprint: input.fingerprint,
+    cost,
+    now,
+    expiresAt,
+    hardDeadline,
+    type: input.kind,
+    model: model.id,
+    request,
+    face: input.face,
+    callbackUrl: input.callbackUrl,
+    metadata: input.metadata,
+  });
+  if (reserved.outcome === 'conflict') {
+    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request', {
+      param: 'Idempotency-Key',
+    });
+  }
+  if (reserved.outcome === 'replay') {
+    const task = await deps.tasks.get(reserved.taskId);
+    return { task: task!, outcome: 'replay' };
+  }
+  await deps.media.attach(prepared.fileIds, taskId);
+  deps.events.emit('task.created', taskId);
+  return { task: newTaskRow(taskId, input, model, request, cost, now), outcome: 'created' };
+}
+
+/** The row gr_create_task just inserted, built in memory: creating a task costs one round trip. */
+function newTaskRow(id: string, input: CreateTaskInput, model: CatalogModel, request: StoredRequest, cost: bigint, now: Date): TaskRow {
+  return {
+    id, customer_id: input.principal.customerId, mode: input.principal.mode, api_key_id: input.principal.keyId,
+    type: input.kind, model: model.id, status: 'queued', idempotency_key: input.idempotencyKey,
+    fingerprint: input.fingerprint, face: input.face, request, callback_url: input.callbackUrl, metadata: input.metadata,
+    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, provider: null,
+    provider_task_id: null, operation: null, upstream_error: null, lease_owner: null, lease_until: null, attempts: 0,
+    next_action_at: now, submitted_at: null, created_at: now, updated_at: now, completed_at: null,
+  };
+}

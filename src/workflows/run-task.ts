@@ -1,0 +1,193 @@
+import type { Deps } from '../deps.js';
+import { chargeFor } from '../modules/catalog/pricing.js';
+import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
+import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult } from '../providers/spec.js';
+import type { Route } from './router.js';
+import { MAX_DISPATCH_ATTEMPTS, dispatchBackoffMs, isRetryableRejection, taskErrorCode } from './task-errors.js';
+
+/**
+ * Driving one task through its provider (SEMANTICS T2–T7, T11): dispatch a claimed task, act on a status, and
+ * settle or release. No database transaction is open during any provider call or download (T3).
+ */
+class InputUnavailable extends Error {}
+
+async function loadReferences(deps: Deps, task: TaskRow): Promise<ReferenceInput[]> {
+  const inputs: ReferenceInput[] = [];
+  for (const reference of task.request.references ?? []) {
+    try {
+      if (reference.file_id) {
+        const [file] = await deps.media.byIds([reference.file_id]);
+        if (!file) throw new Error('inline reference file missing');
+        inputs.push({ type: reference.type, role: reference.role, bytes: await deps.media.bytes(file), contentType: file.content_type, ...(reference.strength ? { strength: reference.strength } : {}) });
+      } else if (reference.url) {
+        const fetched = await deps.safeFetch.fetchMedia(reference.url, reference.type);
+        inputs.push({ type: reference.type, role: reference.role, bytes: fetched.bytes, contentType: fetched.contentType, ...(reference.strength ? { strength: reference.strength } : {}) });
+      }
+    } catch (error) {
+      throw new InputUnavailable((error as Error).message);
+    }
+  }
+  return inputs;
+}
+
+function generationRequest(task: TaskRow, references: ReferenceInput[]): GenerationRequest {
+  const request = task.request;
+  return {
+    taskId: task.id, kind: task.type, model: task.model, prompt: request.prompt, references,
+    ...(request.seconds !== undefined ? { seconds: request.seconds } : {}),
+    ...(request.ratio !== undefined ? { ratio: request.ratio } : {}),
+    ...(request.resolution !== undefined ? { resolution: request.resolution } : {}),
+    ...(request.size !== undefined ? { size: request.size } : {}),
+    ...(request.quality !== undefined ? { quality: request.quality } : {}),
+    ...(request.n !== undefined ? { n: request.n } : {}),
+    ...(request.generate_audio !== undefined ? { generateAudio: request.generate_audio } : {}),
+    ...(request.seed !== undefined ? { seed: request.seed } : {}),
+    ...(request.style !== undefined ? { style: request.style } : {}),
+    ...(request.title !== undefined ? { title: request.title } : {}),
+    ...(request.instrumental !== undefined ? { instrumental: request.instrumental } : {}),
+  };
+}
+
+async function release(deps: Deps, task: TaskRow, status: 'failed' | 'cancelled' | 'expired', code: string, onlyIf: string | null = null) {
+  const result = await deps.wallet.release(task.id, status, code, deps.clock.now(), onlyIf);
+  if (result.outcome === 'released') deps.events.emit('task.resolved', task.id);
+  return result;
+}
+
+/** T4/T5: one dispatch attempt of a task this worker has claimed. */
+export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Promise<void> {
+  const route = deps.router.routeFor(task);
+  const now = deps.clock.now();
+  if (!route) {
+    // No channel can take it right now: try again later; the sweeper releases it when its hold expires.
+    await deps.tasks.requeue(task.id, owner, new Date(now.getTime() + dispatchBackoffMs(task.attempts)), { class: 'no_route' }, now);
+    return;
+  }
+  let references: ReferenceInput[];
+  try {
+    references = await loadReferences(deps, task);
+  } catch (error) {
+    deps.logger.info({ taskId: task.id, reason: (error as Error).message }, 'reference media unavailable');
+    await release(deps, task, 'failed', 'input_unavailable', 'dispatching');
+    return;
+  }
+  let started: StartResult;
+  try {
+    started = await route.adapter.start(generationRequest(task, references), { ...route.context, clock: deps.clock, attempt: task.attempts });
+  } catch (error) {
+    started = { outcome: 'unknown', error: { class: 'upstream_error', message: (error as Error).message } };
+  }
+  if (started.outcome === 'accepted') {
+    const recorded = await deps.tasks.markSubmitted(
+      task.id,
+      owner,
+      { provider: route.providerId, channelId: route.channelId, providerTaskId: started.providerTaskId, operation: started.operation, nextPollAt: new Date(deps.clock.now().getTime() + deps.config.pollIntervalMs) },
+      deps.clock.now(),
+    );
+    if (!recorded) deps.logger.warn({ taskId: task.id, channelId: route.channelId }, 'accepted upstream after the lease was lost or the task was cancelled');
+    return;
+  }
+  const { error } = started;
+  const retryable = started.outcome === 'unknown' ? route.adapter.capabilities.idempotentCreates : isRetryableRejection(error.class);
+  deps.logger.info({ taskId: task.id, channelId: route.channelId, outcome: started.outcome, errorClass: error.class, attempt: task.attempts }, 'dispatch attempt failed');
+  if (retryable && task.attempts < MAX_DISPATCH_ATTEMPTS) {
+    const next = new Date(deps.clock.now().getTime() + dispatchBackoffMs(task.attempts, error.retryAfterSeconds));
+    await deps.tasks.requeue(task.id, owner, next, { class: error.class, message: error.message, outcome: started.outcome }, deps.clock.now());
+    return;
+  }
+  await deps.tasks.recordUpstreamError(task.id, { class: error.class, message: error.message, outcome: started.outcome });
+  await release(deps, task, 'failed', started.outcome === 'unknown' ? 'provider_error' : taskErrorCode(error.class), 'dispatching');
+}
+
+/** Copies outputs to durable storage through the guarded client (T7). */
+async function storeOutputs(deps: Deps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<ResultFile[]> {
+  const files: ResultFile[] = [];
+  for (const output of outputs) {
+    let bytes = output.bytes;
+    let contentType = output.contentType;
+    if (!bytes && output.url) {
+      const family = task.type === 'music' ? 'audio' : task.type;
+      const fetched = await deps.safeFetch.fetchMedia(output.url, family, { extraTrustedOrigins: route.trustedOrigins });
+      bytes = fetched.bytes;
+      contentType = fetched.contentType;
+    }
+    if (!bytes) throw new Error('provider output has neither bytes nor a URL');
+    const file = await deps.media.store({
+      customerId: task.customer_id, mode: task.mode, taskId: task.id, purpose: 'result', bytes, contentType,
+      width: output.width ?? null, height: output.height ?? null, durationSeconds: output.durationSeconds ?? null,
+    });
+    files.push({ id: file.id, content_type: file.content_type, width: file.width, height: file.height, duration_seconds: file.duration_seconds });
+  }
+  return files;
+}
+
+/** Acts on a provider status: progress, or the one terminal resolution (T7, T8, T11). */
+export async function applyStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
+  const now = deps.clock.now();
+  switch (status.status) {
+    case 'queued':
+    case 'running':
+      await deps.tasks.observe(task.id, {
+        status: status.status === 'running' ? 'running' : 'submitted',
+        progress: status.progress ?? 0,
+        ...(status.operation !== undefined ? { operation: status.operation } : {}),
+        nextPollAt: new Date(now.getTime() + deps.config.pollIntervalMs),
+      }, now);
+      return;
+    case 'failed':
+      if (status.error) await deps.tasks.recordUpstreamError(task.id, { class: status.error.class, message: status.error.message });
+      await release(deps, task, 'failed', taskErrorCode(status.error?.class ?? 'upstream_error'));
+      return;
+    case 'cancelled':
+      await release(deps, task, 'cancelled', 'cancelled');
+      return;
+    case 'expired':
+      await release(deps, task, 'expired', 'expired');
+      return;
+    case 'succeeded':
+      await settleSucceeded(deps, task, route, status);
+  }
+}
+
+async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
+  let files: ResultFile[];
+  try {
+    files = await storeOutputs(deps, task, status.outputs ?? [], route);
+    if (files.length === 0) throw new Error('provider reported success without outputs');
+  } catch (error) {
+    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: (error as Error).message }, 'result unavailable');
+    await release(deps, task, 'failed', 'result_unavailable');
+    return;
+  }
+  const model = await deps.catalog.get(task.model).catch(() => null);
+  const actual = model ? chargeFor(model, task.request, status.usage) : task.hold_amount;
+  const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files });
+  if (settled.outcome === 'settled') {
+    if (settled.overage > 0n) {
+      deps.logger.warn({ taskId: task.id, hold: String(task.hold_amount), actual: String(actual), overage: String(settled.overage) }, 'pricing_overage');
+    }
+    deps.events.emit('task.resolved', task.id);
+    return;
+  }
+  // T11: success after the hold was released (cancelled, swept): never charged, task unchanged.
+  deps.metrics.increment('genrelay_late_success_after_release_total', 'Provider successes that arrived after the hold was released');
+  deps.logger.warn({ taskId: task.id, outcome: settled.outcome }, 'late success after release');
+  for (const file of files) await deps.media.deleteFile(file.id);
+}
+
+/** One status check of a submitted or running task (poller and sweeper share it). */
+export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult | null> {
+  const route = deps.router.routeOf(task);
+  if (!route || task.operation === null) return null;
+  let status: StatusResult;
+  try {
+    status = await route.adapter.status(task.operation, { ...route.context, clock: deps.clock, attempt: task.attempts });
+  } catch (error) {
+    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: (error as Error).message }, 'status check failed');
+    const now = deps.clock.now();
+    await deps.tasks.observe(task.id, { status: task.status === 'running' ? 'running' : 'submitted', progress: task.progress, nextPollAt: new Date(now.getTime() + 5 * deps.config.pollIntervalMs) }, now);
+    return null;
+  }
+  await applyStatus(deps, task, route, status);
+  return status;
+}

@@ -1,0 +1,49 @@
+import type { Deps } from '../deps.js';
+import { pollTask } from './run-task.js';
+
+/**
+ * The sweeper (SEMANTICS T10): expired holds of never-dispatched tasks are released blindly; a submitted or
+ * running task is asked about first — settled if it succeeded, released if it failed, extended if still running,
+ * and cancelled and released as `timeout` past its hard deadline. Idempotency keys past retention are forgotten (I9).
+ */
+const EXTENSION_MS = 10 * 60_000;
+
+export interface SweepReport {
+  released: number;
+  checked: number;
+  timedOut: number;
+  extended: number;
+  idempotencyKeysReaped: number;
+}
+
+export async function sweep(deps: Deps): Promise<SweepReport> {
+  const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0 };
+  const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
+  report.released = released.length;
+  for (const id of released) deps.events.emit('task.resolved', id);
+  for (const candidate of needsProvider) {
+    const task = await deps.tasks.get(candidate.task_id);
+    if (!task) continue;
+    report.checked += 1;
+    const status = task.operation !== null ? await pollTask(deps, task) : null;
+    if (status && ['succeeded', 'failed', 'cancelled', 'expired'].includes(status.status)) continue;
+    const deadline = await deps.wallet.hardDeadline(task.id);
+    const now = deps.clock.now();
+    if (deadline && now.getTime() >= deadline.getTime()) {
+      const route = deps.router.routeOf(task);
+      if (route?.adapter.cancel && task.operation !== null) {
+        await route.adapter.cancel(task.operation, { ...route.context, clock: deps.clock, attempt: task.attempts }).catch(() => null);
+      }
+      const result = await deps.wallet.release(task.id, 'failed', 'timeout', now);
+      if (result.outcome === 'released') {
+        report.timedOut += 1;
+        deps.events.emit('task.resolved', task.id);
+      }
+      continue;
+    }
+    if (await deps.wallet.extend(task.id, now, EXTENSION_MS)) report.extended += 1;
+  }
+  const cutoff = new Date(deps.clock.now().getTime() - deps.config.idempotencyRetentionMs);
+  report.idempotencyKeysReaped = await deps.tasks.reapIdempotencyKeys(cutoff);
+  return report;
+}
