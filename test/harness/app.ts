@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -54,6 +55,17 @@ export interface TestAppOptions {
   poolSize?: number;
 }
 
+/** A free loopback port, so PUBLIC_BASE_URL (signed file links) can name it before the app listens. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+    server.on('error', reject);
+  });
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownsDatabase = options.database === undefined;
   const database = options.database ?? (await createTestDatabase(options.engine ?? testEngine(), options.poolSize));
@@ -63,7 +75,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     OPERATOR_API_KEY: OPERATOR_KEY,
     GENRELAY_MASTER_KEY: 'test-master-key-0123456789abcdef0123456789',
     DEMO: 'false',
-    PORT: '0',
+    PORT: String(await freePort()),
     SANDBOX_QUEUE_MS: '1000',
     SANDBOX_RUN_MS: '1000',
     POLL_INTERVAL_MS: '0',
@@ -80,10 +92,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   await deps.catalog.seedDefaults();
   const app = buildServer(deps);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  await app.listen({ port: config.port, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${config.port}`;
   const worker = new Worker(deps);
 
   async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> {
