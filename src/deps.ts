@@ -122,7 +122,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     rateLimiter: new FlexibleRateLimiter(redis),
     trustedProxies,
     catalog,
-    tasks: new TaskService(db),
+    tasks: new TaskService(db, config.leaseMs),
     media: new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl),
     webhooks: new WebhookService(db, secretBox, clock),
     secretBox,

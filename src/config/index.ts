@@ -33,6 +33,8 @@ export interface Config {
   /** How often the workers look for due work, and how soon a running task is asked again. */
   workerIntervalMs: number;
   pollIntervalMs: number;
+  /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
+  leaseMs: number;
   /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
   sandboxQueueMs: number;
   sandboxRunMs: number;
@@ -146,6 +148,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     concurrencyRetryAfterSeconds: integer(env, 'CONCURRENCY_RETRY_AFTER_SECONDS', 5, 1, 3600),
     workerIntervalMs: integer(env, 'WORKER_INTERVAL_MS', 1000, 10, 60_000),
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
+    leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
     syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),

@@ -135,7 +135,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   const expiresAt = new Date(now.getTime() + (queueMinutes + 2 * runtimeMinutes) * 60_000);
   const hardDeadline = new Date(now.getTime() + hardCapMinutes * 60_000);
   const taskId = deps.ids('task');
-  const reserved = await deps.wallet.reserve({
+  const reserved = await reserveWithHint(deps, {
     taskId,
     reservationId: deps.ids('res'),
     customerId: principal.customerId,
@@ -167,6 +167,18 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   await deps.media.attach(prepared.fileIds, taskId);
   deps.events.emit('task.created', taskId);
   return { task: newTaskRow(taskId, input, model, request, cost, now), outcome: 'created' };
+}
+
+/** R5: a concurrency rejection carries the configured Retry-After hint. */
+async function reserveWithHint(deps: Deps, input: Parameters<Deps['wallet']['reserve']>[0]) {
+  try {
+    return await deps.wallet.reserve(input);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'concurrency_limited') {
+      throw new AppError('concurrency_limited', error.message, { retryAfter: deps.config.concurrencyRetryAfterSeconds });
+    }
+    throw error;
+  }
 }
 
 /** The row gr_create_task just inserted, built in memory: creating a task costs one round trip. */

@@ -17,10 +17,11 @@ export interface TaskFilter {
   after?: string | null;
 }
 
-export const LEASE_MS = 60_000;
-
 export class TaskService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly leaseMs = 60_000,
+  ) {}
 
   async get(id: string, db: Queryable = this.db): Promise<TaskRow | null> {
     const result = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
@@ -58,7 +59,7 @@ export class TaskService {
                           OR (status = 'dispatching' AND lease_until < $3 AND type IN ('video', 'image', 'music')))
                       ORDER BY next_action_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [owner, new Date(now.getTime() + LEASE_MS), now, limit],
+      [owner, new Date(now.getTime() + this.leaseMs), now, limit],
     );
     return result.rows;
   }
@@ -101,7 +102,7 @@ export class TaskService {
         WHERE id IN (SELECT id FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
                       ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [now, new Date(now.getTime() + LEASE_MS), limit],
+      [now, new Date(now.getTime() + this.leaseMs), limit],
     );
     return result.rows;
   }

@@ -41,9 +41,15 @@ const Body = Type.Object(
 type VideoBody = Static<typeof Body>;
 const check = TypeCompiler.Compile(Body);
 
-/** Multipart bodies are validated with the same schema after parsing (Fastify validates JSON bodies itself). */
+/**
+ * Fastify validates only JSON bodies (the route's schema is keyed by content type); multipart bodies, and a POST
+ * without a body (which the server's preValidation hook turns into `{}`), are validated here with the same schema.
+ */
 async function readBody(request: FastifyRequest): Promise<VideoBody> {
-  if (!request.isMultipart()) return request.body as VideoBody;
+  if (!request.isMultipart()) {
+    if (request.mediaType !== 'application/json') validate(request.body);
+    return request.body as VideoBody;
+  }
   const body: Record<string, unknown> = {};
   for await (const part of request.parts()) {
     if (part.type === 'file') {
@@ -65,22 +71,29 @@ async function readBody(request: FastifyRequest): Promise<VideoBody> {
       throw new AppError('invalid_request', 'metadata must be a JSON object', { param: 'metadata' });
     }
   }
-  if (!check.Check(body)) {
-    const first = check.Errors(body).First()!;
-    const param = first.path.replace(/^\//, '').replace(/\//g, '.');
-    if (first.type === ValueErrorType.ObjectAdditionalProperties) {
-      const extra = Object.keys(body).find((field) => !(field in Body.properties)) ?? param;
-      throw new AppError('unknown_parameter', `Unknown parameter: ${extra}`, { param: extra });
-    }
-    throw new AppError('invalid_request', `Invalid ${param || 'body'}: ${first.message}`, param ? { param } : {});
-  }
+  validate(body);
   return body as VideoBody;
+}
+
+/** The errors Fastify's own validation would give (http/errors.ts): unknown and missing parameters are named. */
+function validate(body: unknown): asserts body is VideoBody {
+  if (check.Check(body)) return;
+  const first = check.Errors(body).First()!;
+  const param = first.path.replace(/^\//, '').replace(/\//g, '.');
+  if (first.type === ValueErrorType.ObjectAdditionalProperties && body && typeof body === 'object') {
+    const extra = Object.keys(body).find((field) => !(field in Body.properties)) ?? param;
+    throw new AppError('unknown_parameter', `Unknown parameter: ${extra}`, { param: extra });
+  }
+  if (first.type === ValueErrorType.ObjectRequiredProperty) {
+    throw new AppError('invalid_request', `Missing required parameter: ${param}`, { param });
+  }
+  throw new AppError('invalid_request', `Invalid ${param || 'body'}: ${first.message}`, param ? { param } : {});
 }
 
 export function registerVideoCreateRoute(app: App, deps: Deps): void {
   app.post(
     '/v1/videos',
-    { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'videos'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: Type.Optional(Body) } },
+    { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'videos'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: { content: { 'application/json': { schema: Body } } } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const key = idempotencyKey(request, false);
