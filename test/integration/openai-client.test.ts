@@ -208,7 +208,7 @@ describe('errors map onto the SDK error classes', () => {
     expect(((await raw.json()) as any).error).toMatchObject({ code: 'unknown_parameter', type: expect.any(String), message: expect.any(String) });
 
     // /v1/videos validates JSON (Fastify), multipart and bodiless POSTs (the route) with the same answers.
-    const post = (body: BodyInit | undefined, headers: Record<string, string> = {}) =>
+    const post = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
       fetch(`${app.baseUrl}/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${owner.key}`, ...headers }, body });
     const jsonUnknown = await post(JSON.stringify({ model: 'seedance-2.0-fast', prompt: 'x', frobnicate: 1 }), { 'content-type': 'application/json' });
     expect(jsonUnknown.status).toBe(400);

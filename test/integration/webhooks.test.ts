@@ -260,6 +260,65 @@ describe('callback delivery (H1–H5, C46)', () => {
   });
 });
 
+describe('every terminal state and face (API.md §9, H7)', () => {
+  it('a task cancelled while queued, and an expired task, each POST their final state', async () => {
+    const owner = await testCustomer(ctx.app);
+    const secret = await secretOf(owner.key);
+    const hook = await receiver();
+    const cancelled = await createVideo(owner.key, `${hook.url}/cancelled`);
+    const cancel = await ctx.app.request('POST', `/v1/tasks/${cancelled}/cancel`, { key: owner.key });
+    expect(cancel.status, cancel.text).toBe(200);
+    await ctx.app.worker.deliverOnce();
+    expect(hook.requests.map((request) => request.path)).toEqual(['/cancelled']);
+    expect(verifyAt(secret, hook.requests[0]!)).toMatchObject({
+      id: cancelled, object: 'video', status: 'failed', credits: { charged: 0 }, error: { code: 'cancelled' },
+    });
+    expect(await delivery(cancelled)).toMatchObject({ status: 'delivered', event_type: 'task.cancelled' });
+
+    const expired = await createVideo(owner.key, `${hook.url}/expired`, 'too slow [[scenario:expire]]');
+    expect((await runUntilDone(ctx.app, expired, 20_000, 60)).status).toBe('expired');
+    await ctx.app.worker.deliverOnce();
+    expect(hook.requests.map((request) => request.path)).toEqual(['/cancelled', '/expired']);
+    expect(verifyAt(secret, hook.requests[1]!)).toMatchObject({ id: expired, status: 'failed', credits: { charged: 0 }, error: { code: 'expired' } });
+    expect(await delivery(expired)).toMatchObject({ status: 'delivered', event_type: 'task.expired' });
+    expect(hook.requests[0]!.headers['webhook-id']).not.toBe(hook.requests[1]!.headers['webhook-id']);
+  });
+
+  it('a new-api task (callback_url under metadata) gets the new-api shape', async () => {
+    const owner = await testCustomer(ctx.app);
+    const secret = await secretOf(owner.key);
+    const hook = await receiver();
+    const created = await ctx.app.request('POST', '/v1/video/generations', {
+      key: owner.key,
+      body: { model: 'seedance-2.0-fast', prompt: 'a kite', seconds: 5, metadata: { resolution: '720p', callback_url: `${hook.url}/newapi` } },
+    });
+    expect(created.status, created.text).toBe(200);
+    expect((await runUntilDone(ctx.app, created.body.task_id)).status).toBe('succeeded');
+    await ctx.app.worker.deliverOnce();
+    expect(hook.requests).toHaveLength(1);
+    const body = verifyAt(secret, hook.requests[0]!) as any;
+    expect(body).toMatchObject({ task_id: created.body.task_id, status: 'succeeded', format: 'mp4', progress: 100 });
+    expect(body.url).toMatch(new RegExp(`^${ctx.app.baseUrl}/v1/files/file_`));
+    expect(body).not.toHaveProperty('object');
+    expect(hook.requests[0]!.body).not.toMatch(/sbx_|sandbox/i);
+  });
+
+  it('no callback_url, no delivery; a private-address callback_url is refused at creation', async () => {
+    const owner = await testCustomer(ctx.app);
+    const plain = await ctx.app.request('POST', '/v1/videos', { key: owner.key, body: { model: 'seedance-2.0-fast', prompt: 'quiet', seconds: 5 } });
+    expect(plain.status).toBe(202);
+    expect((await runUntilDone(ctx.app, plain.body.id)).status).toBe('succeeded');
+    expect(await ctx.app.deps.webhooks.deliveriesOf(plain.body.id)).toEqual([]);
+    for (const url of ['http://10.0.0.1/hook', 'http://169.254.169.254/latest', 'http://[::1]:8080/hook', 'file:///etc/passwd']) {
+      const refused = await ctx.app.request('POST', '/v1/videos', {
+        key: owner.key, body: { model: 'seedance-2.0-fast', prompt: 'x', seconds: 5, callback_url: url },
+      });
+      expect(refused.status, `${url}: ${refused.text}`).toBe(400);
+      expect(refused.body.error.param).toBe('callback_url');
+    }
+  });
+});
+
 describe('retries (H8, H10, C47)', () => {
   it('500, 500, 200: attempts at 0, +5 s, +5 min with the same id and bytes, fresh timestamps, then delivered', async () => {
     const owner = await testCustomer(ctx.app);
