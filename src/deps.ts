@@ -23,6 +23,7 @@ import { MediaService } from './modules/media/service.js';
 import { LocalDiskStorage } from './modules/media/storage.js';
 import { TaskService } from './modules/tasks/service.js';
 import { WebhookService } from './modules/webhooks/service.js';
+import { EndpointService } from './modules/webhooks/endpoints.js';
 import { SecretBox } from './lib/secret-box.js';
 import { createSafeFetch, type SafeFetch } from './providers/shared/safe-fetch.js';
 import { SandboxRouter, type Router } from './workflows/router.js';
@@ -49,6 +50,7 @@ export interface Deps {
   tasks: TaskService;
   media: MediaService;
   webhooks: WebhookService;
+  endpoints: EndpointService;
   secretBox: SecretBox;
   safeFetch: SafeFetch;
   router: Router;
@@ -125,6 +127,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     tasks: new TaskService(db, config.leaseMs),
     media: new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl),
     webhooks: new WebhookService(db, secretBox, clock),
+    endpoints: new EndpointService(db, secretBox, ids, clock),
     secretBox,
     safeFetch,
     router: overrides.router ?? new SandboxRouter({ queueMs: config.sandboxQueueMs, runMs: config.sandboxRunMs }),

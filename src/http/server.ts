@@ -23,6 +23,7 @@ import { registerMusicGenerationRoute } from './routes/v1/music.generations.js';
 import { registerTaskRoutes } from './routes/v1/tasks.js';
 import { registerVideoCreateRoute } from './routes/v1/videos.create.js';
 import { registerVideoReadRoutes } from './routes/v1/videos.read.js';
+import { registerWebhookEndpointRoutes } from './routes/v1/webhook-endpoints.js';
 
 /**
  * Builds the Fastify app from deps. Validation is strict (no coercion, unknown properties rejected, E4); every
@@ -64,6 +65,7 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerJobRoutes(app, deps);
   registerNewApiRoutes(app, deps);
   registerWebhookSecretRoutes(app, deps);
+  registerWebhookEndpointRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCustomerRoutes(app, deps);
   registerCustomerKeyRoutes(app, deps);

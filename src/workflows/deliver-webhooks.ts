@@ -29,7 +29,10 @@ async function deliverOne(deps: Deps, delivery: DeliveryRow): Promise<void> {
   const fixed = delivery.body && delivery.message_id
     ? { messageId: delivery.message_id, body: delivery.body }
     : await deps.webhooks.fixBody(delivery.id, generateMessageId(), await renderBody(deps, delivery));
-  const secrets = await deps.webhooks.signingSecrets(delivery.customer_id, delivery.mode);
+  // H3: a registered endpoint signs with its own secret; a task's callback_url with the customer's per-mode one.
+  const secrets = delivery.endpoint_id
+    ? await deps.endpoints.signingSecrets(delivery.endpoint_id)
+    : await deps.webhooks.signingSecrets(delivery.customer_id, delivery.mode);
   const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
   const headers = webhookHeaders(secrets, fixed.messageId, timestamp, fixed.body);
   const started = Date.now();

@@ -52,7 +52,7 @@ CREATE TABLE webhook_endpoints (
   url                 text NOT NULL,
   description         text,
   events              text[] NOT NULL DEFAULT '{}',
-  status              text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled')),
+  status              text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled', 'deleted')),
   disabled_reason     text,
   secret_encrypted    text NOT NULL,
   previous_encrypted  text,
