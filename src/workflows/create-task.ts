@@ -12,21 +12,8 @@ import { prepareReferences, type RawReference } from './references.js';
  * validate parameters and references against the catalog, price the hold, then one round trip (`gr_create_task`)
  * that claims the idempotency key, takes the concurrency slot, reserves credits and inserts the task.
  */
-export interface TaskParams {
-  seconds?: number;
-  ratio?: string;
-  resolution?: string;
-  size?: string;
-  quality?: string;
-  n?: number;
-  generate_audio?: boolean;
-  seed?: number;
-  style?: string;
-  title?: string;
-  instrumental?: boolean;
-  response_format?: 'url' | 'b64_json';
-  extra?: Record<string, JsonValue>;
-}
+/** The request parameters a face passes in: the stored request without its prompt and references. */
+export type TaskParams = Omit<StoredRequest, 'prompt' | 'references'>;
 
 export interface CreateTaskInput {
   principal: Principal;
