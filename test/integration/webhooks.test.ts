@@ -412,6 +412,36 @@ describe('retries (H8, H10, C47)', () => {
     expect((await attemptsOf(row.id)).map((attempt) => attempt.status)).toEqual([302, 302]);
   });
 
+  it('an unreachable receiver is a failed attempt (no status, error recorded) and is retried', async () => {
+    const owner = await testCustomer(ctx.app);
+    const hook = await receiver();
+    await hook.close();
+    const taskId = await createVideo(owner.key, `${hook.url}/closed`);
+    await runUntilDone(ctx.app, taskId);
+    const row = await delivery(taskId);
+    expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status: null });
+    expect(row.last_error).toEqual(expect.any(String));
+    expect(row.message_id).toMatch(/^msg_[0-9A-Za-z]{26}$/);
+    expect(row.body).toContain(taskId);
+    const next = new Date(row.next_attempt_at!).getTime() - ctx.app.clock.now().getTime();
+    expect(next).toBeGreaterThanOrEqual(4_500);
+    expect(next).toBeLessThanOrEqual(5_500);
+  });
+
+  it('concurrent sender rounds send a due retry once', async () => {
+    const owner = await testCustomer(ctx.app);
+    const hook = await receiver((index) => ({ status: index === 0 ? 500 : 200 }));
+    const taskId = await createVideo(owner.key, `${hook.url}/race`);
+    await runUntilDone(ctx.app, taskId);
+    expect(hook.requests).toHaveLength(1);
+    ctx.app.clock.advance(6_000);
+    await Promise.all([ctx.app.worker.deliverOnce(), ctx.app.worker.deliverOnce(), ctx.app.worker.deliverOnce()]);
+    expect(hook.requests).toHaveLength(2);
+    const row = await delivery(taskId);
+    expect(row).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect((await attemptsOf(row.id)).map(({ attempt, status }) => [attempt, status])).toEqual([[1, 500], [2, 200]]);
+  });
+
   it('C49: a receiver that always fails gets 8 attempts on the H10 schedule, then the delivery is failed', async () => {
     const owner = await testCustomer(ctx.app);
     const secret = await secretOf(owner.key);
@@ -523,6 +553,16 @@ describe('GET /api/v1/webhook-secret and rotate (API.md §9, H3)', () => {
       const header = await ctx.app.request(method, path, { headers: { 'x-api-key': 'ak_live_nonsense' } });
       expect(header.status).toBe(401);
       expect(header.body).toEqual({ detail: 'Invalid or missing API key' });
+    }
+  });
+
+  it('needs the keys scope (K10)', async () => {
+    const owner = await testCustomer(ctx.app, 0, { scopes: ['videos'] });
+    for (const [method, path] of [['GET', '/api/v1/webhook-secret'], ['POST', '/api/v1/webhook-secret/rotate']] as const) {
+      const denied = await ctx.app.request(method, path, { key: owner.key });
+      expect(denied.status).toBe(403);
+      expect(denied.body).toEqual({ detail: expect.any(String) });
+      expect(denied.text).not.toMatch(/whsec_/);
     }
   });
 
