@@ -4,9 +4,12 @@ import { pollTask } from './run-task.js';
 /**
  * The sweeper (SEMANTICS T10): expired holds of never-dispatched tasks are released blindly; a submitted or
  * running task is asked about first — settled if it succeeded, released if it failed, extended if still running,
- * and cancelled and released as `timeout` past its hard deadline. Idempotency keys past retention are forgotten (I9).
+ * and cancelled and released as `timeout` past its hard deadline. Idempotency keys past retention are forgotten (I9),
+ * and inline reference files of rejected requests are reaped (R8).
  */
 const EXTENSION_MS = 10 * 60_000;
+/** Inline reference files not attached to a task after this long belong to a rejected request (R8). */
+const ORPHAN_FILE_AGE_MS = 60 * 60_000;
 
 export interface SweepReport {
   released: number;
@@ -14,10 +17,11 @@ export interface SweepReport {
   timedOut: number;
   extended: number;
   idempotencyKeysReaped: number;
+  filesReaped: number;
 }
 
 export async function sweep(deps: Deps): Promise<SweepReport> {
-  const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0 };
+  const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0 };
   const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
   report.released = released.length;
   for (const id of released) deps.events.emit('task.resolved', id);
@@ -45,5 +49,6 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   }
   const cutoff = new Date(deps.clock.now().getTime() - deps.config.idempotencyRetentionMs);
   report.idempotencyKeysReaped = await deps.tasks.reapIdempotencyKeys(cutoff);
+  report.filesReaped = await deps.media.reapUnreferenced(new Date(deps.clock.now().getTime() - ORPHAN_FILE_AGE_MS));
   return report;
 }

@@ -137,3 +137,27 @@ describe('sandbox scenarios end in the right state with the right charge', () =>
     expect(task.status).toBe('succeeded');
   });
 });
+
+describe('orphaned inline references (SEMANTICS R8)', () => {
+  it('a rejected request\'s inline file is reaped by the sweeper after an hour; attached files stay', async () => {
+    const { makePng } = await import('../../src/providers/sandbox/media.js');
+    const poor = await testCustomer(ctx.app, 10);
+    const dataUrl = `data:image/png;base64,${makePng('orphan', { width: 32, height: 32 }).toString('base64')}`;
+    const rejected = await createVideo(poor.key, 'too expensive', { references: [{ type: 'image', url: dataUrl }] });
+    expectV1Error(rejected, 402, 'insufficient_credits');
+    const orphans = async () => (await ctx.app.deps.db.query("SELECT id FROM files WHERE customer_id = $1 AND task_id IS NULL AND deleted_at IS NULL", [poor.customerId])).rows.length;
+    expect(await orphans()).toBe(1);
+    const rich = await testCustomer(ctx.app);
+    const accepted = await createVideo(rich.key, 'with a reference', { references: [{ type: 'image', url: dataUrl }] });
+    expect(accepted.status).toBe(202);
+    await ctx.app.worker.sweepOnce();
+    expect(await orphans()).toBe(1);
+    ctx.app.clock.advance(61 * 60_000);
+    const report = await ctx.app.worker.sweepOnce();
+    expect(report!.filesReaped).toBeGreaterThanOrEqual(1);
+    expect(await orphans()).toBe(0);
+    const attached = await ctx.app.deps.db.query('SELECT deleted_at FROM files WHERE task_id = $1', [accepted.body.id]);
+    expect(attached.rows).toEqual([{ deleted_at: null }]);
+    await ctx.app.request('POST', `/v1/tasks/${accepted.body.id}/cancel`, { key: rich.key });
+  });
+});

@@ -112,6 +112,21 @@ export class MediaService {
     for (const row of result.rows) await this.storage.delete(row.storage_key);
   }
 
+  /**
+   * Reaps inline reference files that never joined a task (the request that stored them was rejected or replayed,
+   * SEMANTICS R8). Files younger than `olderThan` may still be attached by a request in flight.
+   */
+  async reapUnreferenced(olderThan: Date, limit = 500): Promise<number> {
+    const result = await this.db.query<FileRow>(
+      `UPDATE files SET deleted_at = $2
+        WHERE id IN (SELECT id FROM files WHERE task_id IS NULL AND deleted_at IS NULL AND created_at < $1 LIMIT $3)
+        RETURNING *`,
+      [olderThan, this.clock.now(), limit],
+    );
+    for (const row of result.rows) await this.storage.delete(row.storage_key);
+    return result.rows.length;
+  }
+
   /** Deletes a task's stored files (DELETE /v1/videos/:id on a terminal task). */
   async deleteTaskFiles(taskId: string): Promise<number> {
     const result = await this.db.query<FileRow>(
