@@ -90,7 +90,8 @@ export interface ProviderContext {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export type StartResult =
-  | { outcome: 'accepted'; operation: JsonValue; providerTaskId: string }
+  /** `completed` is set by synchronous upstreams (images) whose create already carries the result. */
+  | { outcome: 'accepted'; operation: JsonValue; providerTaskId: string; completed?: StatusResult }
   | { outcome: 'rejected'; error: ProviderError }
   | { outcome: 'unknown'; error: ProviderError };
 
@@ -132,6 +133,8 @@ export interface StatusResult {
 
 export interface AdapterCapabilities {
   kinds: GenerationKind[];
+  /** The upstream POSTs status changes to `context.callbackUrl`; `parseCallback` reads them. */
+  callbacks?: boolean;
   /** Supports `cancel` of a submitted task. */
   cancel: boolean;
   /** Re-submitting with the same task id cannot create a second upstream job (SEMANTICS T5, T6). */
@@ -144,6 +147,11 @@ export interface ProviderAdapter {
   start(request: GenerationRequest, context: ProviderContext): Promise<StartResult>;
   status(operation: JsonValue, context: ProviderContext): Promise<StatusResult>;
   cancel?(operation: JsonValue, context: ProviderContext): Promise<{ cancelled: boolean }>;
+  /**
+   * Reads an upstream callback body (a hint, SEMANTICS T7): returns the upstream task id it is about, or null when
+   * the body is not one of this upstream's callbacks. The engine then re-reads the status with `status()`.
+   */
+  parseCallback?(body: unknown, headers: Record<string, string | string[] | undefined>): { providerTaskId: string } | null;
 }
 
 /** Builds an adapter from operator settings; the registry maps provider ids to factories. */

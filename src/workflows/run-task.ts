@@ -84,7 +84,14 @@ export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Pr
       { provider: route.providerId, channelId: route.channelId, providerTaskId: started.providerTaskId, operation: started.operation, nextPollAt: new Date(deps.clock.now().getTime() + deps.config.pollIntervalMs) },
       deps.clock.now(),
     );
-    if (!recorded) deps.logger.warn({ taskId: task.id, channelId: route.channelId }, 'accepted upstream after the lease was lost or the task was cancelled');
+    if (!recorded) {
+      deps.logger.warn({ taskId: task.id, channelId: route.channelId }, 'accepted upstream after the lease was lost or the task was cancelled');
+      return;
+    }
+    if (started.completed) {
+      const submitted = await deps.tasks.get(task.id);
+      if (submitted) await applyStatus(deps, submitted, route, started.completed);
+    }
     return;
   }
   const { error } = started;

@@ -1,0 +1,77 @@
+import { Agent, request, type Dispatcher } from 'undici';
+
+/**
+ * The HTTP client adapters use to call their upstream (operator-configured base URLs only; customer and result
+ * URLs go through safe-fetch). It never throws on an HTTP status: adapters classify statuses themselves. A network
+ * failure is reported with `sent`, so an adapter can tell "surely did not land" from "unknown" (PROVIDERS §0.4).
+ */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  bytes: Buffer;
+  /** Parsed JSON, or undefined when the body is not JSON. */
+  json: unknown;
+}
+
+export class UpstreamNetworkError extends Error {
+  constructor(
+    message: string,
+    /** False when the request surely never reached the upstream (connection refused, DNS, connect timeout). */
+    readonly sent: boolean,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+    this.name = 'UpstreamNetworkError';
+  }
+}
+
+export interface UpstreamRequest {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | FormData;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 64 });
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export async function upstreamRequest(options: UpstreamRequest, dispatcher: Dispatcher = agent): Promise<UpstreamResponse> {
+  const timeout = options.timeoutMs ?? 60_000;
+  try {
+    const response = await request(options.url, {
+      method: options.method,
+      headers: options.headers ?? {},
+      body: options.body as never,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      dispatcher,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    const text = bytes.toString('utf8');
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.statusCode, headers: response.headers, text, bytes, json };
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
+    const timedOut = /TIMEOUT/.test(code);
+    throw new UpstreamNetworkError((error as Error).message, !NOT_SENT.has(code), timedOut);
+  }
+}
+
+/** Seconds from `retry-after` / `retry-after-ms`, when present. */
+export function retryAfterSeconds(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+  const milliseconds = first(headers['retry-after-ms']);
+  if (milliseconds && /^\d+$/.test(milliseconds)) return Math.ceil(Number(milliseconds) / 1000);
+  const seconds = first(headers['retry-after']);
+  if (seconds && /^\d+(\.\d+)?$/.test(seconds)) return Math.ceil(Number(seconds));
+  return undefined;
+}
