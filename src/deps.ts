@@ -26,7 +26,8 @@ import { WebhookService } from './modules/webhooks/service.js';
 import { EndpointService } from './modules/webhooks/endpoints.js';
 import { SecretBox } from './lib/secret-box.js';
 import { createSafeFetch, type SafeFetch } from './providers/shared/safe-fetch.js';
-import { SandboxRouter, type Router } from './workflows/router.js';
+import { ChannelRouter, type Router } from './workflows/router.js';
+import { ChannelService } from './modules/channels/service.js';
 
 /** Everything the HTTP layer, workflows and workers need, built once per process (the composition root). */
 export interface Deps {
@@ -51,6 +52,7 @@ export interface Deps {
   media: MediaService;
   webhooks: WebhookService;
   endpoints: EndpointService;
+  channels: ChannelService;
   secretBox: SecretBox;
   safeFetch: SafeFetch;
   router: Router;
@@ -102,6 +104,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const catalog = new CatalogService(db, clock);
+  const channels = new ChannelService(db, secretBox, ids, clock);
+  const customers = new CustomerService(db);
   const lastUsedTimer = setInterval(() => {
     lastUsed.flush().catch((error) => logger.warn({ err: error }, 'last_used_at flush failed'));
   }, 10_000);
@@ -114,7 +118,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     ids,
     logger,
     metrics,
-    customers: new CustomerService(db),
+    customers,
     keys,
     wallet: new WalletService(db, ids),
     keyCache,
@@ -130,7 +134,15 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     endpoints: new EndpointService(db, secretBox, ids, clock),
     secretBox,
     safeFetch,
-    router: overrides.router ?? new SandboxRouter({ queueMs: config.sandboxQueueMs, runMs: config.sandboxRunMs }),
+    channels,
+    router: overrides.router ?? new ChannelRouter({
+      channels,
+      clock,
+      sandboxSettings: { queueMs: config.sandboxQueueMs, runMs: config.sandboxRunMs },
+      publicBaseUrl: config.publicBaseUrl,
+      callbackKey: `genrelay-upstream-callbacks:${secrets.masterKey}`,
+      groupOf: async (customerId) => (await customers.get(customerId)).group_name,
+    }),
     events,
     async close() {
       await safeFetch.close();

@@ -24,6 +24,8 @@ import { registerTaskRoutes } from './routes/v1/tasks.js';
 import { registerVideoCreateRoute } from './routes/v1/videos.create.js';
 import { registerVideoReadRoutes } from './routes/v1/videos.read.js';
 import { registerWebhookEndpointRoutes } from './routes/v1/webhook-endpoints.js';
+import { registerChannelRoutes } from './routes/operator/channels.js';
+import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 
 /**
  * Builds the Fastify app from deps. Validation is strict (no coercion, unknown properties rejected, E4); every
@@ -66,6 +68,8 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerNewApiRoutes(app, deps);
   registerWebhookSecretRoutes(app, deps);
   registerWebhookEndpointRoutes(app, deps);
+  registerChannelRoutes(app, deps);
+  registerUpstreamCallbackRoute(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCustomerRoutes(app, deps);
   registerCustomerKeyRoutes(app, deps);

@@ -15,7 +15,7 @@ export async function cancelTask(deps: Deps, task: TaskRow): Promise<TaskRow> {
   }
   const current = (await deps.tasks.get(task.id))!;
   if (current.status === 'submitted' || current.status === 'running') {
-    const route = deps.router.routeOf(current);
+    const route = await deps.router.routeOf(current);
     if (route?.adapter.cancel && route.adapter.capabilities.cancel && current.operation !== null) {
       const answer = await route.adapter
         .cancel(current.operation, { ...route.context, clock: deps.clock, attempt: current.attempts })

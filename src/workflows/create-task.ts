@@ -110,7 +110,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
       throw invalid(`callback_url is not allowed: ${(error as Error).message}`, 'callback_url');
     }
   }
-  if (!deps.router.hasRoute(principal.mode, model)) {
+  if (!(await deps.router.hasRoute(principal.mode, model, principal.group))) {
     throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
   }
   const cost = holdFor(model, params);
@@ -174,7 +174,7 @@ function newTaskRow(id: string, input: CreateTaskInput, model: CatalogModel, req
     id, customer_id: input.principal.customerId, mode: input.principal.mode, api_key_id: input.principal.keyId,
     type: input.kind, model: model.id, status: 'queued', idempotency_key: input.idempotencyKey,
     fingerprint: input.fingerprint, face: input.face, request, callback_url: input.callbackUrl, metadata: input.metadata,
-    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, provider: null,
+    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, credential_id: null, tried_channels: [], provider: null,
     provider_task_id: null, operation: null, upstream_error: null, lease_owner: null, lease_until: null, attempts: 0,
     next_action_at: now, submitted_at: null, created_at: now, updated_at: now, completed_at: null,
   };

@@ -1,57 +1,175 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../lib/clock.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
+import type { ChannelRow, ChannelService, CredentialRow } from '../modules/channels/service.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import { createAdapter } from '../providers/registry.js';
-import type { ProviderAdapter, ProviderContext } from '../providers/spec.js';
+import type { ErrorClass, ProviderAdapter, ProviderContext, ProviderError } from '../providers/spec.js';
 
 /**
- * Picks the provider route of a task. Test keys always run on the built-in sandbox (SEMANTICS K11); live routes
- * come from operator channels (group, priority, weight, credentials), which arrive with the routing work —
- * until then a live request finds no route and is answered 503 `provider_capacity_unavailable` (R7).
+ * Picks the provider route of a task (API.md §8). Test keys always run on the built-in sandbox (SEMANTICS K11).
+ * Live tasks run on the channels of the customer's group that map the model: the highest priority tier with an
+ * enabled channel whose circuit is closed (or due for a probe) and a credential with capacity, weighted by
+ * `weight` inside the tier, preferring channels this task has not failed on yet (failover).
  */
 export interface Route {
   providerId: string;
   channelId: string | null;
+  credentialId: string | null;
   adapter: ProviderAdapter;
   context: Omit<ProviderContext, 'clock' | 'attempt'>;
   /** Origins whose result URLs are trusted for this route (SEMANTICS S11: the channel's own base URL). */
   trustedOrigins: string[];
+  /** Error classes on which this channel's failures move the task to the next channel. */
+  failoverOn: ErrorClass[];
+  maxAttempts: number;
 }
 
 export interface Router {
   /** Whether a new task for this model could be served now (R7), decided before the hot path. */
-  hasRoute(mode: 'live' | 'test', model: CatalogModel): boolean;
-  /** The route for dispatching a task. */
-  routeFor(task: TaskRow): Route | null;
-  /** The route a submitted task runs on, for status, cancel and sweeping. */
-  routeOf(task: TaskRow): Route | null;
+  hasRoute(mode: 'live' | 'test', model: CatalogModel, group: string): Promise<boolean>;
+  routeFor(task: TaskRow): Promise<Route | null>;
+  /** The route a submitted task runs on, for status, cancel, callbacks and sweeping. */
+  routeOf(task: TaskRow): Promise<Route | null>;
+  /** Feeds a start outcome back into credential and channel health. */
+  report(route: Route, error: ProviderError | null): Promise<void>;
 }
 
-export class SandboxRouter implements Router {
-  private readonly sandbox: ProviderAdapter;
+export const DEFAULT_FAILOVER_ON: ErrorClass[] = ['rate_limited', 'auth', 'upstream_quota', 'not_found', 'network', 'upstream_error'];
 
-  constructor(sandboxSettings: Record<string, unknown>) {
-    this.sandbox = createAdapter('sandbox', sandboxSettings);
+export interface RouterOptions {
+  channels: ChannelService;
+  clock: Clock;
+  sandboxSettings: Record<string, unknown>;
+  publicBaseUrl: string;
+  callbackKey: string;
+  groupOf: (customerId: string) => Promise<string>;
+}
+
+export class ChannelRouter implements Router {
+  private readonly sandbox: ProviderAdapter;
+  private readonly adapters = new Map<string, ProviderAdapter>();
+
+  constructor(private readonly options: RouterOptions) {
+    this.sandbox = createAdapter('sandbox', options.sandboxSettings);
   }
 
   private sandboxRoute(task: TaskRow): Route {
+    return { providerId: 'sandbox', channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5 };
+  }
+
+  private adapterFor(channel: ChannelRow): ProviderAdapter {
+    const key = `${channel.id}:${channel.updated_at.getTime()}`;
+    let adapter = this.adapters.get(key);
+    if (!adapter) {
+      adapter = createAdapter(channel.provider, channel.settings);
+      this.adapters.set(key, adapter);
+    }
+    return adapter;
+  }
+
+  private usable(credential: CredentialRow, now: number): boolean {
+    return credential.status === 'active' && (!credential.cooldown_until || credential.cooldown_until.getTime() <= now);
+  }
+
+  private candidates(channels: ChannelRow[], credentials: CredentialRow[], model: string, group: string): Array<{ channel: ChannelRow; credential: CredentialRow }> {
+    const now = this.options.clock.now().getTime();
+    const result: Array<{ channel: ChannelRow; credential: CredentialRow }> = [];
+    for (const channel of channels) {
+      if (!channel.enabled || channel.group_name !== group || channel.models[model] === undefined) continue;
+      if (channel.open_until && channel.open_until.getTime() > now) continue;
+      const pool = credentials.filter((credential) => credential.channel_id === channel.id && this.usable(credential, now));
+      if (pool.length === 0) continue;
+      // Rotation: the least recently used credential of the channel.
+      pool.sort((a, b) => (a.last_used_at?.getTime() ?? 0) - (b.last_used_at?.getTime() ?? 0));
+      result.push({ channel, credential: pool[0]! });
+    }
+    return result;
+  }
+
+  async hasRoute(mode: 'live' | 'test', model: CatalogModel, group: string): Promise<boolean> {
+    if (mode === 'test') return this.sandbox.capabilities.kinds.includes(model.type as never);
+    const { channels, credentials } = await this.options.channels.routingSnapshot();
+    return this.candidates(channels, credentials, model.id, group).length > 0;
+  }
+
+  async routeFor(task: TaskRow): Promise<Route | null> {
+    if (task.mode === 'test') return this.sandboxRoute(task);
+    const { channels, credentials } = await this.options.channels.routingSnapshot();
+    const all = this.candidates(channels, credentials, task.model, await this.options.groupOf(task.customer_id));
+    const untried = all.filter((candidate) => !task.tried_channels?.includes(candidate.channel.id));
+    const pool = untried.length > 0 ? untried : all;
+    if (pool.length === 0) return null;
+    const top = Math.max(...pool.map((candidate) => candidate.channel.priority));
+    const tier = pool.filter((candidate) => candidate.channel.priority === top);
+    const total = tier.reduce((sum, candidate) => sum + candidate.channel.weight, 0);
+    let pick = Math.random() * total;
+    const chosen = tier.find((candidate) => (pick -= candidate.channel.weight) < 0) ?? tier[0]!;
+    return this.route(task, chosen.channel, chosen.credential);
+  }
+
+  async routeOf(task: TaskRow): Promise<Route | null> {
+    if (task.mode === 'test' || task.provider === 'sandbox') return this.sandboxRoute(task);
+    if (!task.channel_id) return null;
+    const { channels, credentials } = await this.options.channels.routingSnapshot();
+    const channel = channels.find((candidate) => candidate.id === task.channel_id);
+    if (!channel) return null;
+    // Status reads keep the submitting credential when it still exists (the upstream task belongs to its account).
+    const credential = credentials.find((candidate) => candidate.id === task.credential_id && candidate.credential_encrypted)
+      ?? credentials.find((candidate) => candidate.channel_id === channel.id && candidate.status === 'active');
+    return credential ? this.route(task, channel, credential) : null;
+  }
+
+  private route(task: TaskRow, channel: ChannelRow, credential: CredentialRow): Route {
+    const adapter = this.adapterFor(channel);
     return {
-      providerId: 'sandbox',
-      channelId: null,
-      adapter: this.sandbox,
-      context: { upstreamModel: task.model, settings: {} },
-      trustedOrigins: [],
+      providerId: channel.provider,
+      channelId: channel.id,
+      credentialId: credential.id,
+      adapter,
+      context: {
+        upstreamModel: channel.models[task.model] ?? task.model,
+        baseUrl: channel.base_url,
+        credential: this.options.channels.secretOf(credential),
+        settings: channel.settings,
+        ...(adapter.capabilities.callbacks ? { callbackUrl: this.callbackUrl(channel.id, task.id) } : {}),
+      },
+      trustedOrigins: [new URL(channel.base_url).origin],
+      failoverOn: channel.retry.failover_on ?? DEFAULT_FAILOVER_ON,
+      maxAttempts: channel.retry.attempts ?? 5,
     };
   }
 
-  hasRoute(mode: 'live' | 'test', model: CatalogModel): boolean {
-    return mode === 'test' && this.sandbox.capabilities.kinds.includes(model.type as never);
+  /** `/webhooks/upstream/:channel/:token` where the token names the task and is signed (no guessing). */
+  callbackUrl(channelId: string, taskId: string): string {
+    return `${this.options.publicBaseUrl}/webhooks/upstream/${channelId}/${taskId}.${this.signature(channelId, taskId)}`;
   }
 
-  routeFor(task: TaskRow): Route | null {
-    return task.mode === 'test' ? this.sandboxRoute(task) : null;
+  private signature(channelId: string, taskId: string): string {
+    return createHmac('sha256', this.options.callbackKey).update(`${channelId}:${taskId}`).digest('base64url').slice(0, 32);
   }
 
-  routeOf(task: TaskRow): Route | null {
-    return task.provider === 'sandbox' || task.mode === 'test' ? this.sandboxRoute(task) : null;
+  /** Returns the task id of a valid callback token, else null. */
+  verifyCallbackToken(channelId: string, token: string): string | null {
+    const dot = token.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const taskId = token.slice(0, dot);
+    const expected = Buffer.from(this.signature(channelId, taskId));
+    const given = Buffer.from(token.slice(dot + 1));
+    return expected.length === given.length && timingSafeEqual(expected, given) ? taskId : null;
+  }
+
+  async report(route: Route, error: ProviderError | null): Promise<void> {
+    if (!route.channelId || !route.credentialId) return;
+    const channels = this.options.channels;
+    if (!error) {
+      await channels.markUsed(route.credentialId);
+      await channels.recordOutcome(route.channelId, true);
+      return;
+    }
+    if (error.class === 'rate_limited') await channels.coolDown(route.credentialId, error.retryAfterSeconds ?? 30);
+    else if (error.class === 'auth') await channels.disable(route.credentialId, 'upstream rejected the credential');
+    else if (error.class === 'upstream_quota') await channels.disable(route.credentialId, 'upstream quota or balance exhausted');
+    else if (error.class === 'upstream_error' || error.class === 'network') await channels.recordOutcome(route.channelId, false);
   }
 }

@@ -56,7 +56,7 @@ async function release(deps: Deps, task: TaskRow, status: 'failed' | 'cancelled'
 
 /** T4/T5: one dispatch attempt of a task this worker has claimed. */
 export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Promise<void> {
-  const route = deps.router.routeFor(task);
+  const route = await deps.router.routeFor(task);
   const now = deps.clock.now();
   if (!route) {
     // No channel can take it right now: try again later; the sweeper releases it when its hold expires.
@@ -77,11 +77,12 @@ export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Pr
   } catch (error) {
     started = { outcome: 'unknown', error: { class: 'upstream_error', message: (error as Error).message } };
   }
+  await deps.router.report(route, started.outcome === 'accepted' ? null : started.error);
   if (started.outcome === 'accepted') {
     const recorded = await deps.tasks.markSubmitted(
       task.id,
       owner,
-      { provider: route.providerId, channelId: route.channelId, providerTaskId: started.providerTaskId, operation: started.operation, nextPollAt: new Date(deps.clock.now().getTime() + deps.config.pollIntervalMs) },
+      { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, providerTaskId: started.providerTaskId, operation: started.operation, nextPollAt: new Date(deps.clock.now().getTime() + deps.config.pollIntervalMs) },
       deps.clock.now(),
     );
     if (!recorded) {
@@ -97,9 +98,14 @@ export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Pr
   const { error } = started;
   const retryable = started.outcome === 'unknown' ? route.adapter.capabilities.idempotentCreates : isRetryableRejection(error.class);
   deps.logger.info({ taskId: task.id, channelId: route.channelId, outcome: started.outcome, errorClass: error.class, attempt: task.attempts }, 'dispatch attempt failed');
-  if (retryable && task.attempts < MAX_DISPATCH_ATTEMPTS) {
-    const next = new Date(deps.clock.now().getTime() + dispatchBackoffMs(task.attempts, error.retryAfterSeconds));
-    await deps.tasks.requeue(task.id, owner, next, { class: error.class, message: error.message, outcome: started.outcome }, deps.clock.now());
+  const attempts = Math.min(MAX_DISPATCH_ATTEMPTS, route.maxAttempts);
+  if (retryable && task.attempts < attempts) {
+    // Failover (API.md §8): a channel-level failure moves the task to the next channel at once; otherwise back off.
+    const failover = route.channelId !== null && route.failoverOn.includes(error.class);
+    const delay = failover ? 0 : dispatchBackoffMs(task.attempts, error.retryAfterSeconds);
+    const next = new Date(deps.clock.now().getTime() + delay);
+    await deps.tasks.requeue(task.id, owner, next, { class: error.class, message: error.message, outcome: started.outcome, channel: route.channelId }, deps.clock.now(), route.channelId);
+    if (failover) deps.events.emit('task.created', task.id);
     return;
   }
   await deps.tasks.recordUpstreamError(task.id, { class: error.class, message: error.message, outcome: started.outcome });
@@ -184,7 +190,7 @@ async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: 
 
 /** One status check of a submitted or running task (poller and sweeper share it). */
 export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult | null> {
-  const route = deps.router.routeOf(task);
+  const route = await deps.router.routeOf(task);
   if (!route || task.operation === null) return null;
   let status: StatusResult;
   try {

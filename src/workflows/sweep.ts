@@ -34,7 +34,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     const deadline = await deps.wallet.hardDeadline(task.id);
     const now = deps.clock.now();
     if (deadline && now.getTime() >= deadline.getTime()) {
-      const route = deps.router.routeOf(task);
+      const route = await deps.router.routeOf(task);
       if (route?.adapter.cancel && task.operation !== null) {
         await route.adapter.cancel(task.operation, { ...route.context, clock: deps.clock, attempt: task.attempts }).catch(() => null);
       }

@@ -68,25 +68,27 @@ export class TaskService {
   async markSubmitted(
     id: string,
     owner: string,
-    values: { provider: string; channelId: string | null; providerTaskId: string; operation: JsonValue; nextPollAt: Date },
+    values: { provider: string; channelId: string | null; credentialId: string | null; providerTaskId: string; operation: JsonValue; nextPollAt: Date },
     now: Date,
   ): Promise<boolean> {
     const result = await this.db.query(
       `UPDATE tasks SET status = 'submitted', provider = $3, channel_id = $4, provider_task_id = $5, operation = $6,
-                        lease_owner = NULL, lease_until = NULL, next_action_at = $7, submitted_at = $8, updated_at = $8
+                        lease_owner = NULL, lease_until = NULL, next_action_at = $7, submitted_at = $8, updated_at = $8,
+                        credential_id = $9
         WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`,
-      [id, owner, values.provider, values.channelId, values.providerTaskId, JSON.stringify(values.operation), values.nextPollAt, now],
+      [id, owner, values.provider, values.channelId, values.providerTaskId, JSON.stringify(values.operation), values.nextPollAt, now, values.credentialId],
     );
     return result.rowCount === 1;
   }
 
   /** T5: a create that surely did not land goes back to the queue with backoff. */
-  async requeue(id: string, owner: string, nextAttemptAt: Date, upstreamError: JsonValue, now: Date): Promise<boolean> {
+  async requeue(id: string, owner: string, nextAttemptAt: Date, upstreamError: JsonValue, now: Date, triedChannel: string | null = null): Promise<boolean> {
     const result = await this.db.query(
       `UPDATE tasks SET status = 'queued', lease_owner = NULL, lease_until = NULL, next_action_at = $3,
-                        upstream_error = $4, updated_at = $5
+                        upstream_error = $4, updated_at = $5,
+                        tried_channels = CASE WHEN $6::text IS NULL THEN tried_channels ELSE array_append(tried_channels, $6::text) END
         WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`,
-      [id, owner, nextAttemptAt, JSON.stringify(upstreamError), now],
+      [id, owner, nextAttemptAt, JSON.stringify(upstreamError), now, triedChannel],
     );
     return result.rowCount === 1;
   }
@@ -120,6 +122,12 @@ export class TaskService {
         WHERE id = $1 AND status IN ('submitted', 'running')`,
       [id, values.status, values.progress, values.operation === undefined ? null : JSON.stringify(values.operation), values.nextPollAt, now],
     );
+  }
+
+  /** The task a provider callback is about (channel + upstream task id). */
+  async byProviderTask(channelId: string, providerTaskId: string): Promise<TaskRow | null> {
+    const result = await this.db.query<TaskRow>('SELECT * FROM tasks WHERE channel_id = $1 AND provider_task_id = $2', [channelId, providerTaskId]);
+    return result.rows[0] ?? null;
   }
 
   /** Status counts for operators and tests. */

@@ -64,6 +64,8 @@ export interface TaskRow {
   charged: bigint;
   error_code: string | null;
   channel_id: string | null;
+  credential_id: string | null;
+  tried_channels: string[];
   provider: string | null;
   provider_task_id: string | null;
   operation: JsonValue | null;

@@ -1,0 +1,205 @@
+import type { Db } from '../../db/pool.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError } from '../../lib/errors.js';
+import type { IdGenerator } from '../../lib/ids.js';
+import type { SecretBox } from '../../lib/secret-box.js';
+import type { ErrorClass } from '../../providers/spec.js';
+
+/**
+ * Channels and the upstream credential pool (API.md §8). Routing reads a snapshot refreshed every second or two;
+ * health changes (cooldowns, disables, circuit state) are single guarded UPDATEs so every instance agrees.
+ */
+export interface ChannelRow {
+  id: string;
+  name: string;
+  provider: string;
+  base_url: string;
+  models: Record<string, string>;
+  group_name: string;
+  priority: number;
+  weight: number;
+  enabled: boolean;
+  retry: { attempts?: number; failover_on?: ErrorClass[] };
+  settings: Record<string, unknown>;
+  consecutive_failures: number;
+  open_until: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CredentialRow {
+  id: string;
+  channel_id: string;
+  label: string | null;
+  credential_encrypted: string;
+  status: 'active' | 'disabled';
+  cooldown_until: Date | null;
+  disabled_reason: string | null;
+  remaining_balance: string | null;
+  last_used_at: Date | null;
+  uses: bigint;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface ChannelInput {
+  name: string;
+  provider: string;
+  base_url: string;
+  models: Record<string, string>;
+  group?: string;
+  priority?: number;
+  weight?: number;
+  enabled?: boolean;
+  retry?: ChannelRow['retry'];
+  settings?: Record<string, unknown>;
+}
+
+/** Consecutive failures that open a channel's circuit, and how long it stays out before a probe. */
+export const CIRCUIT_THRESHOLD = 5;
+export const CIRCUIT_OPEN_MS = 60_000;
+const SNAPSHOT_MS = 1_000;
+
+export class ChannelService {
+  private snapshot: { channels: ChannelRow[]; credentials: CredentialRow[]; at: number } | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+  ) {}
+
+  async routingSnapshot(): Promise<{ channels: ChannelRow[]; credentials: CredentialRow[] }> {
+    const now = this.clock.now().getTime();
+    if (!this.snapshot || now - this.snapshot.at > SNAPSHOT_MS) {
+      const channels = (await this.db.query<ChannelRow>('SELECT * FROM channels ORDER BY priority DESC, id')).rows;
+      const credentials = (await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials ORDER BY id')).rows;
+      this.snapshot = { channels, credentials, at: now };
+    }
+    return this.snapshot;
+  }
+
+  invalidate(): void {
+    this.snapshot = null;
+  }
+
+  async createChannel(input: ChannelInput): Promise<ChannelRow> {
+    const now = this.clock.now();
+    const result = await this.db.query<ChannelRow>(
+      `INSERT INTO channels (id, name, provider, base_url, models, group_name, priority, weight, enabled, retry, settings, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *`,
+      [this.ids('ch'), input.name, input.provider, input.base_url.replace(/\/$/, ''), JSON.stringify(input.models), input.group ?? 'default',
+        input.priority ?? 0, input.weight ?? 1, input.enabled ?? true, JSON.stringify(input.retry ?? {}), JSON.stringify(input.settings ?? {}), now],
+    );
+    this.invalidate();
+    return result.rows[0]!;
+  }
+
+  async updateChannel(id: string, patch: Partial<ChannelInput>): Promise<ChannelRow> {
+    const current = await this.channel(id);
+    const next = { ...current, ...patch };
+    const result = await this.db.query<ChannelRow>(
+      `UPDATE channels SET name = $2, provider = $3, base_url = $4, models = $5, group_name = $6, priority = $7, weight = $8,
+              enabled = $9, retry = $10, settings = $11, updated_at = $12,
+              consecutive_failures = CASE WHEN $9 AND NOT enabled THEN 0 ELSE consecutive_failures END,
+              open_until = CASE WHEN $9 AND NOT enabled THEN NULL ELSE open_until END
+        WHERE id = $1 RETURNING *`,
+      [id, next.name, next.provider, next.base_url.replace(/\/$/, ''), JSON.stringify(next.models), patch.group ?? current.group_name,
+        next.priority, next.weight, next.enabled, JSON.stringify(next.retry ?? {}), JSON.stringify(next.settings ?? {}), this.clock.now()],
+    );
+    this.invalidate();
+    return result.rows[0]!;
+  }
+
+  async channel(id: string): Promise<ChannelRow> {
+    const result = await this.db.query<ChannelRow>('SELECT * FROM channels WHERE id = $1', [id]);
+    if (!result.rows[0]) throw new AppError('not_found', 'No such channel');
+    return result.rows[0];
+  }
+
+  async listChannels(): Promise<ChannelRow[]> {
+    return (await this.db.query<ChannelRow>('SELECT * FROM channels ORDER BY priority DESC, id')).rows;
+  }
+
+  async addCredential(channelId: string, credential: string, label: string | null): Promise<CredentialRow> {
+    await this.channel(channelId);
+    const now = this.clock.now();
+    const result = await this.db.query<CredentialRow>(
+      `INSERT INTO upstream_credentials (id, channel_id, label, credential_encrypted, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $5) RETURNING *`,
+      [this.ids('acc'), channelId, label, this.box.seal(credential), now],
+    );
+    this.invalidate();
+    return result.rows[0]!;
+  }
+
+  async credential(id: string): Promise<CredentialRow> {
+    const result = await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE id = $1', [id]);
+    if (!result.rows[0]) throw new AppError('not_found', 'No such account');
+    return result.rows[0];
+  }
+
+  async listCredentials(channelId: string | null): Promise<CredentialRow[]> {
+    return (await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE ($1::text IS NULL OR channel_id = $1) ORDER BY id', [channelId])).rows;
+  }
+
+  /** Operator changes: enable/disable, relabel, rotate the secret (re-enabling clears cooldown and reason). */
+  async updateCredential(id: string, patch: { status?: 'active' | 'disabled'; label?: string | null; credential?: string }): Promise<CredentialRow> {
+    const current = await this.credential(id);
+    const result = await this.db.query<CredentialRow>(
+      `UPDATE upstream_credentials SET status = $2, label = $3, credential_encrypted = $4, updated_at = $5,
+              disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE COALESCE(disabled_reason, 'disabled by operator') END,
+              cooldown_until = CASE WHEN $2 = 'active' THEN NULL ELSE cooldown_until END
+        WHERE id = $1 RETURNING *`,
+      [id, patch.status ?? current.status, patch.label === undefined ? current.label : patch.label,
+        patch.credential ? this.box.seal(patch.credential) : current.credential_encrypted, this.clock.now()],
+    );
+    this.invalidate();
+    return result.rows[0]!;
+  }
+
+  async deleteCredential(id: string): Promise<void> {
+    await this.credential(id);
+    await this.db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = 'deleted by operator', credential_encrypted = '', updated_at = $2 WHERE id = $1`, [id, this.clock.now()]);
+    this.invalidate();
+  }
+
+  secretOf(credential: CredentialRow): string {
+    return this.box.open(credential.credential_encrypted);
+  }
+
+  async markUsed(credentialId: string): Promise<void> {
+    await this.db.query('UPDATE upstream_credentials SET last_used_at = $2, uses = uses + 1 WHERE id = $1', [credentialId, this.clock.now()]);
+  }
+
+  /** 429: the credential rests until the upstream's retry-after (default 30 s). */
+  async coolDown(credentialId: string, seconds: number): Promise<void> {
+    await this.db.query('UPDATE upstream_credentials SET cooldown_until = $2, updated_at = $3 WHERE id = $1', [
+      credentialId, new Date(this.clock.now().getTime() + seconds * 1000), this.clock.now(),
+    ]);
+    this.invalidate();
+  }
+
+  /** Auth failure or exhausted quota: out of the pool until an operator re-enables it. */
+  async disable(credentialId: string, reason: string): Promise<void> {
+    await this.db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1`, [credentialId, reason, this.clock.now()]);
+    this.invalidate();
+  }
+
+  /** Channel health: failures count up and open the circuit at the threshold; a success closes it. */
+  async recordOutcome(channelId: string, success: boolean): Promise<void> {
+    const now = this.clock.now();
+    if (success) {
+      await this.db.query('UPDATE channels SET consecutive_failures = 0, open_until = NULL WHERE id = $1 AND (consecutive_failures <> 0 OR open_until IS NOT NULL)', [channelId]);
+    } else {
+      await this.db.query(
+        `UPDATE channels SET consecutive_failures = consecutive_failures + 1,
+                open_until = CASE WHEN consecutive_failures + 1 >= $2 THEN $3::timestamptz ELSE open_until END
+          WHERE id = $1`,
+        [channelId, CIRCUIT_THRESHOLD, new Date(now.getTime() + CIRCUIT_OPEN_MS)],
+      );
+    }
+    this.invalidate();
+  }
+}
