@@ -1,5 +1,7 @@
 import type { AdapterFactory, ProviderAdapter } from './spec.js';
+import { createDashscopeAdapter } from './dashscope/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
+import { createXaiAdapter } from './xai/index.js';
 
 /**
  * Provider id → adapter factory: a data map, so a new upstream is a folder plus one line here (ARCHITECTURE
@@ -7,6 +9,8 @@ import { createSandboxAdapter } from './sandbox/sandbox.js';
  */
 export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   sandbox: createSandboxAdapter,
+  xai: createXaiAdapter,
+  dashscope: createDashscopeAdapter,
 };
 
 export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {

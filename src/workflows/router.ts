@@ -35,6 +35,10 @@ export interface Router {
   report(route: Route, error: ProviderError | null): Promise<void>;
 }
 
+function resultOrigins(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
 export const DEFAULT_FAILOVER_ON: ErrorClass[] = ['rate_limited', 'auth', 'upstream_quota', 'not_found', 'network', 'upstream_error'];
 
 export interface RouterOptions {
@@ -134,7 +138,8 @@ export class ChannelRouter implements Router {
         settings: channel.settings,
         ...(adapter.capabilities.callbacks ? { callbackUrl: this.callbackUrl(channel.id, task.id) } : {}),
       },
-      trustedOrigins: [new URL(channel.base_url).origin],
+      // S11: the channel's own origin, plus result hosts the operator lists for it (e.g. the upstream's CDN).
+      trustedOrigins: [new URL(channel.base_url).origin, ...resultOrigins(channel.settings.result_origins)],
       failoverOn: channel.retry.failover_on ?? DEFAULT_FAILOVER_ON,
       maxAttempts: channel.retry.attempts ?? 5,
     };
