@@ -1,5 +1,6 @@
 import type { AdapterFactory, ProviderAdapter } from './spec.js';
 import { createDashscopeAdapter } from './dashscope/index.js';
+import { createOpenAIAdapter } from './openai/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
 import { createXaiAdapter } from './xai/index.js';
 
@@ -11,6 +12,7 @@ export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   sandbox: createSandboxAdapter,
   xai: createXaiAdapter,
   dashscope: createDashscopeAdapter,
+  openai: createOpenAIAdapter,
 };
 
 export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {

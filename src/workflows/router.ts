@@ -124,6 +124,15 @@ export class ChannelRouter implements Router {
     return credential ? this.route(task, channel, credential) : null;
   }
 
+  /** A route pinned to one credential, for the operator's test generation. */
+  async routeForCredential(credentialId: string, model: string): Promise<Route | null> {
+    const { channels, credentials } = await this.options.channels.routingSnapshot();
+    const credential = credentials.find((candidate) => candidate.id === credentialId);
+    const channel = credential && channels.find((candidate) => candidate.id === credential.channel_id);
+    if (!credential || !channel) return null;
+    return this.route({ id: `acctest_${credentialId}`, model } as TaskRow, channel, credential);
+  }
+
   private route(task: TaskRow, channel: ChannelRow, credential: CredentialRow): Route {
     const adapter = this.adapterFor(channel);
     return {

@@ -153,3 +153,20 @@ describe('operator API for channels and accounts', () => {
     expect(audit.text).not.toContain('secret');
   });
 });
+
+describe('account test generation', () => {
+  it('runs one small generation on exactly that credential, charging no one; a bad key is disabled', async () => {
+    const good = await channel({ group: 'g-test' });
+    const result = await ctx.app.request('POST', `/api/accounts/${good.account.id}/test`, { operator: true, body: {} });
+    expect(result.status, result.text).toBe(200);
+    expect(result.body).toMatchObject({ ok: true, model: 'happyhorse-1.0', status: 'succeeded' });
+    const bad = await channel({ group: 'g-test-bad' }, 'wrong-key');
+    const failed = await ctx.app.request('POST', `/api/accounts/${bad.account.id}/test`, { operator: true, body: {} });
+    expect(failed.body).toMatchObject({ ok: false, outcome: 'rejected', error: { class: 'auth' } });
+    const account = await ctx.app.request('GET', `/api/accounts?channel_id=${bad.channel.id}`, { operator: true });
+    expect(account.body.data[0].status).toBe('disabled');
+    expectV1Error(await ctx.app.request('POST', '/api/accounts/acc_missing/test', { operator: true, body: {} }), 404, 'not_found');
+    expectV1Error(await ctx.app.request('POST', `/api/accounts/${good.account.id}/test`, { operator: true, body: { model: 'sora-2' } }), 400, 'invalid_request');
+    expectV1Error(await ctx.app.request('POST', `/api/accounts/${good.account.id}/test`, { body: {} }), 401, 'invalid_api_key');
+  });
+});

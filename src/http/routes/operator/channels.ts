@@ -11,6 +11,7 @@ import { auditContext } from '../../plugins/api-key-auth.js';
 import { operatorAuth } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
+import { testAccount } from '../../../workflows/test-account.js';
 
 /**
  * Operator API: channels and the upstream credential pool (API.md §8). Credentials are encrypted at rest and never
@@ -57,6 +58,7 @@ const PatchAccount = Type.Object(
   },
   Strict,
 );
+const TestBody = Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }, Strict);
 const AccountQuery = Type.Object({ channel_id: Type.Optional(Type.String({ maxLength: 64 })) }, Strict);
 
 export function channelView(row: ChannelRow, now: Date) {
@@ -121,6 +123,12 @@ export function registerChannelRoutes(app: App, deps: Deps): void {
     const row = await deps.channels.updateCredential(request.params.id, request.body);
     await audit(request, request.body.credential ? 'account.rotate' : 'account.update', 'account', row.id, accountView(row, deps.clock.now()));
     return accountView(row, deps.clock.now());
+  });
+
+  app.post<{ Params: Static<typeof IdParam>; Body: Static<typeof TestBody> }>('/api/accounts/:id/test', { config, onRequest, schema: { params: IdParam, body: TestBody } }, async (request) => {
+    const result = await testAccount(deps, request.params.id, request.body.model);
+    await audit(request, 'account.test', 'account', request.params.id, { ok: result.ok, status: result.status });
+    return result;
   });
 
   app.delete<{ Params: Static<typeof IdParam> }>('/api/accounts/:id', { config, onRequest, schema: { params: IdParam } }, async (request) => {
