@@ -1,4 +1,5 @@
 import type { AdapterFactory, ProviderAdapter } from './spec.js';
+import { createArkAdapter } from './ark/index.js';
 import { createDashscopeAdapter } from './dashscope/index.js';
 import { createOpenAIAdapter } from './openai/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
@@ -10,6 +11,7 @@ import { createXaiAdapter } from './xai/index.js';
  */
 export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   sandbox: createSandboxAdapter,
+  ark: createArkAdapter,
   xai: createXaiAdapter,
   dashscope: createDashscopeAdapter,
   openai: createOpenAIAdapter,
