@@ -1,6 +1,7 @@
 import type { AdapterFactory, ProviderAdapter } from './spec.js';
 import { createArkAdapter } from './ark/index.js';
 import { createDashscopeAdapter } from './dashscope/index.js';
+import { createNewapiAdapter } from './newapi/index.js';
 import { createOpenAIAdapter } from './openai/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
 import { createXaiAdapter } from './xai/index.js';
@@ -15,6 +16,7 @@ export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   xai: createXaiAdapter,
   dashscope: createDashscopeAdapter,
   openai: createOpenAIAdapter,
+  newapi: createNewapiAdapter,
 };
 
 export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {

@@ -1,0 +1,109 @@
+import { retryAfterSeconds } from '../shared/http.js';
+import type { ErrorClass, ProviderError } from '../spec.js';
+import { asObject, asString } from './newapi-api-types.js';
+
+/**
+ * Error reading and classification for resellers (PROVIDERS §0.3, §0.4, §8). Forks answer in several shapes: the
+ * OpenAI `{"error":{…}}` body from their middleware, new-api's task `{"code","message","data"}`, APIMart's numeric
+ * body `code` inside HTTP 200 (§10 #6), plain text. So the parser is lenient (section 7 order) and the class is
+ * decided by codes and substrings first, the HTTP status second.
+ */
+export type Failure = { outcome: 'rejected' | 'unknown'; error: ProviderError };
+
+/** Pass-through moderation codes of the reseller's upstream (Ark `…SensitiveContentDetected`, DashScope, Suno) †. */
+const MODERATION = /sensitive|moderation|datainspection|content[_ ]?policy|safety system/i;
+/** new-api answers 503 `model_not_found` ("no available channel") before relaying: the create never left it. */
+const MODEL_MISSING = /model_not_found|no available channel|无可用渠道/i;
+const QUOTA = /quota|insufficient_balance|balance|arrearage|overdue|余额|额度/i;
+
+/** Numeric body `code` of APIMart-style envelopes; 200 (or absent) means the body is not an error. */
+export function bodyCode(json: unknown): number | undefined {
+  const code = asObject(json)?.code;
+  return typeof code === 'number' && code !== 200 && code !== 0 ? code : undefined;
+}
+
+/** Code and message from any of the shapes above. */
+export function describeError(json: unknown, text: string): { code: string; message: string } {
+  const body = asObject(json);
+  const nested = asObject(body?.error);
+  const code = asString(nested?.code) ?? asString(nested?.type) ?? asString(body?.code) ?? asString(body?.error_code) ?? '';
+  const message =
+    asString(nested?.message) ?? asString(body?.error) ?? asString(body?.message) ?? asString(body?.msg) ?? asString(body?.detail) ?? text;
+  return { code, message };
+}
+
+/**
+ * Operator-facing text: strips upstream request ids (§10 #31) and anything that looks like a key, and bounds the
+ * length. It is still never shown to customers (spec.ts): the engine maps classes to task error codes.
+ */
+export function sanitize(message: string, credential?: string): string {
+  let text = message
+    .replace(/[(\[]?\s*request[ _-]?id\s*[:=]\s*[\w.:-]+\s*[)\]]?/gi, '')
+    .replace(/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-***')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (credential && credential.length >= 4) text = text.split(credential).join('***');
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+function error(errorClass: ErrorClass, message: string, retryAfter?: number): ProviderError {
+  return { class: errorClass, message, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) };
+}
+
+/** Moderation inside a task failure: an `Input…` code blocked the request, anything else blocked the output. */
+export function moderationClass(code: string, message: string): 'moderation_input' | 'moderation_output' | undefined {
+  const blob = `${code} ${message}`;
+  if (!MODERATION.test(blob)) return undefined;
+  return /\binput|Input[A-Z]/.test(blob) ? 'moderation_input' : 'moderation_output';
+}
+
+/**
+ * A create answered with an error status (or an error envelope inside a 200). 4xx answers surely did not land;
+ * 5xx may have (the reseller may have relayed before failing), so they are unknown outcomes (§0.4) — except
+ * new-api's own "no channel for this model", which is decided before anything is relayed.
+ */
+export function classifyCreateFailure(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  json: unknown,
+  text: string,
+  credential?: string,
+): Failure {
+  const { code, message } = describeError(json, text);
+  const effective = status >= 200 && status < 300 ? (bodyCode(json) ?? status) : status;
+  const detail = sanitize(`HTTP ${effective}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`, credential);
+  const blob = `${code} ${message}`;
+  const rejected = (errorClass: ErrorClass, retryAfter?: number): Failure => ({ outcome: 'rejected', error: error(errorClass, detail, retryAfter) });
+  if (effective < 500 && MODERATION.test(blob)) return rejected('moderation_input');
+  if (MODEL_MISSING.test(blob)) return rejected('not_found');
+  if (effective === 429) return QUOTA.test(blob) && !/rate/i.test(code) ? rejected('upstream_quota') : rejected('rate_limited', retryAfterSeconds(headers));
+  if (effective === 402) return rejected('upstream_quota');
+  if (effective === 401) return rejected('auth');
+  if (effective === 403) return rejected(QUOTA.test(blob) ? 'upstream_quota' : 'auth');
+  if (effective === 404) return rejected('not_found');
+  if (effective === 408 || effective === 409) return rejected('network');
+  if (effective >= 400 && effective < 500) return rejected(QUOTA.test(blob) ? 'upstream_quota' : 'invalid_request');
+  return { outcome: 'unknown', error: error('upstream_error', detail) };
+}
+
+/**
+ * A failed read (query or download). The engine treats a throw from `status` as a transient read and polls again
+ * later (spec.ts), which is right for 429/5xx/network and for a key revoked mid-task (the deadline ends the task).
+ */
+export class NewapiReadError extends Error {
+  constructor(
+    readonly errorClass: ErrorClass,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NewapiReadError';
+  }
+}
+
+export function readError(status: number, json: unknown, text: string, credential?: string): NewapiReadError {
+  const { code, message } = describeError(json, text);
+  const detail = sanitize(`query HTTP ${status}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`, credential);
+  const errorClass: ErrorClass = status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'auth' : status >= 500 ? 'upstream_error' : 'network';
+  return new NewapiReadError(errorClass, detail);
+}
+
