@@ -52,6 +52,25 @@ program
     console.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
   });
 
+program
+  .command('mock-upstreams')
+  .description('serve every mock upstream family on one port, to try real adapters offline (PROVIDERS §11.1)')
+  .option('--port <port>', 'port to listen on', '9090')
+  .option('--key <key>', 'accept only this API key (default: any non-empty key)')
+  .option('--queued-ms <ms>', 'how long mock tasks stay queued', '2000')
+  .option('--running-ms <ms>', 'how long mock tasks run', '3000')
+  .action(async (options: { port: string; key?: string; queuedMs: string; runningMs: string }) => {
+    // The mocks live with the tests; tsx runs them straight from TypeScript.
+    const { startAllMocks, FAMILY_BASE_PATHS } = await import('../test/mock-upstreams/all.js');
+    const running = await startAllMocks(Number(options.port), {
+      key: options.key ?? null,
+      queuedMs: Number(options.queuedMs),
+      runningMs: Number(options.runningMs),
+    });
+    console.log(`mock upstreams on ${running.baseUrl}`);
+    for (const [family, path] of Object.entries(FAMILY_BASE_PATHS)) console.log(`  ${family.padEnd(10)} ${running.baseUrl}${path}`);
+  });
+
 function printFirstStart(baseUrl: string, operatorKey: string | null, testKey: string | null): void {
   if (!operatorKey && !testKey) return;
   const lines = ['', '  genrelay first start — these secrets are shown once; store them now.', ''];

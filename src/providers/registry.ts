@@ -4,6 +4,7 @@ import { createDashscopeAdapter } from './dashscope/index.js';
 import { createNewapiAdapter } from './newapi/index.js';
 import { createOpenAIAdapter } from './openai/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
+import { createSunoAdapter } from './suno/index.js';
 import { createXaiAdapter } from './xai/index.js';
 
 /**
@@ -17,6 +18,7 @@ export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   dashscope: createDashscopeAdapter,
   openai: createOpenAIAdapter,
   newapi: createNewapiAdapter,
+  suno: createSunoAdapter,
 };
 
 export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {

@@ -107,3 +107,23 @@ describe('genrelay serve (embedded default)', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 });
+
+describe('genrelay mock-upstreams', () => {
+  it('serves every family on one port', async () => {
+    const port = await freePort();
+    const child = run(['mock-upstreams', '--port', String(port)], {});
+    const output = collect(child);
+    for (let attempt = 0; attempt < 200 && !output.text().includes('mock upstreams on'); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(output.text()).toContain(`http://127.0.0.1:${port}/ark/api/v3`);
+    for (const family of ['ark', 'xai', 'openai', 'dashscope', 'suno', 'newapi']) {
+      const stats = await fetch(`http://127.0.0.1:${port}/${family}/__mock/stats`);
+      expect(stats.status, family).toBe(200);
+    }
+    // Any non-empty key is accepted by default; a missing key is refused in the family's shape.
+    const refused = await fetch(`http://127.0.0.1:${port}/dashscope/api/v1/tasks/x`);
+    expect(refused.status).toBe(401);
+    child.kill('SIGKILL');
+  });
+});

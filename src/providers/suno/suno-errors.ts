@@ -1,0 +1,89 @@
+import type { ErrorClass, ProviderError } from '../spec.js';
+import { retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
+import { envelopeCode, envelopeMessage } from './suno-decode.js';
+
+/**
+ * Error classification for the Suno contract (PROVIDERS §6 code table, §0.3 classes, §0.4 outcomes). The body
+ * `code` wins over the HTTP status because sunoapi/kie answer errors as HTTP 200 (quirk 6); the HTTP status is
+ * only a fallback for proxies and load balancers in front of them.
+ */
+
+export interface ClassifiedError {
+  error: ProviderError;
+  /** For creates: true when the request surely did not create a task (a retry cannot double-submit). */
+  surelyNotCreated: boolean;
+}
+
+/** Operator-facing messages only: request/trace ids are stripped (they belong in logs, not on task rows). */
+export function sanitizeMessage(message: string | undefined): string {
+  if (!message) return '';
+  return message
+    .replace(/[\s,;(]*\b(request|trace|log)[ _-]?id\b\s*[:=]?\s*[\w.:-]+\)?/gi, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
+}
+
+const MODERATION = /sensitive|moderat|prohibited|inappropriate|violat/i;
+
+function classify(code: number, message: string): { errorClass: ErrorClass; surelyNotCreated: boolean } {
+  switch (code) {
+    case 401:
+    case 403:
+      return { errorClass: 'auth', surelyNotCreated: true };
+    case 402:
+      return { errorClass: 'upstream_quota', surelyNotCreated: true };
+    case 404:
+      return { errorClass: 'not_found', surelyNotCreated: true };
+    case 400:
+    case 413:
+    case 422:
+      // No documented submit-time moderation code; a validation answer whose text says so is treated as one.
+      return { errorClass: MODERATION.test(message) ? 'moderation_input' : 'invalid_request', surelyNotCreated: true };
+    case 429:
+    case 430: // kie: "call frequency too high"
+      return { errorClass: 'rate_limited', surelyNotCreated: true };
+    case 455: // maintenance: the upstream refused the call outright
+      return { errorClass: 'upstream_error', surelyNotCreated: true };
+    default:
+      // 500, 501 (generation failed), 505 (undocumented) and anything unknown: the task may exist (§0.4).
+      if (code >= 500) return { errorClass: 'upstream_error', surelyNotCreated: false };
+      if (code >= 400) return { errorClass: 'invalid_request', surelyNotCreated: true };
+      return { errorClass: 'upstream_error', surelyNotCreated: false };
+  }
+}
+
+/**
+ * Reads an upstream answer: null when it is a success envelope (`code` 200 on an HTTP 2xx), else the classified
+ * error. An empty or non-JSON 2xx is a `network` class unknown outcome (quirk 10: never success).
+ */
+export function classifyResponse(response: UpstreamResponse, operation: string): ClassifiedError | null {
+  const bodyCode = envelopeCode(response.json);
+  const bodyMessage = sanitizeMessage(envelopeMessage(response.json));
+  const httpOk = response.status >= 200 && response.status < 300;
+  if (httpOk && bodyCode === 200) return null;
+  if (httpOk && bodyCode === undefined) {
+    const empty = response.bytes.length === 0;
+    return {
+      error: { class: empty ? 'network' : 'upstream_error', message: `suno ${operation}: ${empty ? 'empty' : 'non-envelope'} HTTP ${response.status} body` },
+      surelyNotCreated: false,
+    };
+  }
+  const code = bodyCode !== undefined && bodyCode !== 200 ? bodyCode : response.status;
+  const { errorClass, surelyNotCreated } = classify(code, bodyMessage);
+  const error: ProviderError = {
+    class: errorClass,
+    message: `suno ${operation}: code ${code} (HTTP ${response.status})${bodyMessage ? `: ${bodyMessage}` : ''}`,
+  };
+  if (errorClass === 'rate_limited') {
+    const retryAfter = retryAfterSeconds(response.headers);
+    if (retryAfter !== undefined) error.retryAfterSeconds = retryAfter;
+  }
+  return { error, surelyNotCreated };
+}
+
+/** Error class of a failed task from its status and `errorCode` / `errorMessage`. */
+export function taskFailureClass(status: string, errorMessage: string | undefined): ErrorClass {
+  if (status === 'SENSITIVE_WORD_ERROR' || MODERATION.test(errorMessage ?? '')) return 'moderation_input';
+  return 'upstream_error';
+}
