@@ -85,7 +85,7 @@ describe('live generation through each family', () => {
     expect(created.status, created.text).toBe(202);
     const task = await finish(created.body.id);
     expect(task.status).toBe('succeeded');
-    expect(task.result.files).toHaveLength(2);
+    expect(task.result?.files).toHaveLength(2);
   });
 
   it('xAI: output moderation fails the task and charges nothing', async () => {
