@@ -11,6 +11,12 @@ import { MAX_DISPATCH_ATTEMPTS, dispatchBackoffMs, isRetryableRejection, taskErr
  */
 class InputUnavailable extends Error {}
 
+/** A log-safe description of a failure: its class and reason code, never its message (which may name hosts). */
+function failureKind(error: unknown): string {
+  const reason = (error as { reason?: unknown }).reason;
+  return `${(error as Error)?.name ?? 'Error'}${typeof reason === 'string' ? `:${reason}` : ''}`;
+}
+
 async function loadReferences(deps: Deps, task: TaskRow): Promise<ReferenceInput[]> {
   const inputs: ReferenceInput[] = [];
   for (const reference of task.request.references ?? []) {
@@ -168,7 +174,8 @@ async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: 
     files = await storeOutputs(deps, task, status.outputs ?? [], route);
     if (files.length === 0) throw new Error('provider reported success without outputs');
   } catch (error) {
-    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: (error as Error).message }, 'result unavailable');
+    // Upstream result URLs and hosts stay out of logs (E3): the failure's kind is enough to act on.
+    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: failureKind(error) }, 'result unavailable');
     await release(deps, task, 'failed', 'result_unavailable');
     return;
   }
@@ -196,7 +203,7 @@ export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult 
   try {
     status = await route.adapter.status(task.operation, { ...route.context, clock: deps.clock, attempt: task.attempts });
   } catch (error) {
-    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: (error as Error).message }, 'status check failed');
+    deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: failureKind(error) }, 'status check failed');
     const now = deps.clock.now();
     await deps.tasks.observe(task.id, { status: task.status === 'running' ? 'running' : 'submitted', progress: task.progress, nextPollAt: new Date(now.getTime() + 5 * deps.config.pollIntervalMs) }, now);
     return null;
