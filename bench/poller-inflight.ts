@@ -3,7 +3,7 @@
  * worker loops on PostgreSQL. Reports how long they take to reach their terminal states and the scheduling lag:
  * how late genrelay noticed each upstream completion (completed_at − (submitted_at + the mock's queue+run time)).
  *
- *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2]
+ *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2] [requests_per_second=100]
  *
  * Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); it creates and drops
  * its own database. Figures depend on the machine: compare runs on the same one.
@@ -28,6 +28,8 @@ import { startDashscopeMock } from '../test/mock-upstreams/dashscope/server.js';
 
 const TASKS = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 2);
+/** The channel's upstream request budget (requests per second per process); 100 is the shipped default. */
+const BUDGET = Number(process.argv[4] ?? 100);
 const QUEUED_MS = 500;
 const RUNNING_MS = 1500;
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const deps = await buildDeps(config, loadSecrets(config), { db, logger: pino({ level: 'silent' }), skipMigrations: true });
   await deps.catalog.seedDefaults();
   const actor = { actor: 'bench', ip: null, userAgent: null };
-  const channel = await deps.channels.createChannel({ name: 'bench', provider: 'dashscope', base_url: `${mock.baseUrl}/api/v1`, models: { 'happyhorse-1.0': 'happyhorse-1.0-t2v' } });
+  const channel = await deps.channels.createChannel({ name: 'bench', provider: 'dashscope', base_url: `${mock.baseUrl}/api/v1`, models: { 'happyhorse-1.0': 'happyhorse-1.0-t2v' }, settings: { requests_per_second: BUDGET } });
   for (let index = 0; index < 4; index += 1) await deps.channels.addCredential(channel.id, `bench-key-${index}`, `key ${index}`);
   const customer = await createCustomer(deps, { name: 'bench', email: null, status: 'active', group: 'default', plan: {} }, actor);
   await creditWallet(deps, customer.id, { amount: 10n ** 12n, reason: 'bench', reference: null, mode: 'live' }, actor);
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
   for (const row of rows.rows) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
   const floor = QUEUED_MS + RUNNING_MS;
   console.log(JSON.stringify({
-    tasks: TASKS, workers: WORKERS, statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
+    tasks: TASKS, workers: WORKERS, requests_per_second: BUDGET, statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
     run_ms: runMs, upstream_floor_ms: floor, run_over_floor_ratio: Number((runMs / floor).toFixed(2)),
     scheduling_lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) ?? 0 },
     upstream_status_requests: mock.control.stats.requests,

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
+import { TokenBucket } from '../lib/token-bucket.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { ChannelRow, ChannelService, CredentialRow } from '../modules/channels/service.js';
 import type { TaskRow } from '../modules/tasks/types.js';
@@ -23,6 +24,8 @@ export interface Route {
   /** Error classes on which this channel's failures move the task to the next channel. */
   failoverOn: ErrorClass[];
   maxAttempts: number;
+  /** Waits for the channel's upstream request budget (settings.requests_per_second, default 100 per process). */
+  budget: () => Promise<void>;
 }
 
 export interface Router {
@@ -53,13 +56,14 @@ export interface RouterOptions {
 export class ChannelRouter implements Router {
   private readonly sandbox: ProviderAdapter;
   private readonly adapters = new Map<string, ProviderAdapter>();
+  private readonly budgets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: RouterOptions) {
     this.sandbox = createAdapter('sandbox', options.sandboxSettings);
   }
 
   private sandboxRoute(task: TaskRow): Route {
-    return { providerId: 'sandbox', channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5 };
+    return { providerId: 'sandbox', channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5, budget: async () => {} };
   }
 
   private adapterFor(channel: ChannelRow): ProviderAdapter {
@@ -151,7 +155,19 @@ export class ChannelRouter implements Router {
       trustedOrigins: [new URL(channel.base_url).origin, ...resultOrigins(channel.settings.result_origins)],
       failoverOn: channel.retry.failover_on ?? DEFAULT_FAILOVER_ON,
       maxAttempts: channel.retry.attempts ?? 5,
+      budget: () => this.budgetOf(channel).take(),
     };
+  }
+
+  private budgetOf(channel: ChannelRow): TokenBucket {
+    const rate = typeof channel.settings.requests_per_second === 'number' && channel.settings.requests_per_second > 0 ? channel.settings.requests_per_second : 100;
+    const key = `${channel.id}:${rate}`;
+    let bucket = this.budgets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(rate);
+      this.budgets.set(key, bucket);
+    }
+    return bucket;
   }
 
   /** `/webhooks/upstream/:channel/:token` where the token names the task and is signed (no guessing). */

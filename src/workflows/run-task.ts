@@ -79,6 +79,7 @@ export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Pr
   }
   let started: StartResult;
   try {
+    await route.budget();
     started = await route.adapter.start(generationRequest(task, references), { ...route.context, clock: deps.clock, attempt: task.attempts });
   } catch (error) {
     started = { outcome: 'unknown', error: { class: 'upstream_error', message: (error as Error).message } };
@@ -201,6 +202,7 @@ export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult 
   if (!route || task.operation === null) return null;
   let status: StatusResult;
   try {
+    await route.budget();
     status = await route.adapter.status(task.operation, { ...route.context, clock: deps.clock, attempt: task.attempts });
   } catch (error) {
     deps.logger.warn({ taskId: task.id, channelId: route.channelId, reason: failureKind(error) }, 'status check failed');
