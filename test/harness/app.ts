@@ -53,6 +53,8 @@ export interface TestAppOptions {
   /** Reuse an existing database (a second process on the same PostgreSQL database). */
   database?: TestDatabase;
   poolSize?: number;
+  /** Receives every log line (debug level), for tests that inspect logs. */
+  logStream?: { write(line: string): void };
 }
 
 /** A free loopback port, so PUBLIC_BASE_URL (signed file links) can name it before the app listens. */
@@ -87,7 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const deps = await buildDeps(config, loadSecrets(config), {
     db: database.db,
     clock,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logStream ? pino({ level: 'debug' }, options.logStream) : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     skipMigrations: true,
   });
   await deps.catalog.seedDefaults();
