@@ -23,3 +23,18 @@ export async function testWallet(app: TestApp, customerId: string) {
   const balance = await app.deps.wallet.balance(customerId, 'test');
   return { balance: Number(balance.balance), reserved: Number(balance.reserved) };
 }
+
+/**
+ * For live tasks on mock upstreams, whose clocks run in real time: worker rounds with short real pauses (the
+ * manual clock moves too, so polls and backoffs fall due) until the task is terminal.
+ */
+export async function runLiveUntilDone(app: TestApp, taskId: string, maxSteps = 300): Promise<any> {
+  for (let step = 0; step < maxSteps; step += 1) {
+    await app.worker.drain();
+    const task = await app.deps.tasks.get(taskId);
+    if (task && ['succeeded', 'failed', 'cancelled', 'expired'].includes(task.status)) return task;
+    app.clock.advance(1000);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+  throw new Error('task did not finish');
+}

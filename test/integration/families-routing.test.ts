@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAllMocks } from '../mock-upstreams/all.js';
 import type { RunningMock } from '../mock-upstreams/shared/harness.js';
+import { runLiveUntilDone } from '../harness/flows.js';
 import { useTestApp } from '../harness/setup.js';
 
 /**
@@ -62,16 +63,7 @@ async function create(family: Family, key: string, prompt: string) {
   return response.body.id as string;
 }
 
-async function finish(taskId: string) {
-  for (let step = 0; step < 300; step += 1) {
-    await ctx.app.worker.drain();
-    const task = await ctx.app.deps.tasks.get(taskId);
-    if (task && ['succeeded', 'failed', 'cancelled', 'expired'].includes(task.status)) return task;
-    ctx.app.clock.advance(1000);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-  throw new Error('task did not finish');
-}
+const finish = (taskId: string) => runLiveUntilDone(ctx.app, taskId);
 
 function mockOf(family: Family) {
   return mocks.families.find((mounted) => mounted.prefix === `/${family.provider}`)!.context;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAllMocks } from '../mock-upstreams/all.js';
 import type { RunningMock } from '../mock-upstreams/shared/harness.js';
 import { startTestApp, type TestApp } from '../harness/app.js';
+import { runLiveUntilDone } from '../harness/flows.js';
 
 /**
  * Issue 4: no response, log line or webhook ever contains an upstream credential, upstream task id or upstream
@@ -40,16 +41,7 @@ afterAll(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-async function finish(taskId: string) {
-  for (let step = 0; step < 300; step += 1) {
-    await app.worker.drain();
-    const task = await app.deps.tasks.get(taskId);
-    if (task && ['succeeded', 'failed', 'cancelled', 'expired'].includes(task.status)) return task;
-    app.clock.advance(1000);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-  throw new Error('task did not finish');
-}
+const finish = (taskId: string) => runLiveUntilDone(app, taskId);
 
 describe('no upstream detail leaks', () => {
   it('responses, logs and webhooks never carry upstream credentials, task ids or hosts', async () => {

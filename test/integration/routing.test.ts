@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashscopeMock } from '../mock-upstreams/dashscope/server.js';
+import { runLiveUntilDone } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 
 /** Live routing over real adapters and mock upstreams (API.md §8; issue: routing and the credential pool). */
@@ -33,16 +34,7 @@ async function liveCustomer(group: string) {
   return { customerId: customer.id as string, key: key.key as string };
 }
 
-async function finish(taskId: string) {
-  for (let step = 0; step < 200; step += 1) {
-    await ctx.app.worker.drain();
-    const task = await ctx.app.deps.tasks.get(taskId);
-    if (task && ['succeeded', 'failed', 'cancelled', 'expired'].includes(task.status)) return task;
-    ctx.app.clock.advance(1000);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('task did not finish');
-}
+const finish = (taskId: string) => runLiveUntilDone(ctx.app, taskId);
 
 function video(key: string, prompt = 'a horse on a beach') {
   return ctx.app.request('POST', '/v1/videos', { key, body: { model: 'happyhorse-1.0', prompt, seconds: 5, resolution: '720p' } });
