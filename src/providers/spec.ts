@@ -152,6 +152,49 @@ export interface ProviderAdapter {
    * the body is not one of this upstream's callbacks. The engine then re-reads the status with `status()`.
    */
   parseCallback?(body: unknown, headers: Record<string, string | string[] | undefined>): { providerTaskId: string } | null;
+  /** Chat and embeddings, for adapters whose upstream serves text. */
+  readonly text?: TextAdapter;
+}
+
+/**
+ * Text (chat completions and embeddings, PROVIDERS §4.2, §4.3, §7). These are synchronous passthroughs: the engine
+ * sends the client's OpenAI body (model replaced by `context.upstreamModel`, `stream_options.include_usage` forced
+ * on for metering) and relays the answer. Failures before any output are `{ ok: false }` with a canonical class
+ * (the engine may fail over); after output has started, a stream simply ends with `error` set.
+ */
+export interface TokenUsage {
+  tokens_in: number;
+  tokens_in_cached?: number;
+  /** Output tokens excluding reasoning (PROVIDERS quirk 21). */
+  tokens_out: number;
+  tokens_reasoning?: number;
+}
+
+/** One server-sent event from the upstream, already split: `data` is the raw JSON text (never `[DONE]`). */
+export interface TextStreamEvent {
+  data: string;
+  /** Parsed `data`; adapters normalise usage out of it. */
+  json: Record<string, unknown>;
+}
+
+export type TextResult =
+  | { ok: false; error: ProviderError; status?: number }
+  | { ok: true; stream: false; body: Record<string, unknown>; usage: TokenUsage | null }
+  | {
+      ok: true;
+      stream: true;
+      /** Events as they arrive; ends at the upstream's `[DONE]` or when the connection drops. */
+      events: AsyncIterable<TextStreamEvent>;
+      /** Usage the upstream reported (the final `choices: []` chunk), once the stream has ended; null if none. */
+      usage(): TokenUsage | null;
+      /** Set when the stream ended with an error event or a dropped connection. */
+      error(): ProviderError | null;
+      abort(): void;
+    };
+
+export interface TextAdapter {
+  chat(body: Record<string, unknown>, stream: boolean, context: ProviderContext): Promise<TextResult>;
+  embeddings?(body: Record<string, unknown>, context: ProviderContext): Promise<TextResult>;
 }
 
 /** Builds an adapter from operator settings; the registry maps provider ids to factories. */
