@@ -25,6 +25,7 @@ import { registerVideoCreateRoute } from './routes/v1/videos.create.js';
 import { registerVideoReadRoutes } from './routes/v1/videos.read.js';
 import { registerWebhookEndpointRoutes } from './routes/v1/webhook-endpoints.js';
 import { registerChannelRoutes } from './routes/operator/channels.js';
+import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 
 /**
@@ -69,6 +70,7 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerWebhookSecretRoutes(app, deps);
   registerWebhookEndpointRoutes(app, deps);
   registerChannelRoutes(app, deps);
+  registerTextRoutes(app, deps);
   registerUpstreamCallbackRoute(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCustomerRoutes(app, deps);

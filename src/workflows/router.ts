@@ -96,7 +96,9 @@ export class ChannelRouter implements Router {
   }
 
   async hasRoute(mode: 'live' | 'test', model: CatalogModel, group: string): Promise<boolean> {
-    if (mode === 'test') return this.sandbox.capabilities.kinds.includes(model.type as never);
+    if (mode === 'test') {
+      return model.type === 'chat' || model.type === 'embedding' ? this.sandbox.text !== undefined : this.sandbox.capabilities.kinds.includes(model.type as never);
+    }
     const { channels, credentials } = await this.options.channels.routingSnapshot();
     return this.candidates(channels, credentials, model.id, group).length > 0;
   }

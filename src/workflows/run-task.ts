@@ -39,7 +39,8 @@ async function loadReferences(deps: Deps, task: TaskRow): Promise<ReferenceInput
 function generationRequest(task: TaskRow, references: ReferenceInput[]): GenerationRequest {
   const request = task.request;
   return {
-    taskId: task.id, kind: task.type, model: task.model, prompt: request.prompt, references,
+    // Only media tasks are dispatched (text requests run in their HTTP handler, T15).
+    taskId: task.id, kind: task.type as GenerationRequest['kind'], model: task.model, prompt: request.prompt, references,
     ...(request.seconds !== undefined ? { seconds: request.seconds } : {}),
     ...(request.ratio !== undefined ? { ratio: request.ratio } : {}),
     ...(request.resolution !== undefined ? { resolution: request.resolution } : {}),
@@ -126,7 +127,7 @@ async function storeOutputs(deps: Deps, task: TaskRow, outputs: ProviderOutput[]
     let bytes = output.bytes;
     let contentType = output.contentType;
     if (!bytes && output.url) {
-      const family = task.type === 'music' ? 'audio' : task.type;
+      const family = task.type === 'music' ? 'audio' : (task.type as 'video' | 'image');
       const fetched = await deps.safeFetch.fetchMedia(output.url, family, { extraTrustedOrigins: route.trustedOrigins });
       bytes = fetched.bytes;
       contentType = fetched.contentType;

@@ -29,6 +29,12 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     const task = await deps.tasks.get(candidate.task_id);
     if (!task) continue;
     report.checked += 1;
+    if (task.type === 'chat' || task.type === 'embedding') {
+      // T15: a text request is never re-run; its handler died, so the hold goes back.
+      const result = await deps.wallet.release(task.id, 'failed', 'timeout', deps.clock.now());
+      if (result.outcome === 'released') report.timedOut += 1;
+      continue;
+    }
     const status = task.operation !== null ? await pollTask(deps, task) : null;
     if (status && ['succeeded', 'failed', 'cancelled', 'expired'].includes(status.status)) continue;
     const deadline = await deps.wallet.hardDeadline(task.id);

@@ -468,10 +468,10 @@ describe('native routes', () => {
     expect(list.body.object).toBe('list');
     expect(list.body.data.map((model: any) => model.id)).toEqual([
       'seedance-2.0', 'seedance-2.0-fast', 'seedance-1.5-pro', 'happyhorse-1.0', 'grok-imagine-video', 'sora-2',
-      'gpt-image-2', 'grok-imagine-image', 'seedream-4.5', 'suno-v5',
+      'gpt-image-2', 'grok-imagine-image', 'seedream-4.5', 'grok-4-fast', 'gpt-5-mini', 'text-embedding-3-small', 'suno-v5',
     ]);
     for (const model of list.body.data) {
-      expect(model).toMatchObject({ object: 'model', owned_by: 'genrelay', created: expect.any(Number), type: expect.stringMatching(/^(video|image|music)$/), capabilities: expect.any(Object), pricing: { unit: expect.any(String) } });
+      expect(model).toMatchObject({ object: 'model', owned_by: 'genrelay', created: expect.any(Number), type: expect.stringMatching(/^(video|image|music|chat|embedding)$/), capabilities: expect.any(Object), pricing: { unit: expect.any(String) } });
     }
     const seedance = list.body.data[0];
     expect(seedance).toMatchObject({

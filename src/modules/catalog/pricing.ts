@@ -80,6 +80,27 @@ export function chargeFor(model: CatalogModel, request: PricedRequest, usage: Us
   }
 }
 
+/**
+ * Token prices (M1): credits per million tokens, rounded up. Reasoning tokens are billed at the output price, once
+ * (PROVIDERS §12).
+ */
+export function tokenCost(model: CatalogModel, usage: { tokens_in: number; tokens_out: number; tokens_reasoning?: number }): bigint {
+  const input = BigInt(model.pricing.input_credits_per_million ?? 0);
+  const output = BigInt(model.pricing.output_credits_per_million ?? 0);
+  const micro = BigInt(usage.tokens_in) * input + BigInt(usage.tokens_out + (usage.tokens_reasoning ?? 0)) * output;
+  return (micro + 999_999n) / 1_000_000n;
+}
+
+/**
+ * The hold of a text request (M1): an upper bound of the prompt's tokens (one per byte of the UTF-8 body text, which
+ * no tokenizer exceeds) plus the requested output limit, or the model's output limit, at the model's prices.
+ */
+export function textHold(model: CatalogModel, promptBytes: number, maxOutputTokens: number | null): bigint {
+  const limit = model.capabilities.max_output_tokens ?? 0;
+  const output = model.type === 'embedding' ? 0 : Math.min(maxOutputTokens ?? limit, limit || Number.MAX_SAFE_INTEGER);
+  return tokenCost(model, { tokens_in: promptBytes, tokens_out: output });
+}
+
 /** The price list entry published in `/v1/models` and `/models`. */
 export function publicPricing(model: CatalogModel): Record<string, unknown> {
   const { unit, credits, credits_by, input_credits_per_million, output_credits_per_million } = model.pricing;

@@ -33,7 +33,14 @@ export interface MusicCapabilities {
   instrumental: boolean;
 }
 
-export type Capabilities = Partial<VideoCapabilities> & Partial<ImageCapabilities> & Partial<MusicCapabilities>;
+export interface TextCapabilities {
+  context_window: number;
+  max_output_tokens: number;
+  /** Embedding vector size. */
+  dimensions: number;
+}
+
+export type Capabilities = Partial<VideoCapabilities> & Partial<ImageCapabilities> & Partial<MusicCapabilities> & Partial<TextCapabilities>;
 
 /**
  * Integer credits per unit. `credits` is the flat rate; `credits_by` refines it by resolution (video), quality or

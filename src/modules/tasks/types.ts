@@ -49,7 +49,7 @@ export interface TaskRow {
   customer_id: string;
   mode: 'live' | 'test';
   api_key_id: string;
-  type: GenerationKind;
+  type: GenerationKind | 'chat' | 'embedding';
   model: string;
   status: TaskStatus;
   idempotency_key: string | null;

@@ -11,6 +11,7 @@ import type {
 import { videoDimensions } from '../../lib/video-size.js';
 import { makeMp4, makePng, makeWav } from './media.js';
 import { findScenario, numberOption, parseScenarios } from './scenario.js';
+import { createSandboxText } from './sandbox-text.js';
 
 /**
  * The built-in sandbox (PROVIDERS §11.4): serves every test key and the demo. It keeps no state: the operation it
@@ -42,6 +43,7 @@ export function createSandboxAdapter(settings: Record<string, unknown>): Provide
   return {
     id: 'sandbox',
     capabilities: { kinds: ['video', 'image', 'music'], cancel: true, idempotentCreates: true },
+    text: createSandboxText(),
 
     async start(request: GenerationRequest, context: ProviderContext): Promise<StartResult> {
       const scenarios = parseScenarios(request.prompt);

@@ -1,0 +1,75 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../../../deps.js';
+import { AppError } from '../../../lib/errors.js';
+import { runTextRequest, type TextKind } from '../../../workflows/text-request.js';
+import type { App } from '../../app-type.js';
+import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+
+/**
+ * `POST /v1/chat/completions` and `POST /v1/embeddings` (API.md §4). OpenAI fields genrelay does not read are
+ * forwarded to the upstream (SEMANTICS E4); server-owned fields are still refused. Streams are relayed event by
+ * event as they arrive and end with `data: [DONE]`.
+ */
+const SERVER_OWNED = ['customer_id', 'customer', 'mode', 'cost', 'credits', 'hold', 'charged', 'status', 'provider', 'reservation', 'channel', 'api_key_id'];
+const TEXT_BODY_LIMIT = 64 * 1024 * 1024;
+
+const ChatBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 128 }),
+    messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }),
+    stream: Type.Optional(Type.Boolean()),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    stream_options: Type.Optional(Type.Object({ include_usage: Type.Optional(Type.Boolean()) })),
+    n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1 })),
+  },
+  { additionalProperties: true },
+);
+const EmbeddingBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 128 }),
+    input: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 2048 })]),
+    encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
+    dimensions: Type.Optional(Type.Integer({ minimum: 1, maximum: 8192 })),
+  },
+  { additionalProperties: true },
+);
+
+function refuseServerOwned(body: Record<string, unknown>): void {
+  const field = SERVER_OWNED.find((name) => name in body);
+  if (field) throw new AppError('unknown_parameter', `Unknown parameter: ${field}`, { param: field });
+}
+
+async function handle(deps: Deps, kind: TextKind, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+  const body = request.body as Record<string, unknown>;
+  refuseServerOwned(body);
+  const stream = kind === 'chat' && body.stream === true;
+  const answer = await runTextRequest(deps, { principal: principalOf(request), kind, body, stream });
+  if (!answer.stream) return reply.status(200).send(answer.body);
+  // Stream: take over the socket, keep the headers already set (request id, rate limits).
+  let clientGone = false;
+  request.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone = true;
+  });
+  reply.hijack();
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = String(value);
+  reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  try {
+    for await (const data of answer.events) {
+      if (clientGone) break;
+      reply.raw.write(`data: ${data}\n\n`);
+    }
+    if (!clientGone) reply.raw.end('data: [DONE]\n\n');
+  } finally {
+    await answer.finish(clientGone).catch((error) => request.log.error({ err: error }, 'settling a text request failed'));
+  }
+}
+
+export function registerTextRoutes(app: App, deps: Deps): void {
+  const config = { face: 'v1' as const };
+  const onRequest = apiKeyAuth(deps, 'text');
+  app.post('/v1/chat/completions', { config, onRequest, bodyLimit: TEXT_BODY_LIMIT, schema: { body: ChatBody } }, (request, reply) => handle(deps, 'chat', request, reply));
+  app.post('/v1/embeddings', { config, onRequest, bodyLimit: TEXT_BODY_LIMIT, schema: { body: EmbeddingBody } }, (request, reply) => handle(deps, 'embedding', request, reply));
+}

@@ -1,0 +1,174 @@
+import { upstreamRequest } from '../shared/http.js';
+import { upstreamStream, type UpstreamStream } from '../shared/http-stream.js';
+import type { ProviderContext, ProviderError, TextResult, TextStreamEvent, TokenUsage } from '../spec.js';
+import { classifyUpstreamError, networkError } from './compat-errors.js';
+import { jsonHeaders, missingChannel, readErrorBody, upstreamUrl } from './compat-request.js';
+import type { CompatSettings } from './compat-settings.js';
+import { readSse } from './compat-sse.js';
+import { normaliseUsage } from './compat-usage.js';
+
+/**
+ * Chat completions against any OpenAI-compatible upstream (PROVIDERS §4.2, §7). Non-streaming calls are a buffered
+ * passthrough. Streams are relayed event by event; the first event is awaited before answering, so a stream that
+ * fails before producing anything is still a plain `{ ok: false }` the engine can fail over on (nothing reached
+ * the client yet), while a failure after that only sets `error()` (PROVIDERS §7: end the client stream, bill what
+ * usage reports).
+ */
+function upstreamBody(body: Record<string, unknown>, stream: boolean, context: ProviderContext, settings: CompatSettings): string {
+  const out: Record<string, unknown> = { ...body, model: context.upstreamModel, stream };
+  if (stream && settings.streamUsage) {
+    const clientOptions = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+    // Always metered (quirk 22), whatever the client asked; the engine decides whether the client sees the chunk.
+    out.stream_options = { ...clientOptions, include_usage: true };
+  } else {
+    // OpenAI rejects stream_options on non-streaming calls, and `streamUsage: false` upstreams reject it outright.
+    delete out.stream_options;
+  }
+  return JSON.stringify(out);
+}
+
+export async function chat(
+  body: Record<string, unknown>,
+  stream: boolean,
+  context: ProviderContext,
+  settings: CompatSettings,
+): Promise<TextResult> {
+  const missing = missingChannel(context);
+  if (missing) return { ok: false, error: missing };
+  const request = {
+    method: 'POST' as const,
+    url: upstreamUrl(context, '/chat/completions'),
+    headers: jsonHeaders(context, stream),
+    body: upstreamBody(body, stream, context, settings),
+    timeoutMs: settings.timeoutMs,
+    ...(context.signal ? { signal: context.signal } : {}),
+  };
+  if (!stream) return chatBuffered(request, context, settings);
+
+  let upstream: UpstreamStream;
+  try {
+    upstream = await upstreamStream(request);
+  } catch (error) {
+    return { ok: false, error: networkError(error, context.credential) };
+  }
+  const contentType = String(upstream.headers['content-type'] ?? '');
+  if (upstream.status < 200 || upstream.status >= 300 || /json/i.test(contentType)) {
+    // An error answer, or a JSON body where an event stream was expected (an upstream that ignored `stream`).
+    const { json, text } = await readErrorBody(upstream);
+    const failed = upstream.status < 200 || upstream.status >= 300;
+    const error: ProviderError =
+      failed || hasError(json)
+        ? classifyUpstreamError(failed ? upstream.status : 0, json, text, upstream.headers, context.credential)
+        : { class: 'upstream_error', message: 'openai-compatible: JSON answer to a streaming request' };
+    return { ok: false, error, status: upstream.status };
+  }
+  return relayStream(upstream, context, settings);
+}
+
+function hasError(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'error' in json && !('choices' in json);
+}
+
+async function chatBuffered(
+  request: Parameters<typeof upstreamRequest>[0],
+  context: ProviderContext,
+  settings: CompatSettings,
+): Promise<TextResult> {
+  let response;
+  try {
+    response = await upstreamRequest(request);
+  } catch (error) {
+    return { ok: false, error: networkError(error, context.credential) };
+  }
+  if (response.status < 200 || response.status >= 300) {
+    return { ok: false, status: response.status, error: classifyUpstreamError(response.status, response.json, response.text, response.headers, context.credential) };
+  }
+  const json = response.json;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    // Generation may have happened (and been charged upstream), but there is nothing to relay.
+    return { ok: false, status: response.status, error: { class: 'network', message: 'openai-compatible: 2xx with an empty or non-JSON body' } };
+  }
+  // Some compatible servers report failures inside a 200 (quirk 6's chat cousin).
+  if (hasError(json)) return { ok: false, status: response.status, error: classifyUpstreamError(0, json, response.text, response.headers, context.credential) };
+  const result = json as Record<string, unknown>;
+  return { ok: true, stream: false, body: result, usage: normaliseUsage(result.usage, settings.reasoningInCompletion) };
+}
+
+function relayStream(upstream: UpstreamStream, context: ProviderContext, settings: CompatSettings): Promise<TextResult> {
+  const sse = readSse(upstream.body);
+  let usage: TokenUsage | null = null;
+  let failure: ProviderError | null = null;
+  let done = false;
+
+  /** The next data event, or null once the stream is over (then `done`/`failure` say how it ended). */
+  async function next(): Promise<TextStreamEvent | null> {
+    for (;;) {
+      let step: IteratorResult<{ event: string; data: string }>;
+      try {
+        step = await sse.next();
+      } catch (error) {
+        // Our own abort() is not an upstream failure; anything else is a dropped connection or an idle timeout.
+        if (!upstream.aborted) failure = networkError(error, context.credential);
+        return null;
+      }
+      if (step.done) {
+        if (!done && !upstream.aborted) failure = { class: 'network', message: 'openai-compatible: stream ended before [DONE]' };
+        return null;
+      }
+      const { event, data } = step.value;
+      if (data.trim() === '[DONE]') {
+        done = true;
+        return null;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(data);
+      } catch {
+        continue; // Keep-alive noise some proxies inject as data; a truncated line is followed by the drop itself.
+      }
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) continue;
+      const chunk = json as Record<string, unknown>;
+      if (event === 'error' || hasError(chunk)) {
+        failure = classifyUpstreamError(0, chunk, data, {}, context.credential);
+        return null;
+      }
+      // Usually the final `choices: []` chunk; some servers attach usage to the last choice chunk instead.
+      const reported = normaliseUsage(chunk.usage, settings.reasoningInCompletion);
+      if (reported) usage = reported;
+      return { data, json: chunk };
+    }
+  }
+
+  async function finish(): Promise<void> {
+    // Closes the SSE reader (and, through it, the socket if the upstream is still sending after [DONE]).
+    await sse.return(undefined).catch(() => undefined);
+    if (!done) upstream.abort();
+  }
+
+  return (async (): Promise<TextResult> => {
+    const first = await next();
+    if (!first && failure) {
+      await finish();
+      return { ok: false, error: failure, status: upstream.status };
+    }
+    async function* events(): AsyncGenerator<TextStreamEvent> {
+      try {
+        let current = first;
+        while (current) {
+          yield current;
+          current = await next();
+        }
+      } finally {
+        await finish();
+      }
+    }
+    return {
+      ok: true,
+      stream: true,
+      events: events(),
+      usage: () => usage,
+      error: () => failure,
+      abort: () => upstream.abort(),
+    };
+  })();
+}

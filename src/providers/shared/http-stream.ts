@@ -1,0 +1,88 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { UpstreamNetworkError } from './http.js';
+
+/**
+ * Streaming sibling of `upstreamRequest` (http.ts) for server-sent events: it resolves as soon as the upstream's
+ * headers arrive and hands back the body as an async iterable of chunks, so a chat stream can be relayed token by
+ * token instead of buffered. Operator-configured base URLs only (customer URLs go through safe-fetch). Like
+ * `upstreamRequest` it never throws on an HTTP status; network failures before the headers become
+ * `UpstreamNetworkError` with `sent` (PROVIDERS §0.4). Failures while reading the body surface as errors thrown by
+ * the iterator; the caller decides what a mid-stream drop means.
+ */
+export interface UpstreamStreamRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Headers deadline, and the longest silence allowed between two body chunks (not a total deadline). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Buffer>;
+  /** Closes the upstream connection; a pending read of `body` then throws. Safe to call more than once. */
+  abort(): void;
+  /** True once `abort()` was called (or the caller's signal fired), so readers can tell it from a drop. */
+  readonly aborted: boolean;
+}
+
+// A separate pool from http.ts: long-lived streams should not starve short JSON calls of connections.
+const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 128 });
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export async function upstreamStream(options: UpstreamStreamRequest, dispatcher: Dispatcher = agent): Promise<UpstreamStream> {
+  const timeout = options.timeoutMs ?? 120_000;
+  const controller = new AbortController();
+  let aborted = false;
+  const abort = () => {
+    if (aborted) return;
+    aborted = true;
+    controller.abort();
+  };
+  // The caller's signal (client went away, engine shutdown) must close the upstream too.
+  const onCallerAbort = () => abort();
+  if (options.signal) {
+    if (options.signal.aborted) abort();
+    else options.signal.addEventListener('abort', onCallerAbort, { once: true });
+  }
+  const detach = () => options.signal?.removeEventListener('abort', onCallerAbort);
+  try {
+    const response = await request(options.url, {
+      method: options.method,
+      headers: options.headers ?? {},
+      body: options.body ?? null,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      dispatcher,
+      signal: controller.signal,
+    });
+    const source = response.body;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of source) yield chunk as Buffer;
+      } finally {
+        detach();
+        // A reader that stops early (break, return) must not leave the socket streaming into nowhere.
+        if (!source.readableEnded) abort();
+      }
+    }
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: chunks(),
+      abort,
+      get aborted() {
+        return aborted;
+      },
+    };
+  } catch (error) {
+    detach();
+    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
+    const timedOut = /TIMEOUT/.test(code);
+    const sent = aborted ? true : !NOT_SENT.has(code);
+    throw new UpstreamNetworkError((error as Error).message, sent, timedOut);
+  }
+}

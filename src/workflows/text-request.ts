@@ -1,0 +1,164 @@
+import type { Deps } from '../deps.js';
+import { AppError } from '../lib/errors.js';
+import { requireModel, type Principal } from '../modules/keys/authenticator.js';
+import { textHold, tokenCost } from '../modules/catalog/pricing.js';
+import type { CatalogModel } from '../modules/catalog/types.js';
+import type { TaskRow } from '../modules/tasks/types.js';
+import type { ProviderError, TextResult, TextStreamEvent, TokenUsage } from '../providers/spec.js';
+import type { Route } from './router.js';
+import { taskErrorCode, taskErrorMessage } from './task-errors.js';
+
+/**
+ * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task created by the same hot path,
+ * directly `dispatching` under this handler's lease, with the M1 hold (prompt bound + output limit). The handler
+ * runs it: failures before any output fail over to the next channel or release the hold (charged 0); a success
+ * settles at the usage the upstream reported — or, when none was reported (client gone, no usage chunk), at the
+ * tokens genrelay counted — never above the hold.
+ */
+export type TextKind = 'chat' | 'embedding';
+const RUNTIME_MS = 10 * 60_000;
+const MAX_ROUTES = 3;
+
+export interface TextRequest {
+  principal: Principal;
+  kind: TextKind;
+  body: Record<string, unknown>;
+  stream: boolean;
+}
+
+export type TextAnswer =
+  | { stream: false; body: Record<string, unknown> }
+  | { stream: true; events: AsyncIterable<string>; finish(clientGone: boolean): Promise<void> };
+
+function maxOutput(body: Record<string, unknown>): number | null {
+  const value = body.max_completion_tokens ?? body.max_tokens;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+}
+
+async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): Promise<TaskRow> {
+  const { principal } = request;
+  const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
+  const cost = textHold(model, promptBytes, maxOutput(request.body));
+  const now = deps.clock.now();
+  const leaseUntil = new Date(now.getTime() + RUNTIME_MS);
+  const taskId = deps.ids('task');
+  const stored = { prompt: '', references: [] };
+  await deps.wallet.reserve({
+    taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
+    maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now, expiresAt: leaseUntil,
+    hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
+    initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil,
+  });
+  return {
+    id: taskId, customer_id: principal.customerId, mode: principal.mode, api_key_id: principal.keyId, type: request.kind, model: model.id,
+    status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: stored, callback_url: null, metadata: null,
+    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, credential_id: null, tried_channels: [],
+    provider: null, provider_task_id: null, operation: null, upstream_error: null, lease_owner: 'http', lease_until: leaseUntil, attempts: 1,
+    next_action_at: leaseUntil, submitted_at: null, created_at: now, updated_at: now, completed_at: null,
+  };
+}
+
+/** The first answer that is not a failover-able failure, trying up to three routes (API.md §8). */
+async function call(deps: Deps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
+  let last: { result: TextResult; route: Route | null } = { result: { ok: false, error: { class: 'unsupported', message: 'no route' } }, route: null };
+  for (let attempt = 0; attempt < MAX_ROUTES; attempt += 1) {
+    const route = await deps.router.routeFor(task);
+    if (!route?.adapter.text) return last;
+    const context = { ...route.context, clock: deps.clock, attempt: attempt + 1 };
+    const body = { ...request.body, model: route.context.upstreamModel };
+    await route.budget();
+    const result = request.kind === 'chat'
+      ? await route.adapter.text.chat(body, request.stream, context)
+      : route.adapter.text.embeddings
+        ? await route.adapter.text.embeddings(body, context)
+        : ({ ok: false, error: { class: 'unsupported', message: 'no embeddings on this upstream' } } as TextResult);
+    await deps.router.report(route, result.ok ? null : result.error);
+    last = { result, route };
+    if (result.ok || !route.channelId || !route.failoverOn.includes(result.error.class)) return last;
+    task.tried_channels = [...task.tried_channels, route.channelId];
+  }
+  return last;
+}
+
+function failureError(error: ProviderError): AppError {
+  const code = taskErrorCode(error.class);
+  return new AppError(code === 'provider_error' ? 'provider_error' : code, taskErrorMessage(code));
+}
+
+/** Estimated usage when the upstream reported none: about four characters per token. */
+function counted(model: CatalogModel, promptBytes: number, outputChars: number): TokenUsage {
+  return { tokens_in: Math.ceil(promptBytes / 4), tokens_out: model.type === 'embedding' ? 0 : Math.ceil(outputChars / 4) };
+}
+
+async function settle(deps: Deps, task: TaskRow, model: CatalogModel, usage: TokenUsage): Promise<void> {
+  const result = await deps.wallet.settle(task.id, tokenCost(model, usage), deps.clock.now());
+  if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
+}
+
+/** Public ids and model names replace the upstream's (E3). */
+function rewrite(json: Record<string, unknown>, task: TaskRow, model: CatalogModel): Record<string, unknown> {
+  const { system_fingerprint: _fingerprint, ...rest } = json;
+  return { ...rest, ...(rest.id !== undefined || model.type === 'chat' ? { id: `chatcmpl-${task.id.slice(5)}` } : {}), model: model.id };
+}
+
+export async function runTextRequest(deps: Deps, request: TextRequest): Promise<TextAnswer> {
+  const model = await deps.catalog.get(String(request.body.model));
+  if (model.type !== request.kind) throw new AppError('invalid_request', `The model "${model.id}" is not a ${request.kind} model`, { param: 'model' });
+  requireModel(request.principal, model.id);
+  if (!(await deps.router.hasRoute(request.principal.mode, model, request.principal.group))) {
+    throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
+  }
+  const task = await reserve(deps, request, model);
+  const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
+  let outcome: { result: TextResult; route: Route | null };
+  try {
+    outcome = await call(deps, task, request);
+  } catch (error) {
+    await deps.wallet.release(task.id, 'failed', 'internal_error', deps.clock.now());
+    throw error;
+  }
+  const { result } = outcome;
+  if (!result.ok) {
+    await deps.wallet.release(task.id, 'failed', taskErrorCode(result.error.class), deps.clock.now());
+    throw failureError(result.error);
+  }
+  if (!result.stream) {
+    const body = rewrite(result.body, task, model);
+    const text = JSON.stringify((result.body as { choices?: unknown }).choices ?? '');
+    await settle(deps, task, model, result.usage ?? counted(model, promptBytes, text.length));
+    return { stream: false, body: model.type === 'embedding' ? { ...result.body, model: model.id } : body };
+  }
+  const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  let produced = 0;
+  let sawOutput = false;
+  async function* events(): AsyncIterable<string> {
+    for await (const event of result.ok && result.stream ? result.events : []) {
+      if ('error' in event.json) {
+        yield JSON.stringify({ error: { message: 'The upstream failed while streaming the answer.', type: 'api_error', code: 'provider_error' } });
+        return;
+      }
+      const choices = event.json.choices as Array<{ delta?: { content?: string; reasoning_content?: string } }> | undefined;
+      if (Array.isArray(choices) && choices.length === 0 && event.json.usage && !wantsUsage) continue;
+      for (const choice of choices ?? []) {
+        const length = (choice.delta?.content?.length ?? 0) + (choice.delta?.reasoning_content?.length ?? 0);
+        produced += length;
+        if (length > 0) sawOutput = true;
+      }
+      yield JSON.stringify(rewrite(event.json, task, model));
+    }
+  }
+  return {
+    stream: true,
+    events: events(),
+    async finish(clientGone: boolean) {
+      if (!result.ok || !result.stream) return;
+      if (clientGone) result.abort();
+      const usage = result.usage();
+      if (!usage && !sawOutput && result.error()) {
+        await deps.wallet.release(task.id, 'failed', 'provider_error', deps.clock.now());
+        return;
+      }
+      await settle(deps, task, model, usage ?? counted(model, promptBytes, produced));
+    },
+  };
+}
