@@ -3,6 +3,7 @@ import { createArkAdapter } from './ark/index.js';
 import { createDashscopeAdapter } from './dashscope/index.js';
 import { createNewapiAdapter } from './newapi/index.js';
 import { createOpenAIAdapter } from './openai/index.js';
+import { createOpenAICompatibleAdapter } from './openai-compatible/index.js';
 import { createSandboxAdapter } from './sandbox/sandbox.js';
 import { createSunoAdapter } from './suno/index.js';
 import { createXaiAdapter } from './xai/index.js';
@@ -19,6 +20,7 @@ export const PROVIDER_FACTORIES: Readonly<Record<string, AdapterFactory>> = {
   openai: createOpenAIAdapter,
   newapi: createNewapiAdapter,
   suno: createSunoAdapter,
+  'openai-compatible': createOpenAICompatibleAdapter,
 };
 
 export function createAdapter(providerId: string, settings: Record<string, unknown> = {}): ProviderAdapter {

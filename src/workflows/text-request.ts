@@ -28,7 +28,7 @@ export interface TextRequest {
 
 export type TextAnswer =
   | { stream: false; body: Record<string, unknown> }
-  | { stream: true; events: AsyncIterable<string>; finish(clientGone: boolean): Promise<void> };
+  | { stream: true; events: AsyncIterable<string>; abort(): void; finish(clientGone: boolean): Promise<void> };
 
 function maxOutput(body: Record<string, unknown>): number | null {
   const value = body.max_completion_tokens ?? body.max_tokens;
@@ -146,10 +146,17 @@ export async function runTextRequest(deps: Deps, request: TextRequest): Promise<
       }
       yield JSON.stringify(rewrite(event.json, task, model));
     }
+    // The adapter keeps the upstream's error text to itself; the client gets a generic error event.
+    if (result.ok && result.stream && result.error()) {
+      yield JSON.stringify({ error: { message: 'The upstream failed while streaming the answer.', type: 'api_error', code: 'provider_error' } });
+    }
   }
   return {
     stream: true,
     events: events(),
+    abort() {
+      if (result.ok && result.stream) result.abort();
+    },
     async finish(clientGone: boolean) {
       if (!result.ok || !result.stream) return;
       if (clientGone) result.abort();

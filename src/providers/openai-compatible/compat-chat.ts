@@ -94,6 +94,19 @@ async function chatBuffered(
   return { ok: true, stream: false, body: result, usage: normaliseUsage(result.usage, settings.reasoningInCompletion) };
 }
 
+/** True for a chunk with anything a client would see or pay for (text, reasoning, tool calls, a finish, usage). */
+function carriesOutput(json: Record<string, unknown>): boolean {
+  if (json.usage !== undefined && json.usage !== null) return true;
+  if (!Array.isArray(json.choices)) return true; // Unknown shape: do not hold it back.
+  return json.choices.some((choice: unknown) => {
+    if (typeof choice !== 'object' || choice === null) return false;
+    const { delta, finish_reason: finish } = choice as { delta?: Record<string, unknown>; finish_reason?: unknown };
+    if (finish) return true;
+    if (!delta) return false;
+    return Object.entries(delta).some(([key, value]) => key !== 'role' && key !== 'refusal' && value !== null && value !== '' && value !== undefined);
+  });
+}
+
 function relayStream(upstream: UpstreamStream, context: ProviderContext, settings: CompatSettings): Promise<TextResult> {
   const sse = readSse(upstream.body);
   let usage: TokenUsage | null = null;
@@ -146,18 +159,24 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
   }
 
   return (async (): Promise<TextResult> => {
-    const first = await next();
-    if (!first && failure) {
+    // Hold back the preamble (role chunk, empty deltas) until something real arrives: an upstream that fails
+    // right after its role chunk has produced nothing yet, so the engine may still fail over.
+    const held: TextStreamEvent[] = [];
+    let current = await next();
+    while (current && !carriesOutput(current.json) && held.length < 16) {
+      held.push(current);
+      current = await next();
+    }
+    if (!current && failure) {
       await finish();
       return { ok: false, error: failure, status: upstream.status };
     }
+    if (current) held.push(current);
     async function* events(): AsyncGenerator<TextStreamEvent> {
       try {
-        let current = first;
-        while (current) {
-          yield current;
-          current = await next();
-        }
+        yield* held;
+        if (!current) return;
+        for (let event = await next(); event; event = await next()) yield event;
       } finally {
         await finish();
       }

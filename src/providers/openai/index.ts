@@ -1,3 +1,4 @@
+import { createOpenAICompatibleText } from '../openai-compatible/index.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import type { OpenAIWebhookEvent } from './openai-api-types.js';
 import { imageStatus, startImage, type ImageOperation } from './openai-image.js';
@@ -20,6 +21,8 @@ export function createOpenAIAdapter(rawSettings: Record<string, unknown>): Provi
     // Sora webhooks are project-level, not per request, so `callbacks` stays false; `parseCallback` still reads
     // them for an operator who points the project webhook at genrelay. No upstream cancel exists (§4.5).
     capabilities: { kinds: ['image', 'video'], cancel: false, idempotentCreates: false },
+    // Chat and embeddings speak the OpenAI wire format: completion_tokens include reasoning (quirk 21).
+    text: createOpenAICompatibleText({ ...rawSettings, reasoningInCompletion: true }),
 
     async start(request: GenerationRequest, context: ProviderContext): Promise<StartResult> {
       if (!context.credential) return { outcome: 'rejected', error: { class: 'auth', message: 'openai: channel has no credential' } };

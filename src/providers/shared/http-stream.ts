@@ -25,7 +25,7 @@ export interface UpstreamStream {
   body: AsyncIterable<Buffer>;
   /** Closes the upstream connection; a pending read of `body` then throws. Safe to call more than once. */
   abort(): void;
-  /** True once `abort()` was called (or the caller's signal fired), so readers can tell it from a drop. */
+  /** True once `abort()` was called (or the caller's signal fired), so readers can tell it from a dropped connection. */
   readonly aborted: boolean;
 }
 
@@ -65,8 +65,9 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
         for await (const chunk of source) yield chunk as Buffer;
       } finally {
         detach();
-        // A reader that stops early (break, return) must not leave the socket streaming into nowhere.
-        if (!source.readableEnded) abort();
+        // A reader that stops early (break, return, a read error) must not leave the socket streaming into nowhere.
+        // This is cleanup, not a caller's abort: `aborted` stays false so a drop is still reported as a drop.
+        if (!source.readableEnded) controller.abort();
       }
     }
     return {

@@ -1,3 +1,4 @@
+import { createOpenAICompatibleText } from '../openai-compatible/index.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import { startImage } from './xai-image.js';
 import { fromFinal, readOperation } from './xai-operation.js';
@@ -14,6 +15,8 @@ export function createXaiAdapter(settings: Record<string, unknown>): ProviderAda
   return {
     id: 'xai',
     capabilities: { kinds: ['video', 'image'], callbacks: false, cancel: false, idempotentCreates: false },
+    // Grok chat is OpenAI-compatible, but completion_tokens exclude reasoning tokens (PROVIDERS §3.3, quirk 21).
+    text: createOpenAICompatibleText({ ...settings, reasoningInCompletion: false }),
 
     async start(request: GenerationRequest, context: ProviderContext): Promise<StartResult> {
       if (request.kind === 'image') return startImage(request, context, resolved);

@@ -11,7 +11,8 @@ import { parseScenarios, type Scenario } from '../../../src/providers/sandbox/sc
  * every word of the last user message becomes one streamed content chunk (and one completion token).
  *
  * Scenarios: success, rate_limited;retry_after=N, quota_exhausted, unauthorized, server_error, invalid_param,
- * moderation_input, not_found, conn_reset, midstream_error, midstream_disconnect, no_usage, reasoning, slow;ms=N,
+ * moderation_input, not_found, conn_reset, midstream_error[;after=N], midstream_disconnect[;after=N] (after N deltas,
+ * default 2), no_usage, reasoning, slow;ms=N,
  * fragmented (each SSE event split over two writes), stream_options_rejected. Error scenarios accept
  * `shape=message|msg|string|text` for the non-OpenAI error bodies of §7.
  */
@@ -32,6 +33,8 @@ export interface ChatMockRequestLog {
   includeUsage: boolean;
   /** The client closed the connection before the response finished. */
   aborted: boolean;
+  /** The mock itself dropped the connection (conn_reset, midstream_disconnect); not counted as `aborted`. */
+  dropped: boolean;
   finished: boolean;
 }
 
@@ -105,7 +108,7 @@ export async function startChatMock(options: ChatMockOptions = {}) {
   }
 
   /** Error scenarios shared by chat and embeddings; true when an answer was sent. */
-  function errorScenario(res: ServerResponse, scenarios: Scenario[], body: any): boolean {
+  function errorScenario(res: ServerResponse, scenarios: Scenario[], body: any, drop: () => void): boolean {
     const find = (id: string) => scenarios.find((scenario) => scenario.id === id);
     const shape = scenarios.find((scenario) => scenario.options.shape)?.options.shape;
     const fail = (status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}) => {
@@ -128,14 +131,18 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     if (find('not_found')) return fail(404, `The model \`${body?.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
     if (find('stream_options_rejected') && body?.stream_options !== undefined) return fail(400, 'Unrecognized request argument supplied: stream_options', 'invalid_request_error', null);
     if (find('conn_reset')) {
-      res.socket?.destroy();
+      drop();
       return true;
     }
     return false;
   }
 
   async function chat(req: IncomingMessage, res: ServerResponse, body: any, scenarios: Scenario[], entry: ChatMockRequestLog) {
-    if (errorScenario(res, scenarios, body)) return;
+    const drop = () => {
+      entry.dropped = true;
+      res.socket?.destroy();
+    };
+    if (errorScenario(res, scenarios, body, drop)) return;
     const has = (id: string) => scenarios.some((scenario) => scenario.id === id);
     const slow = scenarios.find((scenario) => scenario.id === 'slow');
     const delay = slow?.options.ms ? Number(slow.options.ms) : (options.chunkDelayMs ?? 0);
@@ -168,16 +175,17 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_${nextId()}` });
     const fragmented = has('fragmented');
     const closed = () => res.destroyed || entry.aborted;
+    // Resolves once the bytes are handed to the socket, so a later destroy() cannot swallow what was "sent".
+    const flush = (data: string | Buffer) => new Promise<void>((resolve) => (closed() ? resolve() : res.write(data, () => resolve())));
     const write = async (text: string) => {
-      if (closed()) return;
       if (fragmented && text.length > 4) {
         // Split mid-line (and mid multi-byte character where there is one) to exercise the incremental parser.
         const bytes = Buffer.from(text);
         const cut = Math.floor(bytes.length / 2);
-        res.write(bytes.subarray(0, cut));
+        await flush(bytes.subarray(0, cut));
         await sleep(5);
-        if (!closed()) res.write(bytes.subarray(cut));
-      } else res.write(text);
+        await flush(bytes.subarray(cut));
+      } else await flush(text);
     };
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null })}\n\n`;
@@ -185,15 +193,22 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     await write(': keep-alive\n\n');
     await write(chunk({ role: 'assistant', content: '', refusal: null }));
     const deltas = [...reasoning.map((text) => ({ reasoning_content: text })), ...tokens.map((text) => ({ content: text }))];
+    const breakAt = (id: string) => {
+      const scenario = scenarios.find((item) => item.id === id);
+      return scenario ? Number(scenario.options.after ?? 2) : -1;
+    };
+    const errorAt = breakAt('midstream_error');
+    const dropAt = breakAt('midstream_disconnect');
     for (let index = 0; index < deltas.length; index += 1) {
       if (delay > 0) await sleep(delay);
       if (closed()) return;
-      if (index === 2 && has('midstream_error')) {
+      if (index === errorAt) {
         await write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. request id: req_9f8e7d', type: 'server_error', param: null, code: 'server_error' } })}\n\n`);
         res.end();
         return;
       }
-      if (index === 2 && has('midstream_disconnect')) {
+      if (index === dropAt) {
+        entry.dropped = true;
         res.socket?.destroy();
         return;
       }
@@ -207,8 +222,12 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     res.end();
   }
 
-  function embeddings(res: ServerResponse, body: any, scenarios: Scenario[]) {
-    if (errorScenario(res, scenarios, body)) return;
+  function embeddings(res: ServerResponse, body: any, scenarios: Scenario[], entry: ChatMockRequestLog) {
+    const drop = () => {
+      entry.dropped = true;
+      res.socket?.destroy();
+    };
+    if (errorScenario(res, scenarios, body, drop)) return;
     const inputs: unknown[] = Array.isArray(body.input) && body.input.some((item: unknown) => typeof item !== 'number') ? body.input : [body.input];
     const dimensions = Number.isInteger(body.dimensions) && body.dimensions > 0 ? body.dimensions : 8;
     let tokens = 0;
@@ -249,12 +268,13 @@ export async function startChatMock(options: ChatMockOptions = {}) {
       stream: body?.stream === true,
       includeUsage: body?.stream_options?.include_usage === true,
       aborted: false,
+      dropped: false,
       finished: false,
     };
     stats.log.push(entry);
     res.on('finish', () => (entry.finished = true));
     res.on('close', () => {
-      if (!res.writableFinished) entry.aborted = true;
+      if (!res.writableFinished && !entry.dropped) entry.aborted = true;
     });
     const auth = req.headers.authorization ?? '';
     const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
@@ -263,7 +283,7 @@ export async function startChatMock(options: ChatMockOptions = {}) {
       return send(res, 401, JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: given ? 'invalid_api_key' : null } }));
     }
     if (route === 'chat') return chat(req, res, body, scenarios, entry);
-    return embeddings(res, body, scenarios);
+    return embeddings(res, body, scenarios, entry);
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -48,9 +48,12 @@ async function handle(deps: Deps, kind: TextKind, request: FastifyRequest, reply
   const answer = await runTextRequest(deps, { principal: principalOf(request), kind, body, stream });
   if (!answer.stream) return reply.status(200).send(answer.body);
   // Stream: take over the socket, keep the headers already set (request id, rate limits).
+  // The response's 'close' before it finished means the client went away: stop the upstream at once (issue 5).
   let clientGone = false;
-  request.raw.on('close', () => {
-    if (!reply.raw.writableFinished) clientGone = true;
+  reply.raw.on('close', () => {
+    if (reply.raw.writableFinished) return;
+    clientGone = true;
+    answer.abort();
   });
   reply.hijack();
   const headers: Record<string, string> = {};
