@@ -31,7 +31,8 @@ export interface Route {
 export interface Router {
   /** Whether a new task for this model could be served now (R7), decided before the hot path. */
   hasRoute(mode: 'live' | 'test', model: CatalogModel, group: string): Promise<boolean>;
-  routeFor(task: TaskRow): Promise<Route | null>;
+  /** `group` when the caller already knows the customer's group (the text path), else it is looked up. */
+  routeFor(task: TaskRow, group?: string): Promise<Route | null>;
   /** The route a submitted task runs on, for status, cancel, callbacks and sweeping. */
   routeOf(task: TaskRow): Promise<Route | null>;
   /** Feeds a start outcome back into credential and channel health. */
@@ -103,10 +104,10 @@ export class ChannelRouter implements Router {
     return this.candidates(channels, credentials, model.id, group).length > 0;
   }
 
-  async routeFor(task: TaskRow): Promise<Route | null> {
+  async routeFor(task: TaskRow, group?: string): Promise<Route | null> {
     if (task.mode === 'test') return this.sandboxRoute(task);
     const { channels, credentials } = await this.options.channels.routingSnapshot();
-    const all = this.candidates(channels, credentials, task.model, await this.options.groupOf(task.customer_id));
+    const all = this.candidates(channels, credentials, task.model, group ?? (await this.options.groupOf(task.customer_id)));
     const untried = all.filter((candidate) => !task.tried_channels?.includes(candidate.channel.id));
     const pool = untried.length > 0 ? untried : all;
     if (pool.length === 0) return null;

@@ -62,7 +62,7 @@ async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): P
 async function call(deps: Deps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
   let last: { result: TextResult; route: Route | null } = { result: { ok: false, error: { class: 'unsupported', message: 'no route' } }, route: null };
   for (let attempt = 0; attempt < MAX_ROUTES; attempt += 1) {
-    const route = await deps.router.routeFor(task);
+    const route = await deps.router.routeFor(task, request.principal.group);
     if (!route?.adapter.text) return last;
     const context = { ...route.context, clock: deps.clock, attempt: attempt + 1 };
     const body = { ...request.body, model: route.context.upstreamModel };

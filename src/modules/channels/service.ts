@@ -169,8 +169,18 @@ export class ChannelService {
     return this.box.open(credential.credential_encrypted);
   }
 
+  /** Use counts are batched: at most one write per credential per second, so the hot path stays one statement lighter. */
+  private readonly pendingUses = new Map<string, number>();
+  private readonly lastUseWrite = new Map<string, number>();
+
   async markUsed(credentialId: string): Promise<void> {
-    await this.db.query('UPDATE upstream_credentials SET last_used_at = $2, uses = uses + 1 WHERE id = $1', [credentialId, this.clock.now()]);
+    this.pendingUses.set(credentialId, (this.pendingUses.get(credentialId) ?? 0) + 1);
+    const now = this.clock.now().getTime();
+    if (now - (this.lastUseWrite.get(credentialId) ?? 0) < 1000) return;
+    this.lastUseWrite.set(credentialId, now);
+    const uses = this.pendingUses.get(credentialId) ?? 0;
+    this.pendingUses.delete(credentialId);
+    await this.db.query('UPDATE upstream_credentials SET last_used_at = $2, uses = uses + $3 WHERE id = $1', [credentialId, this.clock.now(), uses]);
   }
 
   /** 429: the credential rests until the upstream's retry-after (default 30 s). */
@@ -191,7 +201,11 @@ export class ChannelService {
   async recordOutcome(channelId: string, success: boolean): Promise<void> {
     const now = this.clock.now();
     if (success) {
-      await this.db.query('UPDATE channels SET consecutive_failures = 0, open_until = NULL WHERE id = $1 AND (consecutive_failures <> 0 OR open_until IS NOT NULL)', [channelId]);
+      // Most successes change nothing: only a channel that had failures is written, and only then re-read.
+      const snapshot = this.snapshot?.channels.find((channel) => channel.id === channelId);
+      if (snapshot && snapshot.consecutive_failures === 0 && snapshot.open_until === null) return;
+      const result = await this.db.query('UPDATE channels SET consecutive_failures = 0, open_until = NULL WHERE id = $1 AND (consecutive_failures <> 0 OR open_until IS NOT NULL)', [channelId]);
+      if (result.rowCount === 0) return;
     } else {
       await this.db.query(
         `UPDATE channels SET consecutive_failures = consecutive_failures + 1,
