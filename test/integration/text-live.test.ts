@@ -108,3 +108,22 @@ describe('live chat', () => {
     expect(Number(wallet.reserved)).toBe(0);
   });
 });
+
+describe('live embeddings', () => {
+  it('base64 and float through a channel, billed by the input tokens the upstream reported', async () => {
+    const group = `g-emb-${Math.random().toString(36).slice(2, 8)}`;
+    const channel = await ctx.app.request('POST', '/api/admin/channels', { operator: true, body: { name: 'emb', provider: 'openai-compatible', base_url: mock.baseUrl, models: { 'text-embedding-3-small': 'mock-embed' }, group } });
+    await ctx.app.request('POST', '/api/accounts', { operator: true, body: { channel_id: channel.body.id, credential: 'mock-key' } });
+    const customer = await ctx.app.createCustomer({ group });
+    const key = await ctx.app.createKey(customer.id, { mode: 'live' });
+    await ctx.app.grant(customer.id, 1_000_000, 'live');
+    const base64 = await ctx.app.request('POST', '/v1/embeddings', { key: key.key, body: { model: 'text-embedding-3-small', input: ['alpha', 'beta'], encoding_format: 'base64' } });
+    expect(base64.status, base64.text).toBe(200);
+    expect(base64.body.model).toBe('text-embedding-3-small');
+    expect(typeof base64.body.data[0].embedding).toBe('string');
+    const float = await ctx.app.request('POST', '/v1/embeddings', { key: key.key, body: { model: 'text-embedding-3-small', input: 'alpha' } });
+    expect(Array.isArray(float.body.data[0].embedding)).toBe(true);
+    const expected = [base64.body.usage.prompt_tokens, float.body.usage.prompt_tokens].map((tokens: number) => -Math.ceil((tokens * 200) / 1_000_000));
+    expect(await ledger(customer.id)).toEqual(expected);
+  });
+});
