@@ -38,6 +38,8 @@ export interface Config {
   /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
   sandboxQueueMs: number;
   sandboxRunMs: number;
+  /** Default per-model queue depth limit (R6) when the catalog sets none. */
+  maxQueuedPerModel: number;
   /** How long a synchronous image request waits for its task before answering 202 with the task. */
   syncWaitMs: number;
 }
@@ -152,5 +154,6 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
     syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),
+    maxQueuedPerModel: integer(env, 'MAX_QUEUED_PER_MODEL', 10_000, 1, 10_000_000),
   });
 }

@@ -113,6 +113,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   if (!(await deps.router.hasRoute(principal.mode, model, principal.group))) {
     throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
   }
+  await checkQueueDepth(deps, model);
   const cost = holdFor(model, params);
   const prepared = await prepareReferences(deps, model, input.references, principal);
   const { extra, ...known } = params;
@@ -154,6 +155,18 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   await deps.media.attach(prepared.fileIds, taskId);
   deps.events.emit('task.created', taskId);
   return { task: newTaskRow(taskId, input, model, request, cost, now), outcome: 'created' };
+}
+
+/**
+ * R6: a per-model limit of tasks waiting for a worker, decided before the hot path. The count is cached for a
+ * second (see TaskService.waitingCount), so the hot path stays one round trip; the limit is a backpressure bound,
+ * not money, so a second of staleness is harmless.
+ */
+async function checkQueueDepth(deps: Deps, model: CatalogModel): Promise<void> {
+  const limit = model.capabilities.max_queued ?? deps.config.maxQueuedPerModel;
+  if ((await deps.tasks.waitingCount(model.id, deps.clock.now().getTime())) >= limit) {
+    throw new AppError('queue_full', `Too many ${model.id} tasks are waiting; try again shortly`, { retryAfter: 10 });
+  }
 }
 
 /** R5: a concurrency rejection carries the configured Retry-After hint. */

@@ -60,4 +60,7 @@ async function deliverOne(deps: Deps, delivery: DeliveryRow): Promise<void> {
   }
   const next = attempt >= MAX_ATTEMPTS ? null : nextAttemptAt(attempt, deps.clock.now(), { retryAfterSeconds: retryAfter });
   await deps.webhooks.recordAttempt(delivery, { status, error, durationMs }, next ? { status: 'pending', nextAttemptAt: next } : { status: 'failed', nextAttemptAt: null });
+  if (delivery.endpoint_id && (await deps.webhooks.disableIfSilent(delivery.endpoint_id))) {
+    deps.logger.warn({ endpointId: delivery.endpoint_id, customerId: delivery.customer_id }, 'webhook endpoint disabled: no successful delivery for 5 days');
+  }
 }

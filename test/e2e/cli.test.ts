@@ -99,7 +99,7 @@ describe('genrelay serve (embedded default)', () => {
     const first = run(['migrate'], { DATA_DIR: directory });
     const firstOutput = collect(first);
     expect(await new Promise((resolve) => first.once('exit', resolve))).toBe(0);
-    expect(firstOutput.text()).toMatch(/applied migrations: 1, 2, 3, 4/);
+    expect(firstOutput.text()).toMatch(/applied migrations: 1, 2, 3, 4, 5/);
     const second = run(['migrate'], { DATA_DIR: directory });
     const secondOutput = collect(second);
     expect(await new Promise((resolve) => second.once('exit', resolve))).toBe(0);

@@ -161,3 +161,25 @@ describe('orphaned inline references (SEMANTICS R8)', () => {
     await ctx.app.request('POST', `/v1/tasks/${accepted.body.id}/cancel`, { key: rich.key });
   });
 });
+
+describe('queue depth (SEMANTICS R6)', () => {
+  it('a model with too many waiting tasks answers 429 queue_full before anything is stored', async () => {
+    await ctx.app.deps.db.query(`UPDATE models SET capabilities = capabilities || '{"max_queued": 2}'::jsonb WHERE id = 'seedance-1.5-pro'`);
+    await ctx.app.deps.catalog.refresh();
+    ctx.app.clock.advance(2000);
+    const owner = await testCustomer(ctx.app);
+    const body = { model: 'seedance-1.5-pro', prompt: 'queued', seconds: 5 };
+    expect((await ctx.app.request('POST', '/v1/videos', { key: owner.key, body })).status).toBe(202);
+    expect((await ctx.app.request('POST', '/v1/videos', { key: owner.key, body })).status).toBe(202);
+    const full = await ctx.app.request('POST', '/v1/videos', { key: owner.key, body, headers: { 'idempotency-key': 'full-1' } });
+    expectV1Error(full, 429, 'queue_full');
+    expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await testWallet(ctx.app, owner.customerId)).toEqual({ balance: 1_000_000, reserved: 2 * 5 * 1000 });
+    // Once the queue drains, the same Idempotency-Key is free (I8).
+    await ctx.app.worker.drain();
+    ctx.app.clock.advance(2000);
+    expect((await ctx.app.request('POST', '/v1/videos', { key: owner.key, body, headers: { 'idempotency-key': 'full-1' } })).status).toBe(202);
+    await ctx.app.deps.db.query(`UPDATE models SET capabilities = capabilities - 'max_queued' WHERE id = 'seedance-1.5-pro'`);
+    await ctx.app.deps.catalog.refresh();
+  });
+});

@@ -97,3 +97,35 @@ describe('webhook endpoints', () => {
     expect(received).toHaveLength(0);
   });
 });
+
+describe('endpoints that never succeed (C49)', () => {
+  it('are disabled after 5 days without a success, with the reason shown, and their pending deliveries cancelled', async () => {
+    const failing = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(500).end());
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const address = failing.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/down`;
+    try {
+      const owner = await testCustomer(ctx.app);
+      const endpoint = await ctx.app.request('POST', '/v1/webhook-endpoints', { key: owner.key, body: { url } });
+      const first = await ctx.app.request('POST', '/v1/music/generations', { key: owner.key, body: { prompt: 'first' } });
+      await runUntilDone(ctx.app, first.body.id);
+      await ctx.app.worker.deliverOnce();
+      expect((await ctx.app.request('GET', `/v1/webhook-endpoints/${endpoint.body.id}`, { key: owner.key })).body.status).toBe('enabled');
+      ctx.app.clock.advance(5 * 86_400_000 + 60_000);
+      const second = await ctx.app.request('POST', '/v1/music/generations', { key: owner.key, body: { prompt: 'second' } });
+      await runUntilDone(ctx.app, second.body.id);
+      await ctx.app.worker.deliverOnce();
+      const after = await ctx.app.request('GET', `/v1/webhook-endpoints/${endpoint.body.id}`, { key: owner.key });
+      expect(after.body.status).toBe('disabled');
+      const pending = await ctx.app.deps.db.query("SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'", [endpoint.body.id]);
+      expect(pending.rows).toHaveLength(0);
+      const reason = await ctx.app.deps.db.query<{ disabled_reason: string }>('SELECT disabled_reason FROM webhook_endpoints WHERE id = $1', [endpoint.body.id]);
+      expect(reason.rows[0]!.disabled_reason).toContain('5 days');
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
+});

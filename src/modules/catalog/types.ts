@@ -40,7 +40,13 @@ export interface TextCapabilities {
   dimensions: number;
 }
 
-export type Capabilities = Partial<VideoCapabilities> & Partial<ImageCapabilities> & Partial<MusicCapabilities> & Partial<TextCapabilities>;
+/** Operational limits any model may carry. */
+export interface QueueCapabilities {
+  /** Most tasks of this model waiting for a worker before new ones get 429 `queue_full` (SEMANTICS R6). */
+  max_queued: number;
+}
+
+export type Capabilities = Partial<QueueCapabilities> & Partial<VideoCapabilities> & Partial<ImageCapabilities> & Partial<MusicCapabilities> & Partial<TextCapabilities>;
 
 /**
  * Integer credits per unit. `credits` is the flat rate; `credits_by` refines it by resolution (video), quality or

@@ -130,6 +130,24 @@ export class TaskService {
     return result.rows[0] ?? null;
   }
 
+  private readonly waiting = new Map<string, { count: number; at: number }>();
+
+  /**
+   * Tasks of a model waiting for a worker (R6), read at most once a second per model; each call counts itself in,
+   * so a burst inside the second is still bounded.
+   */
+  async waitingCount(model: string, nowMs: number): Promise<number> {
+    let cached = this.waiting.get(model);
+    if (!cached || nowMs - cached.at > 1000) {
+      const result = await this.db.query<{ count: bigint }>("SELECT COUNT(*) AS count FROM tasks WHERE model = $1 AND status IN ('queued', 'dispatching')", [model]);
+      cached = { count: Number(result.rows[0]!.count), at: nowMs };
+      this.waiting.set(model, cached);
+    }
+    const count = cached.count;
+    cached.count += 1;
+    return count;
+  }
+
   /** Status counts for operators and tests. */
   async countByStatus(): Promise<Record<TaskStatus, number>> {
     const result = await this.db.query<{ status: TaskStatus; count: bigint }>('SELECT status, COUNT(*) AS count FROM tasks GROUP BY status');

@@ -132,6 +132,22 @@ export class WebhookService {
     });
   }
 
+  /**
+   * H10: an endpoint without a single success for 5 days is disabled, its pending deliveries cancelled; the reason
+   * is shown on the endpoint. Returns true when this call disabled it.
+   */
+  async disableIfSilent(endpointId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const result = await this.db.query(
+      `UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'no successful delivery for 5 days', updated_at = $2
+        WHERE id = $1 AND status = 'enabled' AND COALESCE(last_success_at, created_at) < $2::timestamptz - interval '5 days'`,
+      [endpointId, now],
+    );
+    if (result.rowCount === 0) return false;
+    await this.db.query(`UPDATE webhook_deliveries SET status = 'cancelled', completed_at = $2 WHERE endpoint_id = $1 AND status = 'pending'`, [endpointId, now]);
+    return true;
+  }
+
   async deliveriesOf(taskId: string): Promise<DeliveryRow[]> {
     return (await this.db.query<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE task_id = $1 ORDER BY id', [taskId])).rows;
   }
