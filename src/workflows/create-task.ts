@@ -6,6 +6,8 @@ import type { CatalogModel } from '../modules/catalog/types.js';
 import type { Face, StoredRequest, TaskRow } from '../modules/tasks/types.js';
 import type { GenerationKind, JsonValue } from '../providers/spec.js';
 import { prepareReferences, type RawReference } from './references.js';
+import { reservedTaskRow } from './task-row.js';
+import type { ReserveInput } from '../modules/wallet/types.js';
 
 /**
  * Create a generation task (ARCHITECTURE "Flow of one video request", steps 3–4): resolve and check the model,
@@ -123,7 +125,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   const expiresAt = new Date(now.getTime() + (queueMinutes + 2 * runtimeMinutes) * 60_000);
   const hardDeadline = new Date(now.getTime() + hardCapMinutes * 60_000);
   const taskId = deps.ids('task');
-  const reserved = await reserveWithHint(deps, {
+  const reserveInput: ReserveInput = {
     taskId,
     reservationId: deps.ids('res'),
     customerId: principal.customerId,
@@ -142,7 +144,8 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
     face: input.face,
     callbackUrl: input.callbackUrl,
     metadata: input.metadata,
-  });
+  };
+  const reserved = await reserveWithHint(deps, reserveInput);
   if (reserved.outcome === 'conflict') {
     throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request', {
       param: 'Idempotency-Key',
@@ -154,7 +157,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
   }
   await deps.media.attach(prepared.fileIds, taskId);
   deps.events.emit('task.created', taskId);
-  return { task: newTaskRow(taskId, input, model, request, cost, now), outcome: 'created' };
+  return { task: reservedTaskRow(reserveInput), outcome: 'created' };
 }
 
 /**
@@ -179,16 +182,4 @@ async function reserveWithHint(deps: Deps, input: Parameters<Deps['wallet']['res
     }
     throw error;
   }
-}
-
-/** The row gr_create_task just inserted, built in memory: creating a task costs one round trip. */
-function newTaskRow(id: string, input: CreateTaskInput, model: CatalogModel, request: StoredRequest, cost: bigint, now: Date): TaskRow {
-  return {
-    id, customer_id: input.principal.customerId, mode: input.principal.mode, api_key_id: input.principal.keyId,
-    type: input.kind, model: model.id, status: 'queued', idempotency_key: input.idempotencyKey,
-    fingerprint: input.fingerprint, face: input.face, request, callback_url: input.callbackUrl, metadata: input.metadata,
-    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, credential_id: null, tried_channels: [], provider: null,
-    provider_task_id: null, operation: null, upstream_error: null, lease_owner: null, lease_until: null, attempts: 0,
-    next_action_at: now, submitted_at: null, created_at: now, updated_at: now, completed_at: null,
-  };
 }

@@ -6,6 +6,8 @@ import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TextStreamEvent, TokenUsage } from '../providers/spec.js';
 import type { Route } from './router.js';
+import { reservedTaskRow } from './task-row.js';
+import type { ReserveInput } from '../modules/wallet/types.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
 /**
@@ -43,20 +45,16 @@ async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): P
   const leaseUntil = new Date(now.getTime() + RUNTIME_MS);
   const taskId = deps.ids('task');
   const stored = { prompt: '', references: [] };
-  await deps.wallet.reserve({
+  const input: ReserveInput = {
     taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
     maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now, expiresAt: leaseUntil,
     hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
     initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil,
-  });
-  return {
-    id: taskId, customer_id: principal.customerId, mode: principal.mode, api_key_id: principal.keyId, type: request.kind, model: model.id,
-    status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: stored, callback_url: null, metadata: null,
-    progress: 0, result: null, hold_amount: cost, charged: 0n, error_code: null, channel_id: null, credential_id: null, tried_channels: [],
-    provider: null, provider_task_id: null, operation: null, upstream_error: null, lease_owner: 'http', lease_until: leaseUntil, attempts: 1,
-    next_action_at: leaseUntil, submitted_at: null, created_at: now, updated_at: now, completed_at: null,
   };
+  await deps.wallet.reserve(input);
+  return reservedTaskRow(input);
 }
+
 
 /** The first answer that is not a failover-able failure, trying up to three routes (API.md §8). */
 async function call(deps: Deps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
