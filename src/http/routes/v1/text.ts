@@ -64,10 +64,11 @@ async function handle(deps: Deps, kind: TextKind, request: FastifyRequest, reply
       if (clientGone) break;
       reply.raw.write(`data: ${data}\n\n`);
     }
-    if (!clientGone) reply.raw.end('data: [DONE]\n\n');
   } finally {
+    // Settle before the final [DONE], so a client that reads its balance right after the stream sees the charge.
     await answer.finish(clientGone).catch((error) => request.log.error({ err: error }, 'settling a text request failed'));
   }
+  if (!clientGone) reply.raw.end('data: [DONE]\n\n');
 }
 
 export function registerTextRoutes(app: App, deps: Deps): void {
