@@ -4,7 +4,7 @@ import { requireModel, type Principal } from '../modules/keys/authenticator.js';
 import { textHold, tokenCost } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
-import type { ProviderError, TextResult, TextStreamEvent, TokenUsage } from '../providers/spec.js';
+import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
 import type { Route } from './router.js';
 import { reservedTaskRow } from './task-row.js';
 import type { ReserveInput } from '../modules/wallet/types.js';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Deps } from '../../../deps.js';
-import { AppError } from '../../../lib/errors.js';
+import { AppError, type ErrorCode } from '../../../lib/errors.js';
 import type { JsonValue } from '../../../providers/spec.js';
 import { createTask, type CreateTaskResult } from '../../../workflows/create-task.js';
 import { nativeTaskView } from '../../../workflows/task-views.js';
@@ -17,6 +17,7 @@ import { waitForTask } from './wait.js';
  * is charged). With `callback_url`, `"async": true` or `Prefer: respond-async` it answers 202 with the task.
  */
 export const DEFAULT_IMAGE_MODEL = 'gpt-image-2';
+const SYNC_ERROR_CODES = new Set(['content_policy_violation', 'invalid_request', 'timeout', 'input_unavailable', 'result_unavailable']);
 
 const Body = Type.Object(
   {
@@ -96,8 +97,9 @@ export function registerImageGenerationRoute(app: App, deps: Deps): void {
       });
     }
     if (task.error_code) {
-      const code = task.error_code === 'content_policy_violation' || task.error_code === 'invalid_request' ? task.error_code : task.error_code === 'timeout' || task.error_code === 'input_unavailable' || task.error_code === 'result_unavailable' ? task.error_code : 'provider_error';
-      throw new AppError(code as 'provider_error', taskErrorMessage(task.error_code));
+      // A failed synchronous generation answers its own T14 code (400 or 502); any other ending is provider_error.
+      const code = SYNC_ERROR_CODES.has(task.error_code) ? (task.error_code as ErrorCode) : 'provider_error';
+      throw new AppError(code, taskErrorMessage(task.error_code));
     }
     // Still running after the wait: hand back the task to poll.
     return reply.status(202).header('Location', `/v1/tasks/${task.id}`).send(nativeTaskView(task, deps.media));
