@@ -9,6 +9,10 @@
  *      is passed as the upstream idempotency key / client reference (SEMANTICS T4).
  *   2. `status(operation, context)` whenever the poller (or a callback hint, or the sweeper) asks. It must be safe
  *      to call any number of times, from any process, after restarts: everything it needs is in `operation`.
+ *      When the upstream says the task does not exist (HTTP 404 on the read, DashScope `UNKNOWN`, new-api
+ *      `task_not_exist`, …) it answers `taskNotFound()` from `shared/task-not-found.ts` (`TaskNotFoundStatus`)
+ *      at once, whatever the family: no grace of its own, no guess between `expired` and `failed`, no throw, and
+ *      nothing remembered in the operation. The engine owns the grace window and the outcome.
  *   3. `cancel(operation, context)` (optional) when the customer cancels a submitted task.
  *
  * Failures are data, not exceptions: `start` answers `rejected` (surely not accepted upstream) or `unknown` (may
@@ -39,6 +43,8 @@ export interface ProviderError {
   /** Operator-facing detail; never shown to customers. */
   message: string;
   retryAfterSeconds?: number;
+  /** Set only on the one status answer for a task the upstream does not know (`TaskNotFoundStatus`). */
+  kind?: 'task_not_found';
 }
 
 export interface ReferenceInput {
@@ -129,6 +135,18 @@ export interface StatusResult {
   error?: ProviderError;
   /** A replacement operation to store (e.g. upstream ids learned late). */
   operation?: JsonValue;
+}
+
+/**
+ * `status()`'s answer when the upstream does not know the task (purged, lost, never created, another account):
+ * always exactly this shape, built by `taskNotFound()` (shared/task-not-found.ts). The engine treats it as "no news"
+ * for a grace window after acceptance (replication lag right after a create), then releases the task `failed`
+ * with `provider_error`, charged 0 (README, "Upstreams, channels and accounts").
+ */
+export interface TaskNotFoundStatus extends StatusResult {
+  status: 'failed';
+  usage: { billable: false };
+  error: ProviderError & { class: 'not_found'; kind: 'task_not_found' };
 }
 
 export interface AdapterCapabilities {

@@ -1,7 +1,8 @@
 import type { Deps } from '../deps.js';
 import { chargeFor } from '../modules/catalog/pricing.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
-import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult } from '../providers/spec.js';
+import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
+import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
 import type { Route } from './router.js';
 import { MAX_DISPATCH_ATTEMPTS, dispatchBackoffMs, isRetryableRejection, taskErrorCode } from './task-errors.js';
 
@@ -142,8 +143,45 @@ async function storeOutputs(deps: Deps, task: TaskRow, outputs: ProviderOutput[]
   return files;
 }
 
-/** Acts on a provider status: progress, or the one terminal resolution (T7, T8, T11). */
-export async function applyStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
+/** During the not-found grace the upstream is asked again every few seconds, not at every poll tick. */
+const NOT_FOUND_RECHECK_MS = 5_000;
+
+/**
+ * "The upstream does not know this task" (shared/task-not-found.ts), the same for every provider: while the task is
+ * younger than the channel's grace window (counted from acceptance) it is no news — upstreams may not know a task for
+ * a moment after accepting it — and the task is polled again. After that it is released `failed` with
+ * `provider_error`, charged 0: the customer got nothing. The upstream may have run and billed the job, so the
+ * operator sees it (upstream error, log, metric); a later success is a late success after release (T11).
+ * Returns the status acted on.
+ */
+async function applyTaskNotFound(deps: Deps, task: TaskRow, route: Route, status: TaskNotFoundStatus): Promise<StatusResult> {
+  const now = deps.clock.now();
+  const acceptedAt = task.submitted_at ? new Date(task.submitted_at).getTime() : 0;
+  const graceEnds = acceptedAt + notFoundGraceMs(route.context.settings);
+  if (now.getTime() < graceEnds) {
+    deps.logger.info({ taskId: task.id, channelId: route.channelId, graceEnds: new Date(graceEnds) }, 'upstream does not know the task yet; within the not-found grace');
+    // Asked again every few seconds, and once more when the grace ends.
+    const nextPollAt = Math.max(now.getTime() + deps.config.pollIntervalMs, Math.min(now.getTime() + NOT_FOUND_RECHECK_MS, graceEnds));
+    await deps.tasks.observe(task.id, { status: task.status === 'running' ? 'running' : 'submitted', progress: task.progress, nextPollAt: new Date(nextPollAt) }, now);
+    return { status: task.status === 'running' ? 'running' : 'queued', progress: task.progress };
+  }
+  await deps.tasks.recordUpstreamError(task.id, { class: status.error.class, kind: status.error.kind, message: status.error.message });
+  const released = await release(deps, task, 'failed', 'provider_error');
+  if (released.outcome === 'released') {
+    deps.metrics.increment('genrelay_upstream_task_not_found_total', 'Submitted tasks released because the upstream did not know them');
+    deps.logger.warn({ taskId: task.id, channelId: route.channelId, provider: route.providerId }, 'upstream task not found; released as provider_error');
+  }
+  return status;
+}
+
+/** Acts on a provider status: progress, or the one terminal resolution (T7, T8, T11). Returns the status acted on. */
+export async function applyStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<StatusResult> {
+  if (isTaskNotFound(status)) return applyTaskNotFound(deps, task, route, status);
+  await applyCanonicalStatus(deps, task, route, status);
+  return status;
+}
+
+async function applyCanonicalStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
   const now = deps.clock.now();
   switch (status.status) {
     case 'queued':
@@ -197,7 +235,11 @@ async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: 
   for (const file of files) await deps.media.deleteFile(file.id);
 }
 
-/** One status check of a submitted or running task (poller and sweeper share it). */
+/**
+ * One status check of a submitted or running task (poller and sweeper share it). Returns the status acted on — a
+ * "task not found" inside its grace window comes back as the task's last non-terminal status — or null when the
+ * read failed or the task has no route.
+ */
 export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult | null> {
   const route = await deps.router.routeOf(task);
   if (!route || task.operation === null) return null;
@@ -211,6 +253,5 @@ export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult 
     await deps.tasks.observe(task.id, { status: task.status === 'running' ? 'running' : 'submitted', progress: task.progress, nextPollAt: new Date(now.getTime() + 5 * deps.config.pollIntervalMs) }, now);
     return null;
   }
-  await applyStatus(deps, task, route, status);
-  return status;
+  return applyStatus(deps, task, route, status);
 }

@@ -3,7 +3,8 @@ import { pollTask } from './run-task.js';
 
 /**
  * The sweeper (SEMANTICS T10): expired holds of never-dispatched tasks are released blindly; a submitted or
- * running task is asked about first — settled if it succeeded, released if it failed, extended if still running,
+ * running task is asked about first — settled if it succeeded, released if it failed (an upstream that does not
+ * know the task past its not-found grace counts as failed: `provider_error`, charged 0), extended if still running,
  * and cancelled and released as `timeout` past its hard deadline. Idempotency keys past retention are forgotten (I9),
  * and inline reference files of rejected requests are reaped (R8).
  */

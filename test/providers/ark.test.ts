@@ -7,6 +7,7 @@ import { forwardOnly, mapArkStatus } from '../../src/providers/ark/ark-status.js
 import { returnedSeconds } from '../../src/providers/ark/ark-video-result.js';
 import { createArkAdapter } from '../../src/providers/ark/index.js';
 import { makePng, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderAdapter, ProviderContext, ReferenceInput, StartResult, StatusResult } from '../../src/providers/spec.js';
 import type { MockContext, MockOptions } from '../mock-upstreams/shared/harness.js';
 import { startArkMock, type ArkMockSettings } from '../mock-upstreams/ark/server.js';
@@ -38,6 +39,7 @@ runConformance({
   moderationInputAtSubmit: true,
   supportsModerationOutput: true,
   supportsExpire: false,
+  supportsTaskNotFound: false,
 });
 
 interface Harness {
@@ -260,10 +262,12 @@ describe('ark: lifecycle, statuses and results', () => {
     expect(second.status).toBe('succeeded');
   });
 
-  it('not_found on query → expired with class not_found; nothing to cancel', async () => {
+  it('not_found on query (404 ResourceNotFound) → the shared "task not found" answer; nothing to cancel', async () => {
     const h = await setup();
     const started = accepted(await h.adapter.start(video('x [[scenario:not_found]]'), h.context));
-    expect(await h.adapter.status(started.operation, h.context)).toMatchObject({ status: 'expired', error: { class: 'not_found' } });
+    const status = await h.adapter.status(started.operation, h.context);
+    expect(status).toEqual(taskNotFound(status.error!.message));
+    expect(status.error!.message).toContain('ResourceNotFound');
     expect(await h.adapter.cancel!(started.operation, h.context)).toEqual({ cancelled: false });
   });
 

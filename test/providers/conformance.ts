@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
+import { isTaskNotFound, taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import type { MockContext } from '../mock-upstreams/shared/harness.js';
 
@@ -21,6 +22,11 @@ export interface ConformanceSpec {
   moderationInputAtSubmit?: boolean;
   supportsModerationOutput?: boolean;
   supportsExpire?: boolean;
+  /**
+   * The task has an upstream status read, so the upstream can answer "task not found" (default true; false for
+   * synchronous images, whose `status()` replays the create's answer).
+   */
+  supportsTaskNotFound?: boolean;
 }
 
 let sequence = 0;
@@ -109,6 +115,37 @@ export function runConformance(spec: ConformanceSpec): void {
         await withMock(async (adapter, context, mock) => {
           const status = await finalStatus(adapter, context, mock, await adapter.start(request('x [[scenario:expire]]'), context));
           expect(status.status).toBe('expired');
+        });
+      });
+    }
+
+    if (spec.supportsTaskNotFound !== false) {
+      it('task not found upstream → the one typed answer, identical for every provider, never remembered', async () => {
+        await withMock(async (adapter, context) => {
+          const started = await adapter.start(request('x [[scenario:not_found]]'), context);
+          expect(started.outcome).toBe('accepted');
+          if (started.outcome !== 'accepted') return;
+          for (let read = 0; read < 2; read += 1) {
+            const status = await adapter.status(started.operation, context);
+            expect(isTaskNotFound(status)).toBe(true);
+            // Exactly the shared shape: no family-specific status, class, usage facts or replacement operation.
+            expect(typeof status.error?.message).toBe('string');
+            expect(status).toEqual(taskNotFound(status.error!.message));
+            expect(status.error!.message).not.toContain('mock-key');
+          }
+        });
+      });
+
+      it('a task the upstream does not know for a moment after the create reads normally afterwards', async () => {
+        await withMock(async (adapter, context, mock) => {
+          const started = await adapter.start(request('x [[scenario:not_found;ms=200]]'), context);
+          expect(started.outcome).toBe('accepted');
+          if (started.outcome !== 'accepted') return;
+          expect(isTaskNotFound(await adapter.status(started.operation, context))).toBe(true);
+          mock.offsetMs += 250;
+          const status = await finalStatus(adapter, context, mock, started);
+          expect(status.status).toBe('succeeded');
+          expect(status.usage?.billable).toBe(true);
         });
       });
     }

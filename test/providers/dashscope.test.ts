@@ -4,6 +4,7 @@ import { createDashscopeAdapter, type DashscopeOperation } from '../../src/provi
 import { classifyCode, DashscopeReadError, operatorMessage } from '../../src/providers/dashscope/dashscope-errors.js';
 import { forward, resolutionFromSr, upstreamState } from '../../src/providers/dashscope/dashscope-status.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
+import { isTaskNotFound, taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { MockContext, MockOptions } from '../mock-upstreams/shared/harness.js';
 import { startDashscopeMock, type DashscopeMockTask } from '../mock-upstreams/dashscope/server.js';
 import { runConformance } from './conformance.js';
@@ -11,14 +12,15 @@ import { runConformance } from './conformance.js';
 runConformance({
   name: 'dashscope',
   adapter: createDashscopeAdapter,
-  // Phases long enough in mock time that the first poll surely sees PENDING even on a loaded machine (expire needs it).
+  // Phases long enough in mock time that the first poll surely sees PENDING even on a loaded machine.
   startMock: () => startDashscopeMock({ queuedMs: 200, runningMs: 400 }),
   basePath: '/api/v1',
   request: { kind: 'video', model: 'happyhorse-video', seconds: 5, resolution: '1080p', ratio: '16:9', references: [] },
   upstreamModel: 'happyhorse-1.0-t2v',
   moderationInputAtSubmit: true,
   supportsModerationOutput: true,
-  supportsExpire: true,
+  // DashScope has no expiry state: a purged task reads UNKNOWN (the mock's `expire`), i.e. "task not found".
+  supportsExpire: false,
 });
 
 describe('dashscope adapter: family specifics', () => {
@@ -200,15 +202,23 @@ describe('dashscope adapter: family specifics', () => {
     expect(final.error!.message).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
   });
 
-  it('UNKNOWN: expired once seen; for a never-seen task queued within the grace, then not_found', async () => {
-    const { adapter, context, clock, control } = await setup();
+  it('UNKNOWN and 404 are "task not found" at once, whether or not a read saw the task before (no adapter grace)', async () => {
+    const { adapter, context, control } = await setup();
+    // The purge after a seen task (the mock's `expire`): the same answer as a task never seen.
     const { operation } = accepted(await adapter.start(video('x [[scenario:expire]]'), context));
-    expect((await run(adapter, context, control, operation)).at(-1)).toMatchObject({ status: 'expired', usage: { billable: false } });
+    const reads = await run(adapter, context, control, operation);
+    expect(reads.some((read) => read.status === 'queued' || read.status === 'running')).toBe(true);
+    expect(isTaskNotFound(reads.at(-1))).toBe(true);
 
     const missing = accepted(await adapter.start(video('x [[scenario:not_found]]'), context));
-    expect((await adapter.status(missing.operation, context)).status).toBe('queued');
-    clock.advance(61_000);
-    expect(await adapter.status(missing.operation, context)).toMatchObject({ status: 'failed', error: { class: 'not_found' } });
+    const unknown = await adapter.status(missing.operation, context);
+    expect(unknown).toEqual(taskNotFound(unknown.error!.message));
+    expect(unknown.error!.message).toContain('UNKNOWN');
+    // A 404 `NotFound` on the query is the same fact.
+    control.queueScenario('query', 'not_found;status=404', 1);
+    const gone = await adapter.status(missing.operation, context);
+    expect(gone).toEqual(taskNotFound(gone.error!.message));
+    expect(gone.error!.message).toContain('404');
   });
 
   it('transient read failures throw (the engine retries the read) and leave the task intact', async () => {

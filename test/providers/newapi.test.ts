@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createNewapiAdapter, parseCallback } from '../../src/providers/newapi/index.js';
+import { isTaskMissing } from '../../src/providers/newapi/newapi-errors.js';
 import { canonicalStatus } from '../../src/providers/newapi/newapi-status.js';
+import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import { startNewapiMock, type NewapiMockTask } from '../mock-upstreams/newapi/server.js';
 import { startFamily, type Family, type MockContext } from '../mock-upstreams/shared/harness.js';
@@ -261,10 +263,21 @@ describe('newapi adapter: lifecycle and statuses', () => {
     expect((await adapter.status(started.operation, context)).status).not.toBe('queued');
   });
 
-  it('not_found on query: the task fails with not_found, not billable', async () => {
+  it('task_not_exist (new-api: HTTP 400; other forks: 404) → the shared "task not found" answer', async () => {
     const { adapter, context } = await setup();
-    const started = accepted(await adapter.start(generation('x [[scenario:not_found]]'), context));
-    expect(await adapter.status(started.operation, context)).toMatchObject({ status: 'failed', error: { class: 'not_found' }, usage: { billable: false } });
+    for (const scenario of ['not_found', 'not_found;status=404']) {
+      const started = accepted(await adapter.start(generation(`x [[scenario:${scenario}]]`), context));
+      const status = await adapter.status(started.operation, context);
+      expect(status).toEqual(taskNotFound(status.error!.message));
+      expect(status.error!.message).toContain(scenario === 'not_found' ? 'HTTP 400' : 'HTTP 404');
+    }
+  });
+
+  it('only 404 or task_not_exist means "not found"; other 4xx query answers stay transient reads', () => {
+    expect(isTaskMissing(400, { code: 'task_not_exist', message: 'task_not_exist', data: null }, '')).toBe(true);
+    expect(isTaskMissing(404, undefined, 'Not Found')).toBe(true);
+    expect(isTaskMissing(400, { code: 'invalid_request', message: 'bad id' }, '')).toBe(false);
+    expect(isTaskMissing(500, { code: 'task_not_exist' }, '')).toBe(false);
   });
 
   it('url_short_ttl: the CDN link works, then answers 403 once expired; a bad signature is 403', async () => {

@@ -27,6 +27,7 @@ runConformance({
   moderationInputAtSubmit: true,
   supportsModerationOutput: true,
   supportsExpire: false,
+  supportsTaskNotFound: false,
 });
 
 runConformance({
@@ -309,7 +310,7 @@ describe('openai sora video', () => {
   it('not_found on query → failed not_found; a 5xx read is transient (throws) and the next read works', async () => {
     const { adapter, context, control } = await setup();
     const lost = accepted(await adapter.start(videoRequest('x [[scenario:not_found]]'), video(context)));
-    expect(await adapter.status(lost.operation, video(context))).toMatchObject({ status: 'failed', error: { class: 'not_found' }, usage: { billable: false } });
+    expect(await adapter.status(lost.operation, video(context))).toMatchObject({ status: 'failed', error: { class: 'not_found', kind: 'task_not_found' }, usage: { billable: false } });
     const started = accepted(await adapter.start(videoRequest('fine [[scenario:slow_queue;ms=60000]]'), video(context)));
     control.queueScenario('get', 'server_error', 1);
     await expect(adapter.status(started.operation, video(context))).rejects.toThrow(/server_error/);

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { sniffContentType } from '../../src/providers/sandbox/media.js';
+import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import { createSunoAdapter } from '../../src/providers/suno/index.js';
 import { decodeCallback, decodeRecordInfo, parseMaybeJson } from '../../src/providers/suno/suno-decode.js';
 import { sanitizeMessage } from '../../src/providers/suno/suno-errors.js';
@@ -223,13 +224,18 @@ describe('suno adapter: family specifics', () => {
     expect(final.error?.message).toContain('501');
   });
 
-  it('read errors keep the last status; not_found turns into expired only after the grace window', async () => {
-    const clock = new ManualClock();
-    const context = contextFor(mock, { clock, settings: { notFoundGraceMs: 60_000 } });
+  it('read errors keep the last status; a task the upstream does not know is "task not found" at once', async () => {
+    // The grace for a task unknown right after its create is the engine's (shared/task-not-found.ts), not the adapter's.
+    const context = contextFor(mock, { settings: { notFoundGraceMs: 60_000 } });
     const started = accepted(await adapter.start(music('x [[scenario:not_found]]'), context));
-    expect(await adapter.status(started.operation, context)).toMatchObject({ status: 'queued', error: { class: 'not_found' } });
-    clock.advance(61_000);
-    expect(await adapter.status(started.operation, context)).toMatchObject({ status: 'expired', usage: { billable: false }, error: { class: 'not_found' } });
+    const missing = await adapter.status(started.operation, context);
+    expect(missing).toEqual(taskNotFound(missing.error!.message));
+    expect(missing.error!.message).toContain('code 404');
+    // kie's spelling: HTTP 200, body code 422 "recordInfo is null".
+    const kie = accepted(await adapter.start(music('x [[scenario:not_found;shape=kie]]'), context));
+    const recordNull = await adapter.status(kie.operation, context);
+    expect(recordNull).toEqual(taskNotFound(recordNull.error!.message));
+    expect(recordNull.error!.message).toContain('recordInfo is null');
 
     const other = accepted(await adapter.start(music('x'), context));
     mock.control.queueScenario('query', 'rate_limited;retry_after=4', 1);

@@ -35,6 +35,7 @@ runConformance({
   // Blocked image items (`respect_moderation:false`, †) are the synchronous stage-output error.
   supportsModerationOutput: true,
   supportsExpire: false,
+  supportsTaskNotFound: false,
 });
 
 describe('xai adapter: family specifics', () => {
@@ -176,7 +177,7 @@ describe('xai adapter: family specifics', () => {
 
   it('poll failures: 404 fails the task; reads that fail transiently keep the last status', async () => {
     const gone = accepted(await adapter.start(video('x [[scenario:not_found]]'), context));
-    expect(await adapter.status(gone.operation, context)).toMatchObject({ status: 'failed', error: { class: 'not_found' }, usage: { billable: false } });
+    expect(await adapter.status(gone.operation, context)).toMatchObject({ status: 'failed', error: { class: 'not_found', kind: 'task_not_found' }, usage: { billable: false } });
     const started = accepted(await adapter.start(video('x'), context));
     expect(await adapter.status(started.operation, { ...context, credential: 'rotated' })).toMatchObject({ status: 'queued', error: { class: 'auth' } });
     expect(await adapter.status(started.operation, { ...context, baseUrl: 'http://127.0.0.1:9/v1' })).toMatchObject({ status: 'queued', error: { class: 'network' } });

@@ -1,4 +1,5 @@
 import type { GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult } from '../spec.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import type { ArkVideoOperation, ArkVideoTask } from './ark-api-types.js';
 import { classifyTaskFailure, createFailure, describeResponse, emptyCreate, networkFailure, stripRequestId } from './ark-errors.js';
 import { arkRequest, isSuccess, missingChannel } from './ark-http.js';
@@ -32,13 +33,17 @@ export async function startVideo(request: GenerationRequest, context: ProviderCo
   return { outcome: 'accepted', operation: operation as unknown as JsonValue, providerTaskId: id };
 }
 
-/** Reads the task. Throws on transient trouble (5xx, network, garbage): the engine treats that as a retryable read. */
-async function readTask(operation: ArkVideoOperation, context: ProviderContext, settings: ArkSettings): Promise<ArkVideoTask | 'gone'> {
+/**
+ * Reads the task. Throws on transient trouble (5xx, network, garbage): the engine treats that as a retryable read.
+ * `gone` carries the operator detail of the 404.
+ */
+async function readTask(operation: ArkVideoOperation, context: ProviderContext, settings: ArkSettings): Promise<ArkVideoTask | { gone: string }> {
   const missing = missingChannel(context);
   if (missing) throw new Error(missing.message);
   const response = await arkRequest(context, { method: 'GET', path: `${TASKS}/${encodeURIComponent(operation.id)}`, timeoutMs: settings.statusTimeoutMs });
-  // Records are purged 7 days after creation, and DELETE removes terminal ones (§2.2): both answer 404.
-  if (response.status === 404) return 'gone';
+  // Records are purged 7 days after creation, and DELETE removes terminal ones (§2.2): both answer 404
+  // (`ResourceNotFound`), as does a task id this account never had.
+  if (response.status === 404) return { gone: describeResponse(response) };
   if (!isSuccess(response)) throw new Error(describeResponse(response));
   const task = response.json as ArkVideoTask | undefined;
   if (!task || typeof task !== 'object' || typeof task.status !== 'string') throw new Error('ark task query answered without a status');
@@ -47,9 +52,8 @@ async function readTask(operation: ArkVideoOperation, context: ProviderContext, 
 
 export async function videoStatus(operation: ArkVideoOperation, context: ProviderContext, settings: ArkSettings): Promise<StatusResult> {
   const task = await readTask(operation, context, settings);
-  if (task === 'gone') {
-    return { status: 'expired', usage: { billable: false }, error: { class: 'not_found', message: `ark task ${operation.id} no longer exists` } };
-  }
+  // The one not-found answer of every adapter (shared/task-not-found.ts); the engine decides grace and outcome.
+  if ('gone' in task) return taskNotFound(`ark task ${operation.id} not found: ${task.gone}`);
   const mapped = mapArkStatus(task.status);
   switch (mapped.status) {
     case 'queued':
@@ -89,7 +93,7 @@ export async function videoStatus(operation: ArkVideoOperation, context: Provide
  */
 export async function cancelVideo(operation: ArkVideoOperation, context: ProviderContext, settings: ArkSettings): Promise<{ cancelled: boolean }> {
   const task = await readTask(operation, context, settings);
-  if (task === 'gone') return { cancelled: false };
+  if ('gone' in task) return { cancelled: false };
   const current = mapArkStatus(task.status).status;
   // Already cancelled (a repeated cancel): the answer is the same as the first time.
   if (current === 'cancelled') return { cancelled: true };

@@ -71,9 +71,9 @@ export interface DashscopeOperation {
   seconds: number;
   resolution: string;
   ratio?: string;
-  /** Gateway clock at accept time (ms): bounds the grace for a task the upstream does not know yet. */
+  /** Gateway clock at accept time (ms), for operators (the engine's not-found grace counts from the task's own time). */
   acceptedAt: number;
-  /** A query has returned this task at least once: a later UNKNOWN then means "purged", i.e. expired. */
+  /** A query has returned this task at least once. */
   seen: boolean;
   /** Highest non-terminal status reported so far, so status never moves backwards. */
   last: 'queued' | 'running';

@@ -7,8 +7,8 @@ import type { VideoMode } from './dashscope-api-types.js';
  *   - `defaultSeconds` (5), `defaultResolution` ('1080p'): used when the request leaves them out.
  *   - `watermark` (false): always sent explicitly, so the upstream default (†) never decides.
  *   - `audioSetting` ('auto'): `audio_setting` for video-edit models when the request does not turn audio off.
- *   - `unknownGraceMs` (60000): how long an UNKNOWN answer for a never-seen task is taken as replication lag
- *     (reported `queued`) before it becomes `not_found`.
+ *   - `unknownGraceMs`: no longer read here. An UNKNOWN task is reported as "task not found" at once and the engine
+ *     applies the grace (README; read as the channel's not-found grace when `not_found_grace_seconds` is unset).
  *   - `modelModes` ({}): upstream model id → 't2v' | 'i2v' | 'r2v' | 'edit', for model ids whose suffix does not
  *     say the mode (model ids change monthly: PROVIDERS keeps them in config).
  *   - `baseUrl`: fallback when the channel has none (default: the international host + `/api/v1`).
@@ -20,7 +20,6 @@ export interface DashscopeSettings {
   defaultResolution: string;
   watermark: boolean;
   audioSetting: 'auto' | 'origin';
-  unknownGraceMs: number;
   modelModes: Record<string, VideoMode>;
   baseUrl: string;
 }
@@ -42,7 +41,6 @@ export function readSettings(raw: Record<string, unknown>): DashscopeSettings {
     defaultResolution: typeof raw.defaultResolution === 'string' ? raw.defaultResolution.toLowerCase() : '1080p',
     watermark: raw.watermark === true,
     audioSetting: raw.audioSetting === 'origin' ? 'origin' : 'auto',
-    unknownGraceMs: number('unknownGraceMs', 60_000),
     modelModes,
     baseUrl: typeof raw.baseUrl === 'string' && raw.baseUrl ? raw.baseUrl : 'https://dashscope-intl.aliyuncs.com/api/v1',
   };

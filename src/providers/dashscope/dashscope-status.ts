@@ -33,7 +33,7 @@ const SYNONYMS: Record<string, UpstreamState> = {
   CANCELLED: 'cancelled',
   EXPIRED: 'expired',
   TIMEOUT: 'expired',
-  // "Task missing or purged": expired or not_found depending on whether the task was seen (adapter decides).
+  // "Task missing or purged": the adapter's one "task not found" answer (shared/task-not-found.ts).
   UNKNOWN: 'unknown_task',
   NOT_FOUND: 'unknown_task',
 };

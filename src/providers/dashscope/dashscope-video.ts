@@ -1,6 +1,7 @@
 import type { GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult, UsageFacts } from '../spec.js';
 import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '../shared/http.js';
 import { videoDimensions } from '../../lib/video-size.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import type { DashscopeEnvelope, DashscopeOperation, VideoMode } from './dashscope-api-types.js';
 import { answerError, classifyCode, createFailure, DashscopeReadError, operatorMessage } from './dashscope-errors.js';
 import { buildRequest } from './dashscope-request.js';
@@ -136,11 +137,10 @@ export async function videoStatus(raw: JsonValue, context: ProviderContext, sett
 
   const state = missing ? 'unknown_task' : upstreamState(body.output?.task_status);
   switch (state) {
-    case 'unknown_task': {
-      if (operation.seen) return { status: 'expired', usage: { billable: false } };
-      if (context.clock.now().getTime() - operation.acceptedAt < settings.unknownGraceMs) return { status: operation.last };
-      return { status: 'failed', usage: { billable: false }, error: { class: 'not_found', message: 'dashscope: task unknown upstream' } };
-    }
+    case 'unknown_task':
+      // "Task missing or purged" (§5), whether or not a read ever saw it: the one not-found answer of every adapter
+      // (shared/task-not-found.ts). The engine owns the grace for replication lag after the create, and the outcome.
+      return taskNotFound(missing ? `dashscope: task ${operation.id} not found (HTTP 404${body.code ? ` ${body.code}` : ''})` : `dashscope: task ${operation.id} is UNKNOWN upstream`);
     case 'queued':
     case 'running':
     case 'unrecognised': {

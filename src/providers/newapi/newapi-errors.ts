@@ -86,6 +86,21 @@ export function classifyCreateFailure(
   return { outcome: 'unknown', error: error('upstream_error', detail) };
 }
 
+/** new-api's `task_not_exist` (and the spellings forks use) on a task query. */
+const TASK_MISSING = /task[_ ]?not[_ ]?(exists?|found)|task_origin_not_exist|no such task/i;
+
+/**
+ * True when a query answer says the reseller does not know the task: HTTP (or APIMart body) 404, or a 4xx whose
+ * code or message is new-api's `task_not_exist` — which new-api answers with HTTP 400 on
+ * `GET /v1/video/generations/{id}` and `/v1/videos/{id}`, and with 404 on some other fetch routes.
+ */
+export function isTaskMissing(status: number, json: unknown, text: string): boolean {
+  if (status === 404) return true;
+  if (status < 400 || status >= 500) return false;
+  const { code, message } = describeError(json, text);
+  return TASK_MISSING.test(`${code} ${message}`);
+}
+
 /**
  * A failed read (query or download). The engine treats a throw from `status` as a transient read and polls again
  * later (spec.ts), which is right for 429/5xx/network and for a key revoked mid-task (the deadline ends the task).

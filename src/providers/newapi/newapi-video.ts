@@ -1,4 +1,5 @@
 import { upstreamRequest, UpstreamNetworkError, type UpstreamResponse } from '../shared/http.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import type {
   GenerationRequest,
   JsonValue,
@@ -10,7 +11,7 @@ import type {
   UsageFacts,
 } from '../spec.js';
 import type { NewapiOperation, NewapiSettings, Snapshot } from './newapi-api-types.js';
-import { bodyCode, classifyCreateFailure, moderationClass, NewapiReadError, readError, sanitize } from './newapi-errors.js';
+import { bodyCode, classifyCreateFailure, describeError, isTaskMissing, moderationClass, NewapiReadError, readError, sanitize } from './newapi-errors.js';
 import { buildCreate } from './newapi-request.js';
 import { createdId, queryPath, snapshotOf } from './newapi-response.js';
 import { canonicalStatus, isTerminal, rankOf } from './newapi-status.js';
@@ -99,10 +100,10 @@ export async function videoStatus(raw: JsonValue, context: ProviderContext, sett
   if (problem) throw new NewapiReadError(problem.class, problem.message);
   const response = await get(context, queryPath(operation.dialect, operation.id), settings.timeoutMs);
   const status = response.status >= 200 && response.status < 300 ? (bodyCode(response.json) ?? response.status) : response.status;
-  if (status === 404) {
-    // The reseller no longer knows the task (purged, or never created): nothing will ever come of it.
-    const message = sanitize(`newapi query: task ${operation.id} not found`, context.credential);
-    return { status: 'failed', error: { class: 'not_found', message }, usage: usage(operation, undefined, settings, false) };
+  if (isTaskMissing(status, response.json, response.text)) {
+    // The reseller does not know the task (purged, lost, never created): the one "task not found" answer of every
+    // adapter (shared/task-not-found.ts); the engine owns the grace and the outcome.
+    return taskNotFound(sanitize(`newapi query: task ${operation.id} not found (HTTP ${response.status}): ${describeError(response.json, response.text).code || 'no code'}`, context.credential));
   }
   if (status < 200 || status >= 300) throw readError(status, response.json, response.text, context.credential);
   const snapshot = snapshotOf(operation.dialect, response.json);

@@ -1,5 +1,6 @@
 import { videoDimensions } from '../../lib/video-size.js';
 import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import type { CanonicalStatus, GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import type { OpenAIUsageFacts, OpenAIVideo } from './openai-api-types.js';
 import { classifyError, createFailure, emptyCreate, networkFailure, sanitize, TransientReadError } from './openai-errors.js';
@@ -121,10 +122,10 @@ function usageOf(video: OpenAIVideo, operation: VideoOperation, billable: boolea
 export async function videoStatus(operation: VideoOperation, context: ProviderContext, settings: OpenAISettings): Promise<StatusResult> {
   const base = endpoint(context, `/videos/${encodeURIComponent(operation.videoId)}`);
   const response = await read(base, context, settings, settings.timeoutMs);
-  if (response.status === 404) {
-    // The video is gone (purged, or not visible to this key): nothing will ever arrive.
-    return { status: 'failed', usage: { billable: false }, error: classifyError(response, context.credential) };
-  }
+  // The video is unknown (purged, deleted, never created, or not visible to this project): the one "task not
+  // found" answer of every adapter (shared/task-not-found.ts). A 404 on `/content` of a completed video is
+  // different: the video exists and only its bytes expired (below).
+  if (response.status === 404) return taskNotFound(classifyError(response, context.credential).message);
   const video = response.json as OpenAIVideo | undefined;
   if (response.status !== 200 || !video || typeof video !== 'object' || typeof video.status !== 'string') {
     throw new TransientReadError(classifyError(response, context.credential).message);

@@ -4,6 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import {
   checkUrl,
   createConnector,
+  describeRefused,
   FetchFailed,
   isPublicAddress,
   TrustList,
@@ -22,7 +23,9 @@ import {
  * pre-flight resolution (S6), manual redirects (S7), limits and media sniffing (S8).
  */
 export {
+  addressDenial,
   createGuardedLookup,
+  DENIED_RANGES,
   FetchFailed,
   isPublicAddress,
   UrlRejected,
@@ -210,13 +213,13 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
     if (trusted) return;
     const host = unbracket(url.hostname);
     if (isIP(host) !== 0) {
-      if (!isPublicAddress(host)) throw new FetchFailed('blocked_address', `address ${host} is not a public address`);
+      if (!isPublicAddress(host)) throw new FetchFailed('blocked_address', `address ${describeRefused(host)} is not a public address`);
       return;
     }
     const records = await raceDeadline(resolve(host), signal);
     if (records.length === 0) throw new FetchFailed('network', `${host} has no address`);
     const rejected = records.find((record) => !isPublicAddress(record.address));
-    if (rejected) throw new FetchFailed('blocked_address', `${host} resolves to non-public ${rejected.address}`);
+    if (rejected) throw new FetchFailed('blocked_address', `${host} resolves to non-public ${describeRefused(rejected.address)}`);
   }
 
   async function send(

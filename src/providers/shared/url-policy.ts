@@ -47,17 +47,99 @@ export class FetchFailed extends Error {
 export const MAX_URL_LENGTH = 2048;
 
 /**
- * S4. `ipaddr.parse` (not `process`) keeps `::ffff:127.0.0.1` classified as `ipv4Mapped`, so a mapped address cannot
- * pass as the IPv4 address inside it; only the `unicast` range (public, routable) is accepted.
+ * S4, the address policy: one deny table for every purpose (reference media, task callback URLs, registered webhook
+ * endpoints) and every moment (the IP literal at submission, the pre-flight resolution, the connect-time lookup and
+ * the connected peer). The blocks of the IANA IPv4 and IPv6 special-purpose registries are listed with their names, so
+ * the rule can be audited line by line instead of resting on a library's classification (ipaddr.js, for one, calls
+ * the IPv4-compatible `::7f00:1` — what WHATWG URL makes of `[::127.0.0.1]` — plain unicast). IPv6 forms that embed
+ * or map an IPv4 address are refused whatever the IPv4 address is: the gateway only talks to native IPv6 peers. Any
+ * IPv6 address outside global unicast 2000::/3 is refused too, listed or not (SEMANTICS S4).
+ *
+ * Order matters only for the name reported: a more specific block comes before the block containing it.
  */
-export function isPublicAddress(address: string | undefined | null): boolean {
-  // net.isIP first: ipaddr also accepts shorthand such as "127.1", which no resolver or socket ever reports.
-  if (!address || isIP(address) === 0) return false;
+export const DENIED_RANGES: ReadonlyArray<{ readonly cidr: string; readonly name: string }> = [
+  // IANA IPv4 Special-Purpose Address Registry, plus multicast and the reserved class E space.
+  { cidr: '0.0.0.0/8', name: '"this network" (RFC 791)' },
+  { cidr: '10.0.0.0/8', name: 'private-use (RFC 1918)' },
+  { cidr: '100.64.0.0/10', name: 'shared address space / CGN (RFC 6598)' },
+  { cidr: '127.0.0.0/8', name: 'loopback (RFC 1122)' },
+  { cidr: '169.254.0.0/16', name: 'link-local (RFC 3927)' },
+  { cidr: '172.16.0.0/12', name: 'private-use (RFC 1918)' },
+  { cidr: '192.0.0.0/24', name: 'IETF protocol assignments (RFC 6890)' },
+  { cidr: '192.0.2.0/24', name: 'documentation TEST-NET-1 (RFC 5737)' },
+  { cidr: '192.31.196.0/24', name: 'AS112-v4 (RFC 7535)' },
+  { cidr: '192.52.193.0/24', name: 'AMT (RFC 7450)' },
+  { cidr: '192.88.99.0/24', name: 'deprecated 6to4 relay anycast (RFC 7526)' },
+  { cidr: '192.168.0.0/16', name: 'private-use (RFC 1918)' },
+  { cidr: '192.175.48.0/24', name: 'direct delegation AS112 service (RFC 7534)' },
+  { cidr: '198.18.0.0/15', name: 'benchmarking (RFC 2544)' },
+  { cidr: '198.51.100.0/24', name: 'documentation TEST-NET-2 (RFC 5737)' },
+  { cidr: '203.0.113.0/24', name: 'documentation TEST-NET-3 (RFC 5737)' },
+  { cidr: '224.0.0.0/4', name: 'multicast (RFC 5771)' },
+  { cidr: '255.255.255.255/32', name: 'limited broadcast (RFC 919)' },
+  { cidr: '240.0.0.0/4', name: 'reserved (RFC 1112)' },
+  // IANA IPv6 Special-Purpose Address Registry, the IPv4-embedding forms, and the non-global blocks of RFC 4291.
+  { cidr: '::/128', name: 'unspecified (RFC 4291)' },
+  { cidr: '::1/128', name: 'loopback (RFC 4291)' },
+  { cidr: '::/96', name: 'IPv4-compatible, deprecated (RFC 4291)' },
+  { cidr: '::ffff:0:0/96', name: 'IPv4-mapped (RFC 4291)' },
+  { cidr: '::ffff:0:0:0/96', name: 'IPv4-translated (RFC 6145)' },
+  { cidr: '64:ff9b::/96', name: 'IPv4/IPv6 translation, NAT64 (RFC 6052)' },
+  { cidr: '64:ff9b:1::/48', name: 'local-use IPv4/IPv6 translation (RFC 8215)' },
+  { cidr: '100::/64', name: 'discard-only (RFC 6666)' },
+  { cidr: '2001::/32', name: 'Teredo (RFC 4380)' },
+  { cidr: '2001:2::/48', name: 'benchmarking (RFC 5180)' },
+  { cidr: '2001:10::/28', name: 'deprecated ORCHID (RFC 4843)' },
+  { cidr: '2001:20::/28', name: 'ORCHIDv2 (RFC 7343)' },
+  { cidr: '2001:db8::/32', name: 'documentation (RFC 3849)' },
+  { cidr: '2001::/23', name: 'IETF protocol assignments (RFC 2928)' },
+  { cidr: '2002::/16', name: '6to4 (RFC 3056)' },
+  { cidr: '2620:4f:8000::/48', name: 'direct delegation AS112 service (RFC 7534)' },
+  { cidr: '3fff::/20', name: 'documentation (RFC 9637)' },
+  { cidr: '5f00::/16', name: 'segment routing SIDs (RFC 9602)' },
+  { cidr: 'fc00::/7', name: 'unique-local (RFC 4193)' },
+  { cidr: 'fe80::/10', name: 'link-local (RFC 4291)' },
+  { cidr: 'fec0::/10', name: 'site-local, deprecated (RFC 3879)' },
+  { cidr: 'ff00::/8', name: 'multicast (RFC 4291)' },
+];
+
+const DENY_TABLE = DENIED_RANGES.map(({ cidr, name }) => ({ range: ipaddr.parseCIDR(cidr), name }));
+/** IPv6 is allow-listed as well: only global unicast is ever reachable, whatever IANA assigns outside it later. */
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+
+/**
+ * Why `address` may not be reached (the name of its deny-table entry or rule), or null for a public address. Only
+ * canonical socket addresses are accepted: `net.isIP` first, because ipaddr also accepts shorthand such as "127.1",
+ * which no resolver or socket ever reports. `ipaddr.parse` (not `process`) keeps `::ffff:127.0.0.1` an IPv6 address,
+ * so a mapped address cannot pass as the IPv4 address inside it. ipaddr's own classification is kept as a last
+ * check, so a block it knows and the table lacks is still refused.
+ */
+export function addressDenial(address: string | undefined | null): string | null {
+  if (!address || isIP(address) === 0) return 'not an IP address';
+  // A zone index (fe80::1%eth0) names an interface-local address; no public address carries one.
+  if (address.includes('%')) return 'scoped address (zone index)';
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    return ipaddr.parse(address).range() === 'unicast';
+    // IPv6 goes through the WHATWG serializer first (all hex, as checkUrl sees URL hosts): ipaddr reads the dotted
+    // IPv4-compatible form "::127.0.0.1" as the mapped "::ffff:127.0.0.1", so the name reported would be wrong.
+    parsed = ipaddr.parse(isIP(address) === 6 ? unbracket(new URL(`http://[${address}]/`).hostname) : address);
   } catch {
-    return false;
+    return 'not an IP address';
   }
+  const denied = DENY_TABLE.find(({ range }) => range[0].kind() === parsed.kind() && parsed.match(range));
+  if (denied) return denied.name;
+  if (parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST)) return 'outside global unicast 2000::/3 (RFC 4291)';
+  const range = parsed.range();
+  return range === 'unicast' ? null : `special-purpose (${range})`;
+}
+
+export function isPublicAddress(address: string | undefined | null): boolean {
+  return addressDenial(address) === null;
+}
+
+/** A refused address for a message, with the registry block that refused it, so operators and customers see why. */
+export function describeRefused(address: string | undefined | null): string {
+  return `${address || '?'} (${addressDenial(address) ?? 'refused'})`;
 }
 
 /** WHATWG URL keeps IPv6 literals in brackets; sockets and ipaddr want them bare. */
@@ -187,7 +269,7 @@ export function checkUrl(input: string, purpose: UrlPurpose, rules: UrlRules, tr
   }
   const literal = unbracket(url.hostname);
   if (!trusted && isIP(literal) !== 0 && !isPublicAddress(literal)) {
-    throw new UrlRejected('blocked_address', `address ${literal} is not a public address`);
+    throw new UrlRejected('blocked_address', `address ${describeRefused(literal)} is not a public address`);
   }
   return { url, trusted };
 }
@@ -213,7 +295,7 @@ function createLookup(resolve: Resolver, guarded: boolean): LookupFunction {
       (records) => {
         const rejected = guarded ? records.find((record) => !isPublicAddress(record.address)) : undefined;
         if (rejected) {
-          callback(new FetchFailed('blocked_address', `${hostname} resolves to non-public ${rejected.address}`), '');
+          callback(new FetchFailed('blocked_address', `${hostname} resolves to non-public ${describeRefused(rejected.address)}`), '');
           return;
         }
         const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
@@ -251,14 +333,14 @@ export function createConnector(
   return (options, callback) => {
     const host = unbracket(options.hostname);
     if (guarded && isIP(host) !== 0 && !isPublicAddress(host)) {
-      callback(new FetchFailed('blocked_address', `address ${host} is not a public address`), null);
+      callback(new FetchFailed('blocked_address', `address ${describeRefused(host)} is not a public address`), null);
       return;
     }
     open({ ...options, lookup }, (error, socket) => {
       if (error) return callback(error, null);
       if (guarded && !isPublicAddress(socket.remoteAddress)) {
         socket.destroy();
-        return callback(new FetchFailed('blocked_address', `connected peer ${socket.remoteAddress ?? '?'} is not a public address`), null);
+        return callback(new FetchFailed('blocked_address', `connected peer ${describeRefused(socket.remoteAddress)} is not a public address`), null);
       }
       callback(null, socket);
     });

@@ -8,8 +8,9 @@ import type {
   StatusResult,
 } from '../spec.js';
 import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import { decodeCallback, decodeRecordInfo, envelopeData } from './suno-decode.js';
-import { classifyResponse } from './suno-errors.js';
+import { classifyResponse, isRecordMissing } from './suno-errors.js';
 import { buildGenerateBody, endpoint, readSettings, type SunoSettings } from './suno-request.js';
 import { readRecord, statusRank } from './suno-status.js';
 
@@ -24,7 +25,7 @@ interface SunoOperation {
   v: 1;
   providerTaskId: string;
   model: string;
-  /** Engine-clock time of acceptance (ms), for the not-found grace window. */
+  /** Engine-clock time of acceptance (ms), for operators (the engine's not-found grace counts from the task). */
   acceptedAt: number;
   /** Highest non-terminal status reported so far: a later `PENDING` after `TEXT_SUCCESS` is ignored (§0.2). */
   seen: 'queued' | 'running';
@@ -131,12 +132,9 @@ export function createSunoAdapter(settings: Record<string, unknown>): ProviderAd
         return unchanged(operation, networkError('query', error));
       }
       const failure = classifyResponse(response, 'query');
-      if (failure?.error.class === 'not_found') {
-        // Shortly after acceptance a miss is replication lag; later it means the record was purged (§0.2).
-        const age = context.clock.now().getTime() - operation.acceptedAt;
-        if (age < settingsNow.notFoundGraceMs) return unchanged(operation, failure.error);
-        return { status: 'expired', usage: { billable: false }, error: failure.error };
-      }
+      // The upstream does not know the task: the one "task not found" answer of every adapter. The engine owns the
+      // grace (kie does not know a task for a moment after creating it) and the outcome (shared/task-not-found.ts).
+      if (failure && isRecordMissing(failure, response)) return taskNotFound(failure.error.message);
       if (failure) return unchanged(operation, failure.error);
       const record = decodeRecordInfo(envelopeData(response.json));
       if (!record) return unchanged(operation, { class: 'upstream_error', message: 'suno query: unreadable record-info data' });

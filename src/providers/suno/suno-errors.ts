@@ -87,3 +87,17 @@ export function taskFailureClass(status: string, errorMessage: string | undefine
   if (status === 'SENSITIVE_WORD_ERROR' || MODERATION.test(errorMessage ?? '')) return 'moderation_input';
   return 'upstream_error';
 }
+
+/** kie.ai answers record-info for a task it does not know with HTTP 200 `{"code":422,"msg":"recordInfo is null"}`. */
+const RECORD_MISSING = /recordinfo is null|task(id)? (does not|doesn't|not) exists?|task not found|no such task/i;
+
+/**
+ * True when a classified record-info answer says the upstream does not know the task: body (or HTTP) code 404
+ * (PROVIDERS §6), or kie's code 422 "recordInfo is null" — which kie also answers for a moment right after a create,
+ * the lag the engine's not-found grace absorbs.
+ */
+export function isRecordMissing(failure: ClassifiedError, response: UpstreamResponse): boolean {
+  if (failure.error.class === 'not_found') return true;
+  const code = envelopeCode(response.json) ?? response.status;
+  return (code === 422 || code === 400) && RECORD_MISSING.test(envelopeMessage(response.json) ?? '');
+}

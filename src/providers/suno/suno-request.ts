@@ -11,8 +11,8 @@ import type { SunoGenerateBody } from './suno-api-types.js';
  *   - `customMode` ('auto' | true | false, default 'auto'): custom mode (lyrics + style + title) when the request
  *     carries a style or a title.
  *   - `callbackExceptionIsSuccess` (boolean, default false): see `suno-status.ts`.
- *   - `notFoundGraceMs` (number, default 120000): how long after acceptance a "task not found" read is treated
- *     as replication lag rather than a purged task.
+ *   - `notFoundGraceMs`: no longer read by the adapter, which reports "task not found" at once; the engine applies
+ *     the grace (README; read as the channel's not-found grace when `not_found_grace_seconds` is unset).
  * Limits (prompt/style/title lengths) are not enforced here: they change per model, and the upstream answers a
  * synchronous code 422 that maps to `invalid_request` without creating a task.
  */
@@ -24,7 +24,6 @@ export interface SunoSettings {
   callbackUrl?: string;
   customMode: 'auto' | boolean;
   callbackExceptionIsSuccess: boolean;
-  notFoundGraceMs: number;
 }
 
 function positive(value: unknown, fallback: number): number {
@@ -37,7 +36,6 @@ export function readSettings(base: Record<string, unknown>, override: Record<str
     timeoutMs: positive(merged.timeoutMs, 30_000),
     customMode: typeof merged.customMode === 'boolean' ? merged.customMode : 'auto',
     callbackExceptionIsSuccess: merged.callbackExceptionIsSuccess === true,
-    notFoundGraceMs: typeof merged.notFoundGraceMs === 'number' && merged.notFoundGraceMs >= 0 ? merged.notFoundGraceMs : 120_000,
   };
   if (typeof merged.callbackUrl === 'string' && /^https?:\/\//.test(merged.callbackUrl)) settings.callbackUrl = merged.callbackUrl;
   return settings;

@@ -1,5 +1,6 @@
 import type { GenerationRequest, ProviderContext, ProviderError, StartResult, StatusResult } from '../spec.js';
 import { UpstreamNetworkError } from '../shared/http.js';
+import { taskNotFound } from '../shared/task-not-found.js';
 import type { XaiVideoCreateResponse, XaiVideoRequestBody, XaiVideoStatusResponse } from './xai-api-types.js';
 import { VIDEO_RESOLUTIONS } from './xai-api-types.js';
 import { getJson, isTarget, postJson, referenceUrl, targetOf } from './xai-client.js';
@@ -102,8 +103,9 @@ export async function startVideo(request: GenerationRequest, context: ProviderCo
 
 /**
  * One poll. A failed read (network, 5xx, 429, a rotated key) is not a task failure: it reports the last known
- * non-terminal status with the error attached, and the engine polls again. Only a 404 is terminal: xAI no longer
- * knows the request (purged or never existed), so waiting cannot help.
+ * non-terminal status with the error attached, and the engine polls again. A 404 means xAI does not know the
+ * request (purged, never existed, another team): the one "task not found" answer of every adapter, never stored in
+ * `final` (the engine's grace may read it again and find it).
  */
 export async function videoStatus(operation: XaiVideoOperation, context: ProviderContext, settings: XaiSettings): Promise<StatusResult> {
   if (operation.final) return fromFinal(operation.final);
@@ -117,9 +119,7 @@ export async function videoStatus(operation: XaiVideoOperation, context: Provide
     const network = error instanceof UpstreamNetworkError ? error.message : String(error);
     return lastKnown({ class: 'network', message: sanitize(`xai video poll: ${network}`) });
   }
-  if (response.status === 404) {
-    return { status: 'failed', usage: { billable: false }, error: classifyHttpError(response, 'video poll') };
-  }
+  if (response.status === 404) return taskNotFound(classifyHttpError(response, 'video poll').message);
   if (response.status < 200 || response.status >= 300) return lastKnown(classifyHttpError(response, 'video poll'));
   // A 202 or an empty 200 while the job is pending carries no status: nothing changed.
   if (!response.json || typeof response.json !== 'object') return progressed(operation, operation.seen?.status ?? 'queued', operation.seen?.progress ?? 0);

@@ -94,12 +94,12 @@ export class ArkVideoMock {
     return { status: 200, body: { id } };
   }
 
-  /** The task if it can be read now; purged records (7 days, scaled) and `not_found` answer 404. */
+  /** The task if it can be read now; purged records (7 days, scaled) and `not_found[;ms=N]` answer 404. */
   private find(request: MockRequest, id: string): VideoTask | MockReply {
     const task = this.state.context.tasks.get(id) as VideoTask | undefined;
     const notFound = () => this.state.error(404, 'ResourceNotFound', 'The specified task is not found.');
     if (!task || task.kind !== 'video' || this.state.context.has(request, 'not_found')) return notFound();
-    if (task.scenarios.some((scenario) => scenario.id === 'not_found')) return notFound();
+    if (this.state.context.notFound(task.scenarios, task.acceptedAt)) return notFound();
     if (this.state.context.now() - task.acceptedAt > 7 * 24 * this.hourMs) {
       this.state.context.tasks.delete(id);
       return notFound();

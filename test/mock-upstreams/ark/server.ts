@@ -9,7 +9,8 @@ import { ArkVideoMock, type ArkMockSettings } from './ark-mock-video.js';
  * that apply to Ark: success, invalid_param, moderation_input (text / image variant), moderation_output(_once),
  * rate_limited;retry_after=N, unauthorized, quota_exhausted, server_error, overloaded, slow_headers, timeout,
  * conn_reset, empty_200, status_synonyms, callback_duplicate, callback_out_of_order, callback_fail (receiver
- * side; terminal callbacks are retried), expire, slow_queue;ms=N, url_short_ttl;ms=N, not_found.
+ * side; terminal callbacks are retried), expire, slow_queue;ms=N, url_short_ttl;ms=N, not_found[;ms=N] (reads 404,
+ * for good or for the first N ms).
  */
 export type { ArkMockSettings } from './ark-mock-video.js';
 

@@ -16,9 +16,10 @@ import { startFamily, type Family, type MockContext, type MockOptions, type Mock
  * counted, empty body), error_in_200[;code=C] (quirk 8: HTTP 200 carrying a top-level code, default Arrearage);
  * conn_reset / timeout / slow_headers come from the harness. Task scenarios (stick to the task): success,
  * moderation_output, moderation_output_once, expire (queries answer UNKNOWN once done), slow_queue;ms=N,
- * status_synonyms, url_short_ttl;ms=N, not_found (queries answer UNKNOWN, cancel 404). Scenarios sent with a
+ * status_synonyms, url_short_ttl;ms=N, not_found[;ms=N] (queries answer UNKNOWN, cancel 404; for good or for the first
+ * N ms). Scenarios sent with a
  * query itself (header or queued for route `query`): unauthorized, rate_limited, server_error, overloaded,
- * empty_200, error_in_200, not_found.
+ * empty_200, error_in_200, not_found[;status=404].
  */
 const ROOT = '/api/v1';
 const CREATE = new RegExp(`^${ROOT}/services/aigc/video-generation/video-synthesis$`);
@@ -185,7 +186,7 @@ export const dashscopeFamily: Family = (context: MockContext) => {
   }
 
   function view(task: DashscopeMockTask): MockReply {
-    if (scenario(task.scenarios, 'not_found')) return unknown(task.id);
+    if (context.notFound(task.scenarios, task.acceptedAt)) return unknown(task.id);
     const synonyms = scenario(task.scenarios, 'status_synonyms');
     const spell = (status: string) => (synonyms ? SYNONYMS[status] ?? status : status);
     const base = { task_id: task.id, submit_time: upstreamTime(task.acceptedAt) };
@@ -217,7 +218,10 @@ export const dashscopeFamily: Family = (context: MockContext) => {
     if (error) return error;
     if (scenario(request.scenarios, 'empty_200')) return { status: 200, headers: { 'content-length': '0' } };
     const task = context.tasks.get(decodeURIComponent(match[1]!)) as DashscopeMockTask | undefined;
-    if (!task || scenario(request.scenarios, 'not_found')) return unknown(decodeURIComponent(match[1]!));
+    const missing = scenario(request.scenarios, 'not_found');
+    // `not_found;status=404` (header or queued): a 404 body instead of UNKNOWN, as a proxy or another region answers.
+    if (missing?.options.status === '404') return fail(404, 'NotFound', 'The task does not exist.');
+    if (!task || missing) return unknown(decodeURIComponent(match[1]!));
     return view(task);
   }
 
@@ -225,7 +229,7 @@ export const dashscopeFamily: Family = (context: MockContext) => {
     const error = scenarioError(request.scenarios);
     if (error) return error;
     const task = context.tasks.get(decodeURIComponent(match[1]!)) as DashscopeMockTask | undefined;
-    if (!task || scenario(request.scenarios, 'not_found') || scenario(task.scenarios, 'not_found')) return fail(404, 'NotFound', 'The task does not exist.');
+    if (!task || scenario(request.scenarios, 'not_found') || context.notFound(task.scenarios, task.acceptedAt)) return fail(404, 'NotFound', 'The task does not exist.');
     if (task.canceledAt !== undefined || context.phase(task.acceptedAt, task.scenarios) !== 'queued') {
       return fail(400, 'UnsupportedOperation', 'Failed to cancel the task, please confirm if the task is in PENDING status.');
     }

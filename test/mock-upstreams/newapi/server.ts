@@ -270,10 +270,17 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
     };
   }
 
-  function find(request: MockRequest, id: string, dialect: Dialect): NewapiMockTask | MockReply {
+  /**
+   * The task, or the reseller's "task not found": new-api's own fetch (`/v1/video/generations/{id}`, `/v1/videos/{id}`)
+   * answers HTTP 400 `task_not_exist`; `not_found;status=404` gives the 404 other forks (and new-api's Doubao fetch)
+   * answer; APIMart puts 404 in the body code; the content route answers 404. `not_found;ms=N`: only for N ms.
+   */
+  function find(request: MockRequest, id: string, dialect: Dialect, route: 'query' | 'content' = 'query'): NewapiMockTask | MockReply {
     const task = context.tasks.get(id) as NewapiMockTask | undefined;
-    if (!task || task.dialect !== dialect || context.has(request, 'not_found') || option(task.scenarios, 'not_found')) {
-      return dialect === 'newapi' ? fail(dialect, 404, 'task_not_exist', 'task_not_exist') : fail(dialect, 404, 'not_found', `task ${id} not found`);
+    const scenario = context.has(request, 'not_found') ?? (task ? context.notFound(task.scenarios, task.acceptedAt) : undefined);
+    if (!task || task.dialect !== dialect || scenario) {
+      if (dialect === 'apimart' || route === 'content') return fail(dialect, 404, 'not_found', `task ${id} not found`);
+      return fail(dialect, scenario?.options.status === '404' ? 404 : 400, 'task_not_exist', 'task_not_exist');
     }
     return task;
   }
@@ -302,7 +309,7 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
       path: /^\/v1\/videos\/([^/]+)\/content$/,
       name: 'content',
       handle: (request, match) => {
-        const task = find(request, decodeURIComponent(match[1]!), 'openai-videos');
+        const task = find(request, decodeURIComponent(match[1]!), 'openai-videos', 'content');
         if ('status' in task) return task;
         // Binary only while completed and before `expires_at` (§4.5, §10 #15).
         if (state(task).status !== 'succeeded' || context.now() > successAt(task) + ttlMs(task)) return fail('openai-videos', 404, 'not_found', 'video content is not available');

@@ -23,8 +23,8 @@ import { startFamily, type Family, type MockContext, type MockOptions, type Mock
  * slow_headers (harness for the video `create` route; here for the image routes). Video task scenarios (stick to
  * the task): success, slow_queue;ms=N, status_synonyms (`pending`/`processing`/`succeeded`), expire (`expires_at`
  * = completion, so `/content` is already gone), url_short_ttl;ms=N (`expires_at` N ms after completion; dall-e
- * CDN URLs expire after N ms), not_found (reads of the task answer 404), callback_duplicate (project webhook
- * delivered twice). Reads accept their own unauthorized / rate_limited / server_error / overloaded / empty_200 /
+ * CDN URLs expire after N ms), not_found[;ms=N] (reads of the task answer 404, for good or for the first N ms),
+ * callback_duplicate (project webhook delivered twice). Reads accept their own unauthorized / rate_limited / server_error / overloaded / empty_200 /
  * not_found (header, or queued for route `get` / `content`). Sora has no non-terminal webhook, so
  * callback_out_of_order does not apply.
  *
@@ -352,7 +352,7 @@ export const openaiFamily: Family = (context: MockContext) => {
   /** A live, visible task, or the read's 404 (unknown id, deleted, or the task's `not_found` scenario). */
   function lookup(id: string): OpenaiMockTask | MockReply {
     const task = context.tasks.get(id) as OpenaiMockTask | OpenaiMockImageCall | undefined;
-    if (!task || task.kind !== 'video' || task.deleted || has(task.scenarios, 'not_found')) {
+    if (!task || task.kind !== 'video' || task.deleted || context.notFound(task.scenarios, task.acceptedAt)) {
       return error(404, 'invalid_request_error', `Video with id '${id}' not found.`, null, 'video_id');
     }
     return task;

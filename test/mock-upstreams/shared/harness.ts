@@ -94,6 +94,19 @@ export class MockContext {
     return request.scenarios.find((scenario) => scenario.id === id);
   }
 
+  /**
+   * The sticky `not_found` scenario of a task: its reads answer the family's "task not found" — for good, or, with
+   * `not_found;ms=N`, only for the first N ms of mock time after acceptance (an upstream that does not know a task
+   * for a moment after accepting it), then the task reads normally, its lifecycle counted from acceptance.
+   */
+  notFound(scenarios: Scenario[], acceptedAt: number): Scenario | undefined {
+    const scenario = scenarios.find((candidate) => candidate.id === 'not_found');
+    if (!scenario) return undefined;
+    const lagMs = scenario.options.ms;
+    if (lagMs === undefined || lagMs === '') return scenario;
+    return this.now() - acceptedAt < Number(lagMs) ? scenario : undefined;
+  }
+
   /** Lifecycle phase of a task accepted at `acceptedAt`, in mock time; `slow_queue;ms=N` stretches the queue. */
   phase(acceptedAt: number, scenarios: Scenario[]): 'queued' | 'running' | 'done' {
     const slow = scenarios.find((scenario) => scenario.id === 'slow_queue');

@@ -17,7 +17,8 @@ import { startFamily, type Family, type MockContext, type MockOptions, type Mock
  *   lifecycle: moderation_input (accepted → SENSITIVE_WORD_ERROR + `error` callback), server_error;stage=task
  *   (TEXT_SUCCESS → GENERATE_AUDIO_FAILED errorCode 501 + `error` callback), slow_queue;ms=N, status_synonyms,
  *   double_encoded (`response` sent as a JSON string, quirk 27), url_short_ttl;ms=N (CDN links expire N ms after
- *   SUCCESS), not_found (record-info answers code 404), callback_duplicate, callback_out_of_order (`first` after
+ *   SUCCESS), not_found[;ms=N][;shape=kie] (record-info answers code 404 — kie: code 422 "recordInfo is null" —
+ *   for good or for the first N ms), callback_duplicate, callback_out_of_order (`first` after
  *   `complete`), callback_fail;times=N (enough retries for a receiver failing N times).
  *   query (header only): the create error scenarios above, not_found, empty_200.
  * Not applicable to Suno: moderation_output (no output-moderation status), expire (no expiry state), cancel.
@@ -299,7 +300,9 @@ export const sunoFamily: Family = (context: MockContext) => {
         const taskId = request.query.get('taskId');
         if (!taskId) return envelope(422, 'taskId is required');
         const task = context.tasks.get(taskId) as SunoMockTask | undefined;
-        if (!task || context.has(request, 'not_found') || has(task, 'not_found')) return envelope(404, 'Task not found');
+        const missing = context.has(request, 'not_found') ?? (task ? context.notFound(task.scenarios, task.acceptedAt) : undefined);
+        // kie answers a task it does not know with code 422 "recordInfo is null" (also for a moment after a create).
+        if (!task || missing) return missing?.options.shape === 'kie' ? envelope(422, 'recordInfo is null') : envelope(404, 'Task not found');
         advance(task);
         return envelope(200, 'success', record(task));
       },

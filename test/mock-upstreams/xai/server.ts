@@ -16,8 +16,8 @@ import { startFamily, type Family, type MockContext, type MockOptions, type Mock
  * quota_exhausted[;status=403] (429 "used all available credits", or 403 "no credits yet"), server_error,
  * overloaded, empty_200 (creates: task created and counted), expire, slow_queue;ms=N, slow_headers;ms=N, timeout,
  * conn_reset, status_synonyms (`queued`/`processing`, and a success without `status` as older responses had),
- * not_found (polls answer 404), url_short_ttl;ms=N; family extras: fail_task (video ends `failed`),
- * b64_data_uri (`b64_json` with a `data:image/png;base64,` prefix).
+ * not_found[;ms=N] (polls answer 404, for good or for the first N ms), url_short_ttl;ms=N; family extras: fail_task
+ * (video ends `failed`), b64_data_uri (`b64_json` with a `data:image/png;base64,` prefix).
  */
 const CODE = {
   invalid: 'Client specified an invalid argument',
@@ -193,7 +193,7 @@ export const xaiFamily: Family = (context) => {
 
   function videoQuery(id: string): MockReply {
     const task = context.tasks.get(id);
-    if (!task || task.kind !== 'video' || task.scenarios.some((scenario: { id: string }) => scenario.id === 'not_found')) {
+    if (!task || task.kind !== 'video' || context.notFound(task.scenarios, task.acceptedAt)) {
       return fail(404, CODE.notFound, `No video generation request found for id ${id}.`);
     }
     const scenarios = task.scenarios as MockRequest['scenarios'];
