@@ -1,10 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, isIP, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addressDenial,
   createGuardedLookup,
   createSafeFetch,
+  DENIED_RANGES,
   FetchFailed,
   isPublicAddress,
   sniffMedia,
@@ -14,7 +17,7 @@ import {
   type SafeFetch,
   type SafeFetchOptions,
 } from '../../src/providers/shared/safe-fetch.js';
-import { parseTrustedHost } from '../../src/providers/shared/url-policy.js';
+import { createConnector, parseTrustedHost } from '../../src/providers/shared/url-policy.js';
 
 /**
  * SEMANTICS §9 (C50–C52) without leaving loopback: every socket goes through an injected connector that only ever
@@ -250,6 +253,246 @@ describe('S4 address predicate', () => {
       '169.254.169.254', '100.64.0.1', 'fc00::1', 'fe80::1', '224.0.0.1', '0.0.0.0', '255.255.255.255', '::', '127.1', '', undefined]) {
       expect(isPublicAddress(address), String(address)).toBe(false);
     }
+  });
+});
+
+/**
+ * The S4 deny table, class by class, at every stage. Nothing in this block may leave the machine: names resolve
+ * through `policyResolve`, and the only connectors are recorders that never dial (`tripwire`, `standInFor`). A refused
+ * address that got past the guard shows up in `wouldDial` and fails the test without a packet being sent.
+ */
+const REFUSED: Array<[klass: string, address: string, named: string]> = [
+  // IPv6 forms that embed or map an IPv4 address, whatever the IPv4 address inside.
+  ['IPv4-compatible ::/96', '::7f00:1', 'IPv4-compatible'],
+  ['IPv4-compatible, dotted', '::127.0.0.1', 'IPv4-compatible'],
+  ['IPv4-compatible, public inside', '::5db8:d822', 'IPv4-compatible'],
+  ['IPv4-mapped ::ffff:0:0/96', '::ffff:7f00:1', 'IPv4-mapped'],
+  ['IPv4-mapped, public inside', '::ffff:93.184.216.34', 'IPv4-mapped'],
+  ['IPv4-translated ::ffff:0:0:0/96', '::ffff:0:7f00:1', 'IPv4-translated'],
+  ['NAT64 64:ff9b::/96', '64:ff9b::7f00:1', 'NAT64'],
+  ['NAT64, public inside', '64:ff9b::5db8:d822', 'NAT64'],
+  ['local-use NAT64 64:ff9b:1::/48', '64:ff9b:1::a00:1', 'local-use'],
+  ['6to4 2002::/16', '2002:7f00:1::1', '6to4'],
+  ['6to4, public inside', '2002:5db8:d822::1', '6to4'],
+  ['Teredo 2001::/32', '2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo'],
+  // The rest of the IANA IPv6 special-purpose registry.
+  ['benchmarking 2001:2::/48', '2001:2::1', 'benchmarking'],
+  ['ORCHID 2001:10::/28', '2001:10::1', 'ORCHID'],
+  ['ORCHIDv2 2001:20::/28', '2001:2f::1', 'ORCHIDv2'],
+  ['AMT, in 2001::/23', '2001:3::1', 'IETF protocol assignments'],
+  ['AS112-v6, in 2001::/23', '2001:4:112::1', 'IETF protocol assignments'],
+  ['top of 2001::/23', '2001:1ff:ffff::1', 'IETF protocol assignments'],
+  ['documentation 2001:db8::/32', '2001:db8::1', 'documentation'],
+  ['documentation 3fff::/20', '3fff:fff::1', 'documentation'],
+  ['AS112 delegation 2620:4f:8000::/48', '2620:4f:8000::1', 'AS112'],
+  ['discard 100::/64', '100::1', 'discard'],
+  ['segment routing 5f00::/16', '5f00::1', 'segment routing'],
+  ['unique-local fc00::/7', 'fd12:3456::1', 'unique-local'],
+  ['link-local fe80::/10', 'fe80::1', 'link-local'],
+  ['site-local fec0::/10', 'fec0::1', 'site-local'],
+  ['multicast ff00::/8', 'ff02::1', 'multicast'],
+  ['loopback ::1', '::1', 'loopback'],
+  ['unspecified ::', '::', 'unspecified'],
+  ['outside 2000::/3, above', '4000::1', '2000::/3'],
+  ['outside 2000::/3, below', '1::1', '2000::/3'],
+  // The IANA IPv4 special-purpose registry, multicast and class E.
+  ['"this network" 0/8', '0.1.2.3', 'this network'],
+  ['private 10/8', '10.0.0.1', 'private-use'],
+  ['shared 100.64/10', '100.127.255.254', 'shared address space'],
+  ['loopback 127/8', '127.255.0.1', 'loopback'],
+  ['link-local / metadata 169.254/16', '169.254.169.254', 'link-local'],
+  ['private 172.16/12', '172.31.255.254', 'private-use'],
+  ['IETF assignments 192.0.0/24', '192.0.0.9', 'IETF protocol assignments'],
+  ['TEST-NET-1 192.0.2/24', '192.0.2.1', 'TEST-NET-1'],
+  ['AS112-v4 192.31.196/24', '192.31.196.1', 'AS112-v4'],
+  ['AMT 192.52.193/24', '192.52.193.1', 'AMT'],
+  ['6to4 relay 192.88.99/24', '192.88.99.1', '6to4 relay'],
+  ['private 192.168/16', '192.168.0.1', 'private-use'],
+  ['AS112 delegation 192.175.48/24', '192.175.48.1', 'AS112'],
+  ['benchmarking 198.18/15', '198.19.255.254', 'benchmarking'],
+  ['TEST-NET-2 198.51.100/24', '198.51.100.1', 'TEST-NET-2'],
+  ['TEST-NET-3 203.0.113/24', '203.0.113.1', 'TEST-NET-3'],
+  ['multicast 224/4', '239.255.255.250', 'multicast'],
+  ['reserved 240/4', '240.0.0.1', 'reserved'],
+  ['limited broadcast', '255.255.255.255', 'limited broadcast'],
+];
+// Public, several of them just outside a refused block.
+const ALLOWED = ['93.184.216.34', '1.1.1.1', '100.128.0.1', '172.32.0.1', '192.0.1.1', '198.20.0.1', '223.255.255.254',
+  '2606:4700:4700::1111', '2001:4860:4860::8888', '2001:200::1', '2003::1', '2a00:1450:4001::1'];
+const bracketed = (address: string) => (isIP(address) === 6 ? `[${address}]` : address);
+
+const policyRecords = new Map<string, string[]>();
+/** host-N.example answers with the Nth address; flip-N.example answers public once (pre-flight), then the Nth address. */
+function policyResolve(hostname: string): Promise<ResolvedAddress[]> {
+  let addresses = policyRecords.get(hostname);
+  if (hostname.startsWith('flip-')) {
+    const seen = (flips.get(hostname) ?? 0) + 1;
+    flips.set(hostname, seen);
+    if (seen === 1) addresses = [PUBLIC];
+  }
+  if (!addresses) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
+  return Promise.resolve(addresses.map((address) => ({ address, family: isIP(address) === 6 ? 6 : 4 })));
+}
+REFUSED.forEach(([, address], index) => {
+  policyRecords.set(`host-${index}.example`, [address]);
+  policyRecords.set(`mixed-${index}.example`, [PUBLIC, address]);
+  policyRecords.set(`flip-${index}.example`, [address]);
+});
+ALLOWED.forEach((address, index) => policyRecords.set(`public-${index}.example`, [address]));
+
+const wouldDial: string[] = [];
+function standIn(remoteAddress: string): Socket {
+  const socket = { remoteAddress, destroyed: false, destroy: () => ((socket.destroyed = true), socket) };
+  return socket as unknown as Socket;
+}
+/**
+ * A connector that never dials: a literal is recorded as is, a name through the guard's lookup (as net.connect would
+ * do). `tripwire` then fails the connection, so a regression fails fast instead of talking to a stand-in; `standInFor`
+ * hands back a stand-in socket, for the public addresses whose way through is under test.
+ */
+function recorder(handBack: boolean): Connector {
+  return (options, callback) => {
+    const dial = (address: string) => {
+      wouldDial.push(address);
+      if (handBack) return callback(null, standIn(address));
+      callback(new Error(`tripwire: the guard let ${address} through to the connector`), null);
+    };
+    const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) !== 0) return dial(host);
+    options.lookup(host, { all: true }, (error, addresses) => {
+      if (error) return callback(error, null);
+      dial((addresses as Array<{ address: string }>)[0]!.address);
+    });
+  };
+}
+const tripwire = recorder(false);
+const standInFor = recorder(true);
+function connectThrough(open: Connector, hostname: string): Promise<Error | Socket> {
+  const connect = createConnector(true, policyResolve, 1_000, open);
+  return new Promise((done) => connect({ hostname, host: hostname, protocol: 'https:', port: '443' }, (error, socket) => done(error ?? socket!)));
+}
+
+describe('S4 address policy, class by class', () => {
+  it('refuses every class and names the registry block', () => {
+    for (const [klass, address, named] of REFUSED) {
+      expect(isPublicAddress(address), klass).toBe(false);
+      expect(addressDenial(address), klass).toContain(named);
+    }
+    for (const address of ALLOWED) expect(addressDenial(address), address).toBeNull();
+    expect(addressDenial('fe80::1%eth0')).toContain('zone index');
+    expect(addressDenial('127.1')).toBe('not an IP address');
+  });
+
+  it('refuses the first and the last address of every table entry', () => {
+    expect(DENIED_RANGES.length).toBeGreaterThan(40);
+    for (const { cidr } of DENIED_RANGES) {
+      const kind = cidr.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4;
+      for (const edge of [kind.networkAddressFromCIDR(cidr), kind.broadcastAddressFromCIDR(cidr)]) {
+        expect(isPublicAddress(edge.toString()), `${cidr}: ${edge.toString()}`).toBe(false);
+      }
+    }
+  });
+
+  it('refuses every class at submission, as media, callback and endpoint URLs, before any connection', async () => {
+    const safe = client({ resolve: policyResolve, connector: tripwire });
+    for (const [klass, address] of REFUSED) {
+      const url = `https://${bracketed(address)}/x`;
+      expect(staticRejection(() => safe.validateUrl(url, 'media')), klass).toEqual(rejected('blocked_address'));
+      expect(staticRejection(() => safe.validateUrl(url, 'webhook')), klass).toEqual(rejected('blocked_address'));
+      expect(await failure(safe.fetchMedia(url, 'image')), klass).toEqual(rejected('blocked_address'));
+      expect(await failure(safe.postWebhook(url, '{}', {})), klass).toEqual(rejected('blocked_address'));
+    }
+    expect(wouldDial).toEqual([]);
+  });
+
+  it('refuses host forms that the URL parser normalises into a refused address', () => {
+    const safe = client({ resolve: policyResolve, connector: tripwire });
+    const forms: Array<[string, string]> = [
+      ['https://[::ffff:7f00:1]/', '[::ffff:7f00:1]'],
+      ['https://[::127.0.0.1]/', '[::7f00:1]'],
+      ['https://[0:0:0:0:0:ffff:127.0.0.1]/', '[::ffff:7f00:1]'],
+      ['https://[::ffff:169.254.169.254]/', '[::ffff:a9fe:a9fe]'],
+      ['https://[::ffff:0:127.0.0.1]/', '[::ffff:0:7f00:1]'],
+      ['https://[64:ff9b::127.0.0.1]/', '[64:ff9b::7f00:1]'],
+      ['https://[64:FF9B:1::10.0.0.1]/', '[64:ff9b:1::a00:1]'],
+      ['https://[2002:7f00:0001::]/', '[2002:7f00:1::]'],
+      ['https://[FE80::1]/', '[fe80::1]'],
+      ['https://0x7f.1/', '127.0.0.1'],
+      ['https://2130706433/', '127.0.0.1'],
+      ['https://2130706433./', '127.0.0.1'],
+      ['https://017700000001/', '127.0.0.1'],
+      ['https://0x7f000001/', '127.0.0.1'],
+      ['https://127.1/', '127.0.0.1'],
+      ['https://127.0.0.1./', '127.0.0.1'],
+      ['https://0/', '0.0.0.0'],
+      ['https://0xa9.0xfe.0xa9.0xfe/', '169.254.169.254'],
+      ['https://0251.0376.0251.0376/', '169.254.169.254'],
+      ['https://3232235521/', '192.168.0.1'],
+    ];
+    for (const [url, host] of forms) {
+      expect(new URL(url).hostname, url).toBe(host);
+      expect(staticRejection(() => safe.validateUrl(url, 'media')), url).toEqual(rejected('blocked_address'));
+      expect(staticRejection(() => safe.validateUrl(url, 'webhook')), url).toEqual(rejected('blocked_address'));
+    }
+    // A zone index does not even parse as a URL host.
+    expect(staticRejection(() => safe.validateUrl('https://[fe80::1%25eth0]/', 'webhook'))).toEqual(rejected('bad_url'));
+  });
+
+  it('refuses every class when a name resolves to it: pre-flight, alone or next to a public record', async () => {
+    const safe = client({ resolve: policyResolve, connector: tripwire });
+    for (const [index, [klass]] of REFUSED.entries()) {
+      for (const name of [`host-${index}.example`, `mixed-${index}.example`]) {
+        expect(safe.validateUrl(`https://${name}/x`, 'webhook').hostname).toBe(name); // a name passes the static rules
+        expect(await failure(safe.fetchMedia(`https://${name}/x`, 'image')), `${klass} ${name}`).toEqual(failed('blocked_address'));
+        expect(await failure(safe.postWebhook(`https://${name}/x`, '{}', {})), `${klass} ${name}`).toEqual(failed('blocked_address'));
+      }
+    }
+    expect(wouldDial).toEqual([]);
+  });
+
+  it('refuses every class at connect time: a rebinding answer, the guarded lookup and the connector', async () => {
+    const safe = client({ resolve: policyResolve, connector: tripwire });
+    const lookup = createGuardedLookup(policyResolve);
+    const ask = (hostname: string, all: boolean) =>
+      new Promise<unknown>((done) => lookup(hostname, { all }, (error, address) => done(error ?? address)));
+    for (const [index, [klass, address]] of REFUSED.entries()) {
+      // Public at pre-flight, refused by the time the socket is opened: the connector's lookup refuses it.
+      expect(await failure(safe.fetchMedia(`https://flip-${index}.example/x`, 'image')), klass).toEqual(failed('blocked_address'));
+      expect(flips.get(`flip-${index}.example`), klass).toBe(2);
+      expect(await ask(`host-${index}.example`, true), klass).toEqual(failed('blocked_address'));
+      expect(await ask(`mixed-${index}.example`, false), klass).toEqual(failed('blocked_address'));
+      expect(await connectThrough(tripwire, `host-${index}.example`), klass).toEqual(failed('blocked_address'));
+      // An IP literal never reaches the lookup; the connector checks it before opening anything.
+      expect(await connectThrough(tripwire, bracketed(address)), klass).toEqual(failed('blocked_address'));
+    }
+    expect(wouldDial).toEqual([]);
+  });
+
+  it('refuses a connected peer in every class, whatever the connector was asked for', async () => {
+    for (const [klass, address] of REFUSED) {
+      let handed: Socket | null = null;
+      const liar: Connector = (_options, callback) => callback(null, (handed = standIn(address)));
+      expect(await connectThrough(liar, PUBLIC), klass).toEqual(failed('blocked_address'));
+      expect(handed!.destroyed, klass).toBe(true);
+    }
+  });
+
+  it('lets public addresses through at every stage, still without dialling', async () => {
+    const safe = client({ resolve: policyResolve, connector: standInFor });
+    const lookup = createGuardedLookup(policyResolve);
+    const before = wouldDial.length;
+    for (const [index, address] of ALLOWED.entries()) {
+      expect(safe.validateUrl(`https://${bracketed(address)}/x`, 'media').hostname).toBe(bracketed(address));
+      expect(safe.validateUrl(`https://${bracketed(address)}/x`, 'webhook').hostname).toBe(bracketed(address));
+      const answer = await new Promise((done) => lookup(`public-${index}.example`, {}, (error, found) => done(error ?? found)));
+      expect(answer, address).toBe(address);
+      const literal = await connectThrough(standInFor, bracketed(address));
+      expect((literal as Socket).remoteAddress, address).toBe(address);
+      const named = await connectThrough(standInFor, `public-${index}.example`);
+      expect((named as Socket).remoteAddress, address).toBe(address);
+    }
+    expect(wouldDial.slice(before)).toEqual(ALLOWED.flatMap((address) => [address, address]));
+    wouldDial.length = before;
   });
 });
 
