@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { noteCommit, noteStatement } from './commit-tracker.js';
 
 /**
  * The one database handle (SEMANTICS D1–D3). Embedded mode is one PGlite instance (one session, every query and
@@ -96,9 +97,15 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
   let closed = false;
   return {
     engine: 'pglite',
-    query: (text, values) => run(lite, text, values),
+    async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      const result = await run<Row>(lite, text, values);
+      noteStatement(text);
+      return result;
+    },
     async transaction(work) {
-      return lite.transaction(async (tx) => work({ query: (text, values) => run(tx, text, values) }));
+      const result = await lite.transaction(async (tx) => work({ query: (text, values) => run(tx, text, values) }));
+      noteCommit();
+      return result;
     },
     listenClient: async () => null,
     async close() {
@@ -122,7 +129,11 @@ function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.
   let closed = false;
   return {
     engine,
-    query: (text, values) => pool.query(text, values),
+    async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      const result = await pool.query<Row>(text, values);
+      noteStatement(text);
+      return result;
+    },
     async transaction(work) {
       for (let attempt = 1; ; attempt += 1) {
         const client = await pool.connect();
@@ -130,6 +141,7 @@ function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.
           await client.query('BEGIN');
           const result = await work(client);
           await client.query('COMMIT');
+          noteCommit();
           return result;
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {});

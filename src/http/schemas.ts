@@ -34,10 +34,4 @@ export function listPage<T>(rows: T[], limit: number) {
   return { object: 'list' as const, data: rows.slice(0, limit), has_more: rows.length > limit };
 }
 
-export function parseTimestamp(value: string, param: string): Date {
-  const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime())) {
-    throw new AppError('invalid_request', `${param} must be an RFC 3339 timestamp`, { param });
-  }
-  return date;
-}
+export { parseTimestamp } from './input-guard.js';

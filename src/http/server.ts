@@ -5,7 +5,9 @@ import type { App } from './app-type.js';
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { randomToken } from '../lib/ids.js';
-import { sendError } from './errors.js';
+import { trackCommits, type CommitScope } from '../db/commit-tracker.js';
+import { sendClientError, sendError, toAppError, type Face } from './errors.js';
+import { inspectInput, inspectParameters } from './input-guard.js';
 import { registerApiKeyRoutes } from './routes/keys/api-keys.js';
 import { registerAuditRoutes } from './routes/operator/audit.js';
 import { registerCreditRoutes } from './routes/operator/credits.js';
@@ -28,6 +30,23 @@ import { registerChannelRoutes } from './routes/operator/channels.js';
 import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 
+/** One registered route, as the fuzz suite and the API reference enumerate them. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  face: Face | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered on this app, in registration order. */
+    routeTable: RouteEntry[];
+  }
+}
+
+/** Path parameters longer than this are refused before routing (ids are at most 64 characters). */
+const MAX_PARAM_LENGTH = 100;
+
 /**
  * Builds the Fastify app from deps. Validation is strict (no coercion, unknown properties rejected, E4); every
  * response carries `X-Request-Id`; every error goes through `sendError`.
@@ -38,19 +57,47 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     genReqId: () => `req_${randomToken(16)}`,
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Malformed percent-encoding and over-long path parameters, found before routing: the one error mapper answers.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error),
+    // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach a route.
+    clientErrorHandler: sendClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
+  // Every request runs in its own commit scope (db/commit-tracker.ts); callback style, so the whole pipeline runs inside.
+  app.decorate('routeTable', [] as RouteEntry[]);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, face: route.config?.face });
+    }
   });
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('X-Request-Id', request.id);
+    const scope: CommitScope = { committed: false };
+    request.commits = scope;
+    trackCommits(scope, done);
+  });
+  // Only JSON (and multipart where a route reads it) is accepted; text/plain bodies get 415.
+  app.removeContentTypeParser('text/plain');
   // A POST without a body validates as an empty object, so optional-body routes work and required fields are named.
+  // Every parameter and body is checked for text PostgreSQL cannot store and for excessive nesting (input-guard.ts).
   app.addHook('preValidation', async (request) => {
+    inspectParameters(request.params);
+    inspectParameters(request.query);
     if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE' && request.method !== 'HEAD') {
       request.body = {};
     }
+    inspectInput(request.body);
   });
-  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setErrorHandler((error, request, reply) => {
+    if (toAppError(error).code === 'internal_error' && request.commits?.committed) {
+      // A change was committed and the client is about to be told it failed: it may retry and apply it twice.
+      deps.metrics.increment('genrelay_committed_then_failed_total', 'Internal errors answered after the request had committed a change');
+      request.log.error({ err: error }, 'committed change answered with an internal error');
+    }
+    return sendError(request, reply, error);
+  });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 'No such route')));
 
   registerHealthRoutes(app, deps);

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/pool.js';
 import { sqlState } from '../../db/pool.js';
 import { AppError } from '../../lib/errors.js';
+import { MAX_CREDITS } from '../../lib/money.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type {
   Balance,
@@ -102,12 +103,18 @@ export class WalletService {
       if (first) return { entry: first, wallet: walletRow, duplicate: true };
       throw new AppError('conflict', 'A credit with this reference is being applied concurrently; retry');
     }
+    // Both bounds are guards of the one statement; the CHECK constraints of migration 0007 back the upper one.
     const updated = await tx.query<WalletRow>(
       `UPDATE wallets SET balance = balance + $2, updated_at = $3
-        WHERE id = $1 AND balance + $2 >= reserved RETURNING *`,
-      [walletRow.id, input.amount, input.now],
+        WHERE id = $1 AND balance + $2 >= reserved AND balance + $2 <= $4 RETURNING *`,
+      [walletRow.id, input.amount, input.now, MAX_CREDITS],
     );
     if (!updated.rows[0]) {
+      const current = await tx.query<WalletRow>('SELECT * FROM wallets WHERE id = $1', [walletRow.id]);
+      const balance = current.rows[0]?.balance ?? walletRow.balance;
+      if (BigInt(balance) + input.amount > MAX_CREDITS) {
+        throw new AppError('invalid_request', `The grant would take the balance past ${MAX_CREDITS} credits, the most a wallet can hold`, { param: 'amount' });
+      }
       throw new AppError('balance_below_reserved', 'The adjustment would take the balance below active reservations');
     }
     return { entry: inserted.rows[0], wallet: updated.rows[0], duplicate: false };

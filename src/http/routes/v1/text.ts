@@ -14,10 +14,29 @@ import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
 const SERVER_OWNED = ['customer_id', 'customer', 'mode', 'cost', 'credits', 'hold', 'charged', 'status', 'provider', 'reservation', 'channel', 'api_key_id'];
 const TEXT_BODY_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * A message is an object with a role; its content is text, an array of content parts, or null (assistant tool calls).
+ * Other message fields (name, tool_calls, tool_call_id, …) are forwarded as they are.
+ */
+const ChatMessage = Type.Object(
+  {
+    role: Type.String({ minLength: 1, maxLength: 64 }),
+    content: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 1_000 }), Type.Null()])),
+  },
+  { additionalProperties: true },
+);
+/** OpenAI's four input shapes: a string, strings, a token array, token arrays. */
+const EmbeddingInput = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Array(Type.String(), { minItems: 1, maxItems: 2048 }),
+  Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 1_000_000 }),
+  Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 1_000_000 }), { minItems: 1, maxItems: 2048 }),
+]);
+
 const ChatBody = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 128 }),
-    messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 10_000 }),
+    messages: Type.Array(ChatMessage, { minItems: 1, maxItems: 10_000 }),
     stream: Type.Optional(Type.Boolean()),
     max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
     max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -29,7 +48,7 @@ const ChatBody = Type.Object(
 const EmbeddingBody = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 128 }),
-    input: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.Unknown(), { minItems: 1, maxItems: 2048 })]),
+    input: EmbeddingInput,
     encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
     dimensions: Type.Optional(Type.Integer({ minimum: 1, maximum: 8192 })),
   },

@@ -12,6 +12,7 @@ import { openAiVideoView } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
 import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { inspectInput } from '../../input-guard.js';
 import { CallbackUrl, GENERATION_BODY_LIMIT, Metadata, References, Seconds, sendCreated, toMetadata, toReferences, toSeconds } from './common.js';
 
 /**
@@ -50,20 +51,7 @@ async function readBody(request: FastifyRequest): Promise<VideoBody> {
     if (request.mediaType !== 'application/json') validate(request.body);
     return request.body as VideoBody;
   }
-  const body: Record<string, unknown> = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer();
-      body[part.fieldname] = {
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        content_type: part.mimetype,
-        size: bytes.length,
-        data: bytes.toString('base64'),
-      };
-    } else {
-      body[part.fieldname] = part.value;
-    }
-  }
+  const body = await readParts(request);
   if (typeof body.metadata === 'string') {
     try {
       body.metadata = JSON.parse(body.metadata);
@@ -71,8 +59,36 @@ async function readBody(request: FastifyRequest): Promise<VideoBody> {
       throw new AppError('invalid_request', 'metadata must be a JSON object', { param: 'metadata' });
     }
   }
+  inspectInput(body);
   validate(body);
   return body as VideoBody;
+}
+
+/**
+ * The multipart parts as one body. A missing or broken boundary, a truncated part or a malformed part header is the
+ * client's fault: busboy's untyped errors become a 400; the plugin's typed limits keep their mapping (errors.ts).
+ */
+async function readParts(request: FastifyRequest): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = {};
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        const bytes = await part.toBuffer();
+        body[part.fieldname] = {
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          content_type: part.mimetype,
+          size: bytes.length,
+          data: bytes.toString('base64'),
+        };
+      } else {
+        body[part.fieldname] = part.value;
+      }
+    }
+  } catch (error) {
+    if (error instanceof AppError || (error as { code?: string }).code?.startsWith('FST_')) throw error;
+    throw new AppError('invalid_request', 'The multipart body is malformed (missing boundary or truncated part)');
+  }
+  return body;
 }
 
 /** The errors Fastify's own validation would give (http/errors.ts): unknown and missing parameters are named. */

@@ -3,6 +3,7 @@ import type { Deps } from '../../../deps.js';
 import { pollTask } from '../../../workflows/run-task.js';
 import type { ChannelRouter } from '../../../workflows/router.js';
 import type { App } from '../../app-type.js';
+import { notFound } from '../../../lib/errors.js';
 
 /**
  * Upstream callbacks (Ark, Suno, new-api): `/webhooks/upstream/:channel/:token`, the token naming the task and
@@ -15,7 +16,7 @@ export function registerUpstreamCallbackRoute(app: App, deps: Deps): void {
   app.post<{ Params: Static<typeof Params> }>('/webhooks/upstream/:channel/:token', { config: { face: 'plain' }, schema: { params: Params } }, async (request, reply) => {
     const router = deps.router as Partial<ChannelRouter>;
     const taskId = router.verifyCallbackToken?.(request.params.channel, request.params.token) ?? null;
-    if (!taskId) return reply.status(404).send({ ok: false });
+    if (!taskId) throw notFound('callback');
     const task = await deps.tasks.get(taskId);
     if (!task || task.channel_id !== request.params.channel) {
       request.log.info({ taskId, channelId: request.params.channel }, 'upstream callback for an unknown task');

@@ -1,0 +1,30 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Which requests have committed a change (issue 8: "a committed change never answers an error"). The HTTP layer runs
+ * each request inside `trackCommits`; the database handle marks the scope when a transaction commits or a statement
+ * that writes succeeds outside one. An internal error answered after a commit is then a bug that the error mapper
+ * logs and counts (`genrelay_committed_then_failed_total`), and that the fuzz suite asserts never happens.
+ */
+export interface CommitScope {
+  committed: boolean;
+}
+
+const scopes = new AsyncLocalStorage<CommitScope>();
+
+/** Statements that change data outside an explicit transaction: DML, and the hold functions called with SELECT. */
+const WRITE = /\b(INSERT|UPDATE|DELETE|gr_create_task|gr_resolve_hold)\b/i;
+
+export function trackCommits<T>(scope: CommitScope, run: () => T): T {
+  return scopes.run(scope, run);
+}
+
+export function noteStatement(text: string): void {
+  const scope = scopes.getStore();
+  if (scope && !scope.committed && WRITE.test(text)) scope.committed = true;
+}
+
+export function noteCommit(): void {
+  const scope = scopes.getStore();
+  if (scope) scope.committed = true;
+}
