@@ -42,6 +42,8 @@ export interface Config {
   maxQueuedPerModel: number;
   /** How long a synchronous image request waits for its task before answering 202 with the task. */
   syncWaitMs: number;
+  /** Request body bytes a process accepts at once; past it, requests with bodies get 429 (0 = no limit). */
+  maxInflightBodyBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -155,5 +157,6 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
     syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),
     maxQueuedPerModel: integer(env, 'MAX_QUEUED_PER_MODEL', 10_000, 1, 10_000_000),
+    maxInflightBodyBytes: integer(env, 'MAX_INFLIGHT_BODY_MB', 256, 0, 65_536) * 1024 * 1024,
   });
 }

@@ -8,6 +8,7 @@ import { randomToken } from '../lib/ids.js';
 import { trackCommits, type CommitScope } from '../db/commit-tracker.js';
 import { sendClientError, sendError, toAppError, type Face } from './errors.js';
 import { inspectInput, inspectParameters } from './input-guard.js';
+import { BodyBudget } from './body-budget.js';
 import { registerApiKeyRoutes } from './routes/keys/api-keys.js';
 import { registerAuditRoutes } from './routes/operator/audit.js';
 import { registerCreditRoutes } from './routes/operator/credits.js';
@@ -77,6 +78,10 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     const scope: CommitScope = { committed: false };
     request.commits = scope;
     trackCommits(scope, done);
+  });
+  const bodies = new BodyBudget(deps.config.maxInflightBodyBytes);
+  app.addHook('preParsing', async (request, reply) => {
+    bodies.hold(request, reply);
   });
   // Only JSON (and multipart where a route reads it) is accepted; text/plain bodies get 415.
   app.removeContentTypeParser('text/plain');
