@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Deps } from '../deps.js';
-import { deliverDueWebhooks } from '../workflows/deliver-webhooks.js';
+import { WebhookSender } from '../workflows/deliver-webhooks.js';
 import { dispatchTask, pollTask } from '../workflows/run-task.js';
 import { sweep } from '../workflows/sweep.js';
 
@@ -9,6 +9,9 @@ import { sweep } from '../workflows/sweep.js';
  * with `FOR UPDATE SKIP LOCKED` and leases, so any number of processes can run them (SEMANTICS T1, T2). The loops
  * poll at most every second and are also woken in-process right after a task is created or resolved.
  * `*Once` methods run one round and are what tests drive with a manual clock.
+ *
+ * The webhook loop does not wait for deliveries: it claims into free slots and returns, each delivery runs on its
+ * own, and a finished one wakes the loop to claim again (workflows/deliver-webhooks.ts, issue 8).
  */
 const BATCH = 20;
 
@@ -26,13 +29,16 @@ export class Worker {
   private readonly loops: Loop[];
   private stopped = true;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The webhook sender: its deliveries, leases and heartbeat. */
+  readonly webhooks: WebhookSender;
 
   constructor(private readonly deps: Deps) {
     const interval = deps.config.workerIntervalMs;
+    this.webhooks = new WebhookSender(deps, { owner: this.owner, onSlotFree: () => this.wake('webhooks') });
     this.loops = [
       { name: 'dispatcher', intervalMs: interval, run: () => this.dispatchOnce(), timer: null, running: null, again: false },
       { name: 'poller', intervalMs: interval, run: () => this.pollOnce(), timer: null, running: null, again: false },
-      { name: 'webhooks', intervalMs: interval, run: () => this.deliverOnce(), timer: null, running: null, again: false },
+      { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false },
       { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
     ];
   }
@@ -50,8 +56,9 @@ export class Worker {
     return tasks.length;
   }
 
+  /** Claims due webhook deliveries into free slots and waits for the ones it started. */
   deliverOnce(): Promise<number> {
-    return this.track(deliverDueWebhooks(this.deps, BATCH));
+    return this.track(this.webhooks.deliverOnce());
   }
 
   sweepOnce() {
@@ -126,5 +133,7 @@ export class Worker {
     for (const loop of this.loops) if (loop.timer) clearTimeout(loop.timer);
     await Promise.all(this.loops.map((loop) => loop.running));
     await Promise.all([...this.inflight]);
+    await this.webhooks.idle();
+    await this.webhooks.close();
   }
 }

@@ -1,4 +1,13 @@
 import type { Deps } from '../deps.js';
+import { createWebhookClient, type WebhookClient } from '../modules/webhooks/client.js';
+import {
+  FAILING_AFTER,
+  HEARTBEAT_MS,
+  LEASE_MS,
+  MAX_IN_FLIGHT,
+  PER_CUSTOMER_IN_FLIGHT,
+  PER_TARGET_IN_FLIGHT,
+} from '../modules/webhooks/fairness.js';
 import type { DeliveryRow } from '../modules/webhooks/service.js';
 import { MAX_ATTEMPTS, classifyResponse, nextAttemptAt, parseRetryAfter } from '../modules/webhooks/schedule.js';
 import { generateMessageId, webhookHeaders } from '../modules/webhooks/signing.js';
@@ -9,11 +18,133 @@ import { callbackBody, nativeTaskView } from './task-views.js';
  * afresh with the customer's secret(s), POSTs through the guarded client without following redirects, and
  * records the attempt. 2xx delivers; 410 ends it (and disables a registered endpoint); anything else retries on
  * the H10 schedule until the last attempt fails.
+ *
+ * Fairness (issue 8, numbers in modules/webhooks/fairness.ts): every delivery runs as its own promise, so a slow one
+ * holds only its own slot; the sender claims again whenever a slot frees (up to MAX_IN_FLIGHT per process). The
+ * claim itself caps deliveries in flight per target and per customer over all processes and skips blocked targets.
+ * A claim is a short lease renewed by a heartbeat while the POST runs, so deliveries of a process that died are
+ * re-sent by another within LEASE_MS, with the webhook-id and body stored on their first attempt.
  */
-export async function deliverDueWebhooks(deps: Deps, limit: number): Promise<number> {
-  const due = await deps.webhooks.claimDue(limit);
-  await Promise.all(due.map((delivery) => deliverOne(deps, delivery)));
-  return due.length;
+export interface WebhookSenderOptions {
+  /** The worker id recorded on claimed rows. */
+  owner: string;
+  /** Called whenever a delivery finishes and its slot is free again (the worker wakes its claim loop). */
+  onSlotFree?: () => void;
+  /** Injected for tests; default: the webhook client of modules/webhooks/client.ts, opened on first use. */
+  client?: WebhookClient;
+  maxInFlight?: number;
+}
+
+interface InFlight {
+  token: string;
+  done: Promise<void>;
+}
+
+export class WebhookSender {
+  private readonly inflight = new Map<string, InFlight>();
+  private readonly maxInFlight: number;
+  private client: WebhookClient | null;
+  private claiming: Promise<unknown> = Promise.resolve();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private sequence = 0;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: WebhookSenderOptions,
+  ) {
+    this.client = options.client ?? null;
+    this.maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+  }
+
+  /** Deliveries this process is sending right now. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Claims as many due deliveries as there are free slots and starts them; returns without waiting for them. */
+  async pump(): Promise<number> {
+    return (await this.claimAndStart()).length;
+  }
+
+  /** One round for tests and `drain()`: claims like `pump` and waits for the deliveries it started. */
+  async deliverOnce(): Promise<number> {
+    const started = await this.claimAndStart();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Waits until nothing is in flight (graceful shutdown: leases keep being renewed meanwhile). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((entry) => entry.done));
+  }
+
+  /** Renews the leases of everything in flight (run every HEARTBEAT_MS while something is). */
+  async renewLeases(): Promise<number> {
+    const tokens = [...new Set([...this.inflight.values()].map((entry) => entry.token))];
+    try {
+      return await this.deps.webhooks.renewLeases(tokens, LEASE_MS);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'webhook lease renewal failed');
+      return 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopHeartbeat();
+    const client = this.client;
+    this.client = this.options.client ?? null;
+    if (client && !this.options.client) await client.close();
+  }
+
+  /** Claims run one at a time in a process, so free slots are counted once. */
+  private claimAndStart(): Promise<Promise<void>[]> {
+    const run = this.claiming.then(async () => {
+      const free = this.maxInFlight - this.inflight.size;
+      if (free <= 0) return [];
+      this.sequence += 1;
+      const rows = await this.deps.webhooks.claimDue({
+        owner: this.options.owner,
+        token: `${this.options.owner}:${this.sequence}`,
+        leaseMs: LEASE_MS,
+        limit: free,
+        perTarget: PER_TARGET_IN_FLIGHT,
+        perCustomer: PER_CUSTOMER_IN_FLIGHT,
+        excludeIds: [...this.inflight.keys()],
+      });
+      return rows.map((row) => this.launch(row));
+    });
+    this.claiming = run.catch(() => {});
+    return run;
+  }
+
+  private launch(delivery: DeliveryRow): Promise<void> {
+    const done = deliverOne(this.deps, this.openClient(), delivery)
+      .catch((error) => {
+        // The lease runs out and another round retries it with the same webhook-id.
+        this.deps.logger.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed');
+      })
+      .finally(() => {
+        this.inflight.delete(delivery.id);
+        if (this.inflight.size === 0) this.stopHeartbeat();
+        this.options.onSlotFree?.();
+      });
+    this.inflight.set(delivery.id, { token: delivery.lease_token!, done });
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
+    return done;
+  }
+
+  private openClient(): WebhookClient {
+    this.client ??= createWebhookClient(this.deps.config);
+    return this.client;
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
 }
 
 async function renderBody(deps: Deps, delivery: DeliveryRow): Promise<string> {
@@ -25,7 +156,7 @@ async function renderBody(deps: Deps, delivery: DeliveryRow): Promise<string> {
   return JSON.stringify(callbackBody(task, deps.media));
 }
 
-async function deliverOne(deps: Deps, delivery: DeliveryRow): Promise<void> {
+async function deliverOne(deps: Deps, client: WebhookClient, delivery: DeliveryRow): Promise<void> {
   const fixed = delivery.body && delivery.message_id
     ? { messageId: delivery.message_id, body: delivery.body }
     : await deps.webhooks.fixBody(delivery.id, generateMessageId(), await renderBody(deps, delivery));
@@ -40,7 +171,7 @@ async function deliverOne(deps: Deps, delivery: DeliveryRow): Promise<void> {
   let error: string | null = null;
   let retryAfter: number | null = null;
   try {
-    const response = await deps.safeFetch.postWebhook(delivery.url, fixed.body, headers);
+    const response = await client.postWebhook(delivery.url, fixed.body, headers);
     status = response.status;
     if (status === 429 || status === 503) retryAfter = parseRetryAfter(response.headers['retry-after'], deps.clock.now());
   } catch (caught) {
@@ -49,18 +180,28 @@ async function deliverOne(deps: Deps, delivery: DeliveryRow): Promise<void> {
   const durationMs = Date.now() - started;
   const verdict = status === null ? 'retry' : classifyResponse(status);
   const attempt = delivery.attempts + 1;
+  const record = (outcome: { status: DeliveryRow['status']; nextAttemptAt: Date | null }) =>
+    deps.webhooks.recordAttempt(delivery, { status, error, durationMs }, outcome);
+  let result: { recorded: boolean; failures: number };
   if (verdict === 'delivered') {
-    await deps.webhooks.recordAttempt(delivery, { status, error, durationMs }, { status: 'delivered', nextAttemptAt: null });
-    return;
-  }
-  if (verdict === 'gone') {
-    await deps.webhooks.recordAttempt(delivery, { status, error, durationMs }, { status: 'cancelled', nextAttemptAt: null });
+    result = await record({ status: 'delivered', nextAttemptAt: null });
+  } else if (verdict === 'gone') {
+    result = await record({ status: 'cancelled', nextAttemptAt: null });
+    // H9 holds whoever records the attempt: the receiver itself said the endpoint is gone.
     if (delivery.endpoint_id) await deps.webhooks.disableEndpoint(delivery.endpoint_id, 'endpoint answered 410 Gone');
+  } else {
+    const next = attempt >= MAX_ATTEMPTS ? null : nextAttemptAt(attempt, deps.clock.now(), { retryAfterSeconds: retryAfter });
+    result = await record(next ? { status: 'pending', nextAttemptAt: next } : { status: 'failed', nextAttemptAt: null });
+  }
+  if (!result.recorded) {
+    // Our lease ran out mid-attempt and another sender may have re-sent it; its record is the one that counts.
+    deps.logger.warn({ deliveryId: delivery.id, status, error }, 'webhook attempt not recorded: its claim was lost');
     return;
   }
-  const next = attempt >= MAX_ATTEMPTS ? null : nextAttemptAt(attempt, deps.clock.now(), { retryAfterSeconds: retryAfter });
-  await deps.webhooks.recordAttempt(delivery, { status, error, durationMs }, next ? { status: 'pending', nextAttemptAt: next } : { status: 'failed', nextAttemptAt: null });
-  if (delivery.endpoint_id && (await deps.webhooks.disableIfSilent(delivery.endpoint_id))) {
+  if (result.failures === FAILING_AFTER) {
+    deps.logger.warn({ target: delivery.target_key, customerId: delivery.customer_id }, 'webhook target failing: its deliveries are deferred and probed one at a time');
+  }
+  if (verdict === 'retry' && delivery.endpoint_id && (await deps.webhooks.disableIfSilent(delivery.endpoint_id))) {
     deps.logger.warn({ endpointId: delivery.endpoint_id, customerId: delivery.customer_id }, 'webhook endpoint disabled: no successful delivery for 5 days');
   }
 }
