@@ -6,7 +6,6 @@ import type { CatalogModel } from '../modules/catalog/types.js';
 import type { Face, StoredRequest, TaskRow } from '../modules/tasks/types.js';
 import type { GenerationKind, JsonValue } from '../providers/spec.js';
 import { prepareReferences, type RawReference } from './references.js';
-import { reservedTaskRow } from './task-row.js';
 import type { ReserveInput } from '../modules/wallet/types.js';
 
 /**
@@ -151,13 +150,10 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
       param: 'Idempotency-Key',
     });
   }
-  if (reserved.outcome === 'replay') {
-    const task = await deps.tasks.get(reserved.taskId);
-    return { task: task!, outcome: 'replay' };
-  }
+  if (reserved.outcome === 'replay') return { task: reserved.task, outcome: 'replay' };
   await deps.media.attach(prepared.fileIds, taskId);
   deps.events.emit('task.created', taskId);
-  return { task: reservedTaskRow(reserveInput), outcome: 'created' };
+  return { task: reserved.task, outcome: 'created' };
 }
 
 /**

@@ -6,7 +6,6 @@ import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
 import type { Route } from './router.js';
-import { reservedTaskRow } from './task-row.js';
 import type { ReserveInput } from '../modules/wallet/types.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
@@ -51,8 +50,7 @@ async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): P
     hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
     initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil,
   };
-  await deps.wallet.reserve(input);
-  return reservedTaskRow(input);
+  return (await deps.wallet.reserve(input)).task;
 }
 
 

@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../../db/pool.js';
 import { sqlState } from '../../db/pool.js';
 import { AppError } from '../../lib/errors.js';
 import { MAX_CREDITS } from '../../lib/money.js';
+import type { TaskRow } from '../tasks/types.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type {
   Balance,
@@ -150,9 +151,9 @@ export class WalletService {
    * The hot path (SEMANTICS §5.4): one round trip claims the idempotency key, takes the concurrency slot,
    * reserves the hold and inserts the task. 402/429 raise and store nothing (I8).
    */
-  async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome }> {
+  async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
     try {
-      const result = await this.db.query<{ task_id: string; outcome: ReserveOutcome }>(
+      const result = await this.db.query<TaskRow>(
         `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
         [
           input.taskId,
@@ -178,8 +179,14 @@ export class WalletService {
           input.metadata === undefined || input.metadata === null ? null : JSON.stringify(input.metadata),
         ],
       );
-      const row = result.rows[0]!;
-      return { taskId: row.task_id, outcome: row.outcome };
+      // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the
+      // same request in the same mode, else a conflict (I5, I6).
+      const task = result.rows[0];
+      if (!task) throw new AppError('conflict', 'The Idempotency-Key was released while this request ran; retry');
+      const outcome: ReserveOutcome = task.id === input.taskId
+        ? 'created'
+        : task.fingerprint === input.fingerprint && task.mode === input.mode ? 'replay' : 'conflict';
+      return { taskId: task.id, outcome, task };
     } catch (error) {
       const state = sqlState(error);
       if (state === 'GR402') throw new AppError('insufficient_credits', 'Not enough credits available for this request');
