@@ -24,6 +24,9 @@ export async function reserveTask(
     type: input.type ?? 'video',
     model: input.model ?? 'test-model',
     request: input.request ?? {},
+    ...(input.initialStatus ? { initialStatus: input.initialStatus } : {}),
+    ...(input.leaseOwner ? { leaseOwner: input.leaseOwner } : {}),
+    ...(input.leaseUntil ? { leaseUntil: input.leaseUntil } : {}),
   });
   return { ...result, requestedId: taskId };
 }

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { testCustomer, testWallet } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
+import { reserveTask } from '../harness/tasks.js';
 
 /** Chat completions and embeddings with the official client on test keys (sandbox), billed by tokens (issue 5). */
 const ctx = useTestApp();
@@ -99,5 +100,21 @@ describe('embeddings', () => {
     expect(float.body.data[0].embedding[0]).toBeCloseTo(result.data[0]!.embedding[0]!, 5);
     const expected = Math.ceil((result.usage.prompt_tokens * 200) / 1_000_000);
     expect((await charges(owner.customerId))[0]).toBe(-expected);
+  });
+});
+
+describe('cancelling a text request', () => {
+  it('a chat or embedding task cannot be cancelled through the task API: its hold stays for the settle (no free answers)', async () => {
+    const owner = await testCustomer(ctx.app);
+    for (const type of ['chat', 'embedding'] as const) {
+      const reserved = await reserveTask(ctx.app, { customerId: owner.customerId, keyId: owner.keyId, mode: 'test', cost: 50, type, model: 'grok-4-fast', initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil: new Date(ctx.app.clock.now().getTime() + 600_000) });
+      const answer = await ctx.app.request('POST', `/v1/tasks/${reserved.taskId}/cancel`, { key: owner.key });
+      expectV1Error(answer, 409, 'task_not_cancellable');
+      expect((await testWallet(ctx.app, owner.customerId)).reserved).toBe(50);
+      const settled = await ctx.app.deps.wallet.settle(reserved.taskId, 7n, ctx.app.clock.now());
+      expect(settled.outcome).toBe('settled');
+      expect((await testWallet(ctx.app, owner.customerId)).reserved).toBe(0);
+    }
+    expect(await charges(owner.customerId)).toEqual([-7, -7]);
   });
 });
