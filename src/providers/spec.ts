@@ -16,10 +16,18 @@
  *   3. `cancel(operation, context)` (optional) when the customer cancels a submitted task.
  *
  * Failures are data, not exceptions: `start` answers `rejected` (surely not accepted upstream) or `unknown` (may
- * have been accepted; SEMANTICS T5) with a canonical error class (PROVIDERS §0.3). An adapter may throw only for
- * programming errors; the engine treats a throw from `start` as `unknown` and from `status` as a transient read.
- * Upstream messages, ids, hosts and credentials never leave the adapter in a customer-visible field: `message`
- * is for operators' logs, the customer sees only the canonical task error code (SEMANTICS T14).
+ * have been accepted; SEMANTICS T5) with a canonical error class (PROVIDERS §0.3). Which of the two is decided by
+ * one rule for every adapter, `shared/start-failure.ts`, applied by the one start sequence `shared/start.ts`. An
+ * adapter may throw only for programming errors; the engine treats a throw from `start` as `unknown` and from
+ * `status` as a transient read. Upstream messages, ids, hosts and credentials never leave the adapter in a
+ * customer-visible field: `message` is for operators' logs, the customer sees only the canonical task error code
+ * (SEMANTICS T14), and every message passes the shared sanitizer on its way out (`shared/safe-messages.ts`).
+ *
+ * The provider toolkit (`shared/`): `http.ts` / `http-stream.ts` (upstream calls), `start.ts` + `start-failure.ts`
+ * (the start sequence and its outcome rule), `status-table.ts` (status tables as data), `task-not-found.ts`,
+ * `sanitize.ts` + `safe-messages.ts` (operator-safe messages), `media-sniff.ts`, and `safe-fetch.ts` /
+ * `url-policy.ts` (customer and result URLs). A provider folder holds only its wire format and its code → class
+ * table; a new provider is one folder, one line in `registry.ts`, one mock and the conformance suite.
  */
 import type { Clock } from '../lib/clock.js';
 

@@ -2,11 +2,14 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import type { ArkVideoOperation } from '../../src/providers/ark/ark-api-types.js';
-import { classifyCode, stripRequestId } from '../../src/providers/ark/ark-errors.js';
-import { forwardOnly, mapArkStatus } from '../../src/providers/ark/ark-status.js';
+import { classifyCode } from '../../src/providers/ark/ark-errors.js';
+import { ARK_STATUSES } from '../../src/providers/ark/ark-status.js';
 import { returnedSeconds } from '../../src/providers/ark/ark-video-result.js';
 import { createArkAdapter } from '../../src/providers/ark/index.js';
-import { makePng, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { makePng } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
+import { sanitize } from '../../src/providers/shared/sanitize.js';
+import { forward, readStatus } from '../../src/providers/shared/status-table.js';
 import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderAdapter, ProviderContext, ReferenceInput, StartResult, StatusResult } from '../../src/providers/spec.js';
 import type { MockContext, MockOptions } from '../mock-upstreams/shared/harness.js';
@@ -247,9 +250,9 @@ describe('ark: lifecycle, statuses and results', () => {
     expect((running.operation as unknown as ArkVideoOperation).seen).toBe('running');
     taskOf(h, started.providerTaskId).startAt = h.mock.now() + 10_000; // the upstream now claims `queued`
     expect((await h.adapter.status(running.operation!, h.context)).status).toBe('running');
-    expect(mapArkStatus('Processing')).toEqual({ status: 'running', known: true });
-    expect(mapArkStatus('reticulating')).toEqual({ status: 'running', known: false });
-    expect(forwardOnly('running', 'queued')).toBe('running');
+    expect(readStatus(ARK_STATUSES, 'Processing')).toEqual({ status: 'running', known: true });
+    expect(readStatus(ARK_STATUSES, 'reticulating')).toEqual({ status: 'running', known: false });
+    expect(forward('running', 'queued')).toBe('running');
   });
 
   it('moderation_output_once fails the first create and passes the resubmission (quirk 32)', async () => {
@@ -337,7 +340,7 @@ describe('ark: create errors', () => {
     expect(classifyCode('InputTextSensitiveContentDetected.PolicyViolation', 400)).toBe('moderation_input');
     expect(classifyCode('OutputImageRiskDetection', 200)).toBe('moderation_output');
     expect(classifyCode(undefined, 418)).toBe('invalid_request');
-    expect(stripRequestId('The request failed. Request id: 0217abc-def')).toBe('The request failed.');
+    expect(sanitize('The request failed. Request id: 0217abc-def')).toBe('The request failed.');
   });
 });
 

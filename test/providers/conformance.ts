@@ -171,6 +171,25 @@ export function runConformance(spec: ConformanceSpec): void {
       });
     });
 
+    it('a refused connection → rejected (network): the create surely never left; the message names no host or key', async () => {
+      const closed = await spec.startMock();
+      const baseUrl = `${closed.baseUrl}${spec.basePath}`;
+      await closed.close();
+      const adapter = spec.adapter(spec.settings ?? {});
+      const context: ProviderContext = {
+        clock: new ManualClock(),
+        upstreamModel: spec.upstreamModel,
+        baseUrl,
+        credential: 'mock-key',
+        settings: spec.settings ?? {},
+        attempt: 1,
+      };
+      const started = await adapter.start(request('x'), context);
+      expect(started).toMatchObject({ outcome: 'rejected', error: { class: 'network' } });
+      if (started.outcome === 'accepted') return;
+      for (const forbidden of [new URL(baseUrl).host, '127.0.0.1', 'mock-key']) expect(started.error.message).not.toContain(forbidden);
+    });
+
     it('a connection that never answers → unknown (network), within the adapter timeout', async () => {
       await withMock(async (adapter, context) => {
         const started = await adapter.start(request('x [[scenario:conn_reset]]'), context);

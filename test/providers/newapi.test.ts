@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createNewapiAdapter, parseCallback } from '../../src/providers/newapi/index.js';
 import { isTaskMissing } from '../../src/providers/newapi/newapi-errors.js';
-import { canonicalStatus } from '../../src/providers/newapi/newapi-status.js';
+import { NEWAPI_STATUSES } from '../../src/providers/newapi/newapi-status.js';
+import { readStatus } from '../../src/providers/shared/status-table.js';
 import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import { startNewapiMock, type NewapiMockTask } from '../mock-upstreams/newapi/server.js';
@@ -207,8 +208,8 @@ describe('newapi adapter: lifecycle and statuses', () => {
       failed: 'failed', failure: 'failed', fail: 'failed', error: 'failed',
       cancelled: 'cancelled', canceled: 'cancelled', expired: 'expired', SUCCESS: 'succeeded',
     };
-    for (const [raw, canonical] of Object.entries(table)) expect(canonicalStatus(raw)).toEqual({ status: canonical, known: true });
-    expect(canonicalStatus('rendering')).toEqual({ status: 'running', known: false });
+    for (const [raw, canonical] of Object.entries(table)) expect(readStatus(NEWAPI_STATUSES, raw)).toEqual({ status: canonical, known: true });
+    expect(readStatus(NEWAPI_STATUSES, 'rendering')).toEqual({ status: 'running', known: false });
   });
 
   it('status_synonyms: the mock speaks synonyms, the adapter still ends succeeded without moving backwards', async () => {

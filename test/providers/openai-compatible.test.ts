@@ -11,8 +11,8 @@ import {
   isUsageOnlyChunk,
   normaliseUsage,
   readSse,
-  sanitize,
 } from '../../src/providers/openai-compatible/index.js';
+import { sanitize } from '../../src/providers/shared/sanitize.js';
 import type { ProviderContext, TextResult, TextStreamEvent } from '../../src/providers/spec.js';
 import { startChatMock } from '../mock-upstreams/openai-compatible/server.js';
 
@@ -408,7 +408,7 @@ describe('openai-compatible pieces', () => {
   });
 
   it('sanitises request ids, keys and the credential', () => {
-    const clean = sanitize('Incorrect API key provided: sk-abc***wxyz. request id: req_123 (key my-secret-credential) Bearer abc.def', 'my-secret-credential');
+    const clean = sanitize('Incorrect API key provided: sk-abc***wxyz. request id: req_123 (key my-secret-credential) Bearer abc.def', { credential: 'my-secret-credential' });
     expect(clean).not.toMatch(/abc\*|wxyz|req_123|my-secret|abc\.def/);
   });
 

@@ -4,9 +4,12 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createOpenAIAdapter } from '../../src/providers/openai/index.js';
-import { classifyError, sanitize } from '../../src/providers/openai/openai-errors.js';
-import { canonicalStatus } from '../../src/providers/openai/openai-status.js';
-import { makePng, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { classifyError } from '../../src/providers/openai/openai-errors.js';
+import { OPENAI_STATUSES } from '../../src/providers/openai/openai-status.js';
+import { makePng } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
+import { sanitize } from '../../src/providers/shared/sanitize.js';
+import { readStatus } from '../../src/providers/shared/status-table.js';
 import type { UpstreamResponse } from '../../src/providers/shared/http.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import type { MockContext } from '../mock-upstreams/shared/harness.js';
@@ -230,7 +233,7 @@ describe('openai errors (§4.1)', () => {
   });
 
   it('strips request ids and keys from operator messages', () => {
-    const message = sanitize('Incorrect API key provided: sk-proj-abc***xyz. Request id: req_123abc (see req_456def) key mock-secret', 'mock-secret');
+    const message = sanitize('Incorrect API key provided: sk-proj-abc***xyz. Request id: req_123abc (see req_456def) key mock-secret', { credential: 'mock-secret' });
     expect(message).not.toMatch(/req_|abc\*\*\*xyz|mock-secret/);
     expect(message).toContain('sk-***');
   });
@@ -295,9 +298,9 @@ describe('openai sora video', () => {
     const seen: string[] = [];
     expect((await poll(adapter, video(context), control, started.operation, seen)).status).toBe('succeeded');
     expect(seen).toContain('running');
-    expect(canonicalStatus('in-progress')).toEqual({ status: 'running', known: true });
-    expect(canonicalStatus('CANCELED')).toEqual({ status: 'cancelled', known: true });
-    expect(canonicalStatus('warming_up')).toEqual({ status: 'running', known: false });
+    expect(readStatus(OPENAI_STATUSES, 'in-progress')).toEqual({ status: 'running', known: true });
+    expect(readStatus(OPENAI_STATUSES, 'CANCELED')).toEqual({ status: 'cancelled', known: true });
+    expect(readStatus(OPENAI_STATUSES, 'warming_up')).toEqual({ status: 'running', known: false });
   });
 
   it('a content download after expires_at (url_short_ttl) → expired, not billed', async () => {

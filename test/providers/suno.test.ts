@@ -1,13 +1,14 @@
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.js';
-import { sniffContentType } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import { taskNotFound } from '../../src/providers/shared/task-not-found.js';
 import { createSunoAdapter } from '../../src/providers/suno/index.js';
 import { decodeCallback, decodeRecordInfo, parseMaybeJson } from '../../src/providers/suno/suno-decode.js';
-import { sanitizeMessage } from '../../src/providers/suno/suno-errors.js';
 import { PLACEHOLDER_CALLBACK_URL } from '../../src/providers/suno/suno-request.js';
-import { canonicalStatus } from '../../src/providers/suno/suno-status.js';
+import { SUNO_STATUSES } from '../../src/providers/suno/suno-status.js';
+import { sanitize } from '../../src/providers/shared/sanitize.js';
+import { readStatus } from '../../src/providers/shared/status-table.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import { startSunoMock, SUNO_CDN_TTL_SECONDS, type SunoMockTask } from '../mock-upstreams/suno/server.js';
 import { runConformance } from './conformance.js';
@@ -161,9 +162,9 @@ describe('suno adapter: family specifics', () => {
       ['complete', 'succeeded'], ['SUCCESS', 'succeeded'], ['CREATE_TASK_FAILED', 'failed'], ['CALLBACK_EXCEPTION', 'failed'],
       ['canceled', 'cancelled'], ['EXPIRED', 'expired'], ['SOMETHING_NEW', 'running'],
     ] as const) {
-      expect(canonicalStatus(spelling).status).toBe(status);
+      expect(readStatus(SUNO_STATUSES, spelling).status).toBe(status);
     }
-    expect(canonicalStatus('SOMETHING_NEW').known).toBe(false);
+    expect(readStatus(SUNO_STATUSES, 'SOMETHING_NEW').known).toBe(false);
   });
 
   it('survives a double-encoded response (quirk 27)', async () => {
@@ -315,7 +316,7 @@ describe('suno adapter: family specifics', () => {
   });
 
   it('strips request ids from operator messages', () => {
-    expect(sanitizeMessage('Internal error. Request id: 0217abc-99')).toBe('Internal error.');
-    expect(sanitizeMessage('boom (request_id=xyz)')).toBe('boom');
+    expect(sanitize('Internal error. Request id: 0217abc-99')).toBe('Internal error.');
+    expect(sanitize('boom (request_id=xyz)')).toBe('boom');
   });
 });

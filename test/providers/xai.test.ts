@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { createXaiAdapter } from '../../src/providers/xai/index.js';
 import type { XaiVideoOperation } from '../../src/providers/xai/xai-operation.js';
 import { mapVideoStatus } from '../../src/providers/xai/xai-video-status.js';
-import { sniffContentType } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import type { GenerationRequest, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../../src/providers/spec.js';
 import type { MockContext } from '../mock-upstreams/shared/harness.js';
 import { startXaiMock } from '../mock-upstreams/xai/server.js';

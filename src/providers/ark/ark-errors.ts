@@ -1,5 +1,6 @@
-import { retryAfterSeconds, UpstreamNetworkError, type UpstreamResponse } from '../shared/http.js';
-import type { ErrorClass, ProviderError, StartResult } from '../spec.js';
+import { retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
+import type { CreateError } from '../shared/start.js';
+import type { ErrorClass, ProviderError } from '../spec.js';
 import type { ArkErrorBody } from './ark-api-types.js';
 
 /**
@@ -36,25 +37,20 @@ export function classifyTaskFailure(code: string | undefined): ErrorClass {
   return ['moderation_input', 'moderation_output', 'invalid_request'].includes(errorClass) ? errorClass : 'upstream_error';
 }
 
-/**
- * Ark appends "Request id: <id>" to messages (quirk 31). The message stays operator-only, but the id is
- * stripped so nothing upstream-identifying is copied around with it.
- */
-export function stripRequestId(message: string): string {
-  return message.replace(/\s*\(?Request[ _-]?id\s*[:=]\s*[A-Za-z0-9_-]+\)?\.?/gi, '').trim();
-}
-
 export function errorCodeOf(response: UpstreamResponse): string | undefined {
   const body = response.json as ArkErrorBody & { code?: unknown } | undefined;
   const code = body?.error?.code ?? (typeof body?.code === 'string' ? body.code : undefined);
   return typeof code === 'string' && code ? code : undefined;
 }
 
-/** Operator-facing description of a non-2xx answer: status, code and the upstream message minus its request id. */
+/**
+ * Operator-facing description of a non-2xx answer: status, code and the upstream message. Ark appends "Request id:
+ * <id>" to messages (quirk 31): the shared sanitizer strips it on the way out of the adapter.
+ */
 export function describeResponse(response: UpstreamResponse): string {
   const body = response.json as ArkErrorBody & { message?: unknown } | undefined;
   const raw = body?.error?.message ?? (typeof body?.message === 'string' ? body.message : undefined) ?? response.text;
-  const message = stripRequestId(String(raw ?? '')).slice(0, 500);
+  const message = String(raw ?? '').trim();
   const code = errorCodeOf(response) ?? 'no code';
   return `ark HTTP ${response.status} ${code}${message ? `: ${message}` : ''}`;
 }
@@ -69,27 +65,12 @@ export function providerError(response: UpstreamResponse): ProviderError {
 }
 
 /**
- * A create that did not answer 2xx (§0.4): a 4xx/429 surely did not land (`rejected`); a 5xx may have created a
- * billable task (`unknown`, class upstream_error whatever the code says).
+ * Ark's reading of a create answer for the shared start sequence (shared/start.ts): null for a 2xx, else the error.
+ * A 5xx is class upstream_error whatever its code says (a `ServerOverloaded` 503 may still have created the task);
+ * the outcome is the shared rule's (shared/start-failure.ts).
  */
-export function createFailure(response: UpstreamResponse): StartResult {
+export function createError(response: UpstreamResponse): CreateError | null {
+  if (response.status >= 200 && response.status < 300) return null;
   const error = providerError(response);
-  if (response.status >= 500) return { outcome: 'unknown', error: { ...error, class: 'upstream_error' } };
-  return { outcome: 'rejected', error };
-}
-
-/** A create that failed in transit: surely not sent → rejected; reset or timeout after sending → unknown. */
-export function networkFailure(error: unknown): StartResult {
-  if (error instanceof UpstreamNetworkError) {
-    const message = `ark network error${error.timedOut ? ' (timeout)' : ''}: ${stripRequestId(error.message)}`;
-    return error.sent ? { outcome: 'unknown', error: { class: 'network', message } } : { outcome: 'rejected', error: { class: 'network', message } };
-  }
-  // Anything else is a bug on our side after the request may have left: never claim it surely did not land.
-  return { outcome: 'unknown', error: { class: 'network', message: `ark request failed: ${(error as Error).message}` } };
-}
-
-/** Quirk 10: a 200 without a usable body is not a success, and the task may exist upstream. */
-export function emptyCreate(response: UpstreamResponse): StartResult {
-  const detail = response.text ? 'a 200 without a task id' : 'an empty 200';
-  return { outcome: 'unknown', error: { class: 'network', message: `ark create answered ${detail}` } };
+  return { error: response.status >= 500 ? { ...error, class: 'upstream_error' } : error };
 }

@@ -1,4 +1,5 @@
 import { upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { missingChannel as channelProblem } from '../shared/start.js';
 import type { ProviderContext, ProviderError } from '../spec.js';
 
 /**
@@ -16,9 +17,7 @@ export interface ArkCall {
 
 /** A channel that cannot be called at all; checked before anything is sent, so a create is surely not accepted. */
 export function missingChannel(context: ProviderContext): ProviderError | null {
-  if (!context.credential) return { class: 'auth', message: 'ark channel has no API key' };
-  if (!context.baseUrl) return { class: 'auth', message: 'ark channel has no base URL' };
-  return null;
+  return channelProblem(context, 'ark', { baseUrl: true });
 }
 
 export function arkUrl(baseUrl: string, path: string): string {

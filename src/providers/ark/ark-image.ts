@@ -1,7 +1,8 @@
 import type { GenerationRequest, JsonValue, ProviderContext, ProviderOutput, StartResult, StatusResult, UsageFacts } from '../spec.js';
 import type { ArkImageItem, ArkImageOperation, ArkImageResponse } from './ark-api-types.js';
-import { classifyTaskFailure, createFailure, emptyCreate, errorCodeOf, networkFailure } from './ark-errors.js';
-import { arkRequest, fromStoredUrl, isSuccess, missingChannel, toStoredUrl } from './ark-http.js';
+import { submitCreate } from '../shared/start.js';
+import { classifyTaskFailure, createError, errorCodeOf } from './ark-errors.js';
+import { arkRequest, fromStoredUrl, missingChannel, toStoredUrl } from './ark-http.js';
 import type { ArkSettings } from './ark-settings.js';
 
 /**
@@ -64,24 +65,23 @@ export async function startImage(request: GenerationRequest, context: ProviderCo
   };
   if (typeof body.size === 'string') operation.requestedSize = body.size;
   for (let index = 0; index < count; index += 1) {
-    let response;
-    try {
-      response = await arkRequest(context, { method: 'POST', path: '/images/generations', body, idempotencyKey: request.taskId, timeoutMs: settings.imageTimeoutMs });
-    } catch (error) {
+    const answer = await submitCreate({
+      label: 'ark image create',
+      send: () => arkRequest(context, { method: 'POST', path: '/images/generations', body, idempotencyKey: request.taskId, timeoutMs: settings.imageTimeoutMs }),
+      readError: createError,
+      accept: (response) => {
+        const parsed = response.json as ArkImageResponse | undefined;
+        return Array.isArray(parsed?.data) ? { data: parsed.data, tokens: parsed.usage?.output_tokens } : null;
+      },
+    });
+    if (!answer.ok) {
       // Nothing landed yet: the whole create failed. Later on, keep what was already produced (and billed).
-      if (index === 0) return networkFailure(error);
-      operation.failures.push('network');
+      if (index === 0) return answer.failure;
+      operation.failures.push(answer.response ? (errorCodeOf(answer.response) ?? `HTTP ${answer.response.status}`) : 'network');
       break;
     }
-    const parsed = response.json as ArkImageResponse | undefined;
-    const failed = !isSuccess(response) ? createFailure(response) : !Array.isArray(parsed?.data) ? emptyCreate(response) : null;
-    if (failed) {
-      if (index === 0) return failed;
-      operation.failures.push(errorCodeOf(response) ?? `HTTP ${response.status}`);
-      break;
-    }
-    collect(parsed!.data!, context.baseUrl!, operation);
-    const tokens = parsed!.usage?.output_tokens;
+    collect(answer.value.data, context.baseUrl!, operation);
+    const { tokens } = answer.value;
     if (typeof tokens === 'number') operation.outputTokens = (operation.outputTokens ?? 0) + tokens;
   }
   return {

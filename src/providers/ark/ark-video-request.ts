@@ -1,4 +1,4 @@
-import { mediaDurationSeconds } from '../sandbox/media.js';
+import { mediaDurationSeconds } from '../shared/media-sniff.js';
 import type { GenerationRequest, ProviderContext, ProviderError, ReferenceInput } from '../spec.js';
 import type { ArkSettings } from './ark-settings.js';
 

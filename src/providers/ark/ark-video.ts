@@ -1,10 +1,12 @@
 import type { GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult } from '../spec.js';
+import { forward, readStatus } from '../shared/status-table.js';
 import { taskNotFound } from '../shared/task-not-found.js';
 import type { ArkVideoOperation, ArkVideoTask } from './ark-api-types.js';
-import { classifyTaskFailure, createFailure, describeResponse, emptyCreate, networkFailure, stripRequestId } from './ark-errors.js';
+import { submitCreate } from '../shared/start.js';
+import { classifyTaskFailure, createError, describeResponse } from './ark-errors.js';
 import { arkRequest, isSuccess, missingChannel } from './ark-http.js';
 import type { ArkSettings } from './ark-settings.js';
-import { forwardOnly, mapArkStatus } from './ark-status.js';
+import { ARK_STATUSES } from './ark-status.js';
 import { buildVideoCreate } from './ark-video-request.js';
 import { videoOutputs, videoUsage } from './ark-video-result.js';
 
@@ -19,15 +21,18 @@ export async function startVideo(request: GenerationRequest, context: ProviderCo
   if (missing) return { outcome: 'rejected', error: missing };
   const built = buildVideoCreate(request, context, settings);
   if ('error' in built) return { outcome: 'rejected', error: built.error };
-  let response;
-  try {
-    response = await arkRequest(context, { method: 'POST', path: TASKS, body: built.body, idempotencyKey: request.taskId, timeoutMs: settings.timeoutMs });
-  } catch (error) {
-    return networkFailure(error);
-  }
-  if (!isSuccess(response)) return createFailure(response);
-  const id = (response.json as { id?: unknown } | undefined)?.id;
-  if (typeof id !== 'string' || !id) return emptyCreate(response);
+  const answer = await submitCreate({
+    label: 'ark video create',
+    send: () => arkRequest(context, { method: 'POST', path: TASKS, body: built.body, idempotencyKey: request.taskId, timeoutMs: settings.timeoutMs }),
+    readError: createError,
+    // Quirk 10: a 200 without an id is not a success, and the task may exist upstream.
+    accept: (response) => {
+      const id = (response.json as { id?: unknown } | undefined)?.id;
+      return typeof id === 'string' && id ? id : null;
+    },
+  });
+  if (!answer.ok) return answer.failure;
+  const id = answer.value;
   const operation: ArkVideoOperation = { kind: 'video', id };
   if (built.inputVideoSeconds > 0) operation.inputVideoSeconds = built.inputVideoSeconds;
   return { outcome: 'accepted', operation: operation as unknown as JsonValue, providerTaskId: id };
@@ -54,11 +59,11 @@ export async function videoStatus(operation: ArkVideoOperation, context: Provide
   const task = await readTask(operation, context, settings);
   // The one not-found answer of every adapter (shared/task-not-found.ts); the engine decides grace and outcome.
   if ('gone' in task) return taskNotFound(`ark task ${operation.id} not found: ${task.gone}`);
-  const mapped = mapArkStatus(task.status);
+  const mapped = readStatus(ARK_STATUSES, task.status);
   switch (mapped.status) {
     case 'queued':
     case 'running': {
-      const status = forwardOnly(operation.seen, mapped.status);
+      const status = forward(operation.seen, mapped.status);
       const next: ArkVideoOperation = { ...operation, seen: status === 'running' ? 'running' : (operation.seen ?? 'queued') };
       if (!mapped.known) next.unknownStatus = String(task.status).slice(0, 64);
       const changed = next.seen !== operation.seen || next.unknownStatus !== operation.unknownStatus;
@@ -74,7 +79,7 @@ export async function videoStatus(operation: ArkVideoOperation, context: Provide
     }
     case 'failed': {
       const code = task.error?.code;
-      const message = stripRequestId(task.error?.message ?? '').slice(0, 500);
+      const message = (task.error?.message ?? '').trim();
       return {
         status: 'failed',
         usage: { billable: false },
@@ -94,7 +99,7 @@ export async function videoStatus(operation: ArkVideoOperation, context: Provide
 export async function cancelVideo(operation: ArkVideoOperation, context: ProviderContext, settings: ArkSettings): Promise<{ cancelled: boolean }> {
   const task = await readTask(operation, context, settings);
   if ('gone' in task) return { cancelled: false };
-  const current = mapArkStatus(task.status).status;
+  const current = readStatus(ARK_STATUSES, task.status).status;
   // Already cancelled (a repeated cancel): the answer is the same as the first time.
   if (current === 'cancelled') return { cancelled: true };
   if (current !== 'queued') return { cancelled: false };

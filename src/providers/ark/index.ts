@@ -1,3 +1,4 @@
+import { withSafeMessages } from '../shared/safe-messages.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import type { ArkOperation } from './ark-api-types.js';
 import { imageResult, startImage } from './ark-image.js';
@@ -18,7 +19,7 @@ function asOperation(raw: JsonValue): ArkOperation {
 
 export function createArkAdapter(settings: Record<string, unknown>): ProviderAdapter {
   const settingsFor = (context: ProviderContext) => effectiveSettings(settings, context.settings);
-  return {
+  return withSafeMessages({
     id: 'ark',
     // Creates are not idempotent upstream (§0.4): an unknown create outcome is never resubmitted blindly.
     capabilities: { kinds: ['video', 'image'], callbacks: true, cancel: true, idempotentCreates: false },
@@ -52,5 +53,5 @@ export function createArkAdapter(settings: Record<string, unknown>): ProviderAda
       if (typeof id !== 'string' || !/^cgt-[\w-]+$/.test(id) || typeof status !== 'string') return null;
       return { providerTaskId: id };
     },
-  };
+  });
 }

@@ -1,5 +1,7 @@
-import type { ErrorClass, ProviderError, StartResult } from '../spec.js';
+import type { ErrorClass, ProviderError } from '../spec.js';
 import { retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
+import { sanitize } from '../shared/sanitize.js';
+import type { CreateError } from '../shared/start.js';
 import type { DashscopeEnvelope } from './dashscope-api-types.js';
 
 /**
@@ -45,15 +47,11 @@ export function classifyStatus(httpStatus: number): ErrorClass {
 }
 
 /**
- * Operator-facing message: upstream text kept, but request ids (they look like secrets to tenants and are noise in
- * aggregated logs) stripped, and length capped so a chatty upstream cannot bloat the attempt record.
+ * Operator-facing message: `dashscope <code>: <upstream text>`, the text through the shared sanitizer (request ids
+ * stripped, ids and hosts masked, length capped) so a chatty upstream cannot bloat the attempt record.
  */
 export function operatorMessage(code: string | undefined, message: string | undefined, fallback: string): string {
-  const text = (message ?? '')
-    .replace(/[,;(]?\s*request[ _-]?id\b\s*[:=]?\s*["']?[\w-]+["']?\)?/gi, '')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<id>')
-    .trim()
-    .slice(0, 500);
+  const text = sanitize(message ?? '');
   const head = code ? `dashscope ${code}` : `dashscope ${fallback}`;
   return text ? `${head}: ${text}` : head;
 }
@@ -83,12 +81,15 @@ export function answerError(response: UpstreamResponse, stage: ErrorStage): Prov
 }
 
 /**
- * PROVIDERS §0.4: an HTTP 4xx/429 answer means the create surely did not land (rejected); a 5xx, or a 200 whose
- * code says the server itself failed, may have created a billable task (unknown) — never resubmitted blindly.
+ * DashScope's reading of a create answer for the shared start sequence (shared/start.ts): null when it is not an
+ * error. Quirk 8 puts error codes inside HTTP 200s; such a code is a refusal (`rejected`) unless it says the server
+ * itself failed (`upstream_error`, `network`: the task may exist, `unknown`). HTTP statuses follow the shared rule.
  */
-export function createFailure(response: UpstreamResponse, error: ProviderError): StartResult {
-  const serverSide = response.status >= 500 || ((error.class === 'upstream_error' || error.class === 'network') && response.status < 400);
-  return serverSide ? { outcome: 'unknown', error } : { outcome: 'rejected', error };
+export function createError(response: UpstreamResponse): CreateError | null {
+  const error = answerError(response, 'submit');
+  if (!error) return null;
+  const ok = response.status >= 200 && response.status < 300;
+  return { error, refused: ok && error.class !== 'upstream_error' && error.class !== 'network' };
 }
 
 /** A status read that could not be answered (network, 5xx, 429, auth): the engine treats a throw as transient. */

@@ -1,12 +1,14 @@
 import type { GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult, UsageFacts } from '../spec.js';
 import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '../shared/http.js';
 import { videoDimensions } from '../../lib/video-size.js';
+import { missingChannel, submitCreate } from '../shared/start.js';
+import { forward } from '../shared/status-table.js';
 import { taskNotFound } from '../shared/task-not-found.js';
 import type { DashscopeEnvelope, DashscopeOperation, VideoMode } from './dashscope-api-types.js';
-import { answerError, classifyCode, createFailure, DashscopeReadError, operatorMessage } from './dashscope-errors.js';
+import { answerError, classifyCode, createError, DashscopeReadError, operatorMessage } from './dashscope-errors.js';
 import { buildRequest } from './dashscope-request.js';
 import { baseUrlOf, type DashscopeSettings } from './dashscope-settings.js';
-import { forward, positiveNumber, resolutionFromSr, upstreamState } from './dashscope-status.js';
+import { positiveNumber, resolutionFromSr, upstreamState } from './dashscope-status.js';
 
 /**
  * HappyHorse video on DashScope (PROVIDERS §5): async create with `X-DashScope-Async: enable`, then polling of
@@ -24,46 +26,39 @@ function authHeaders(context: ProviderContext): Record<string, string> {
   return { authorization: `Bearer ${context.credential ?? ''}` };
 }
 
-/** Network failures: "never left" is a clean rejection; anything after sending may have created a task (§0.4). */
-function networkOutcome(error: UpstreamNetworkError): StartResult {
-  const providerError = { class: 'network' as const, message: `dashscope network: ${error.message}` };
-  return error.sent ? { outcome: 'unknown', error: providerError } : { outcome: 'rejected', error: providerError };
-}
-
 export async function startVideo(request: GenerationRequest, context: ProviderContext, settings: DashscopeSettings): Promise<StartResult> {
-  if (!context.credential) return { outcome: 'rejected', error: { class: 'auth', message: 'dashscope: channel has no credential' } };
+  const missing = missingChannel(context, 'dashscope', { baseUrl: false });
+  if (missing) return { outcome: 'rejected', error: missing };
   const built = buildRequest(request, context.upstreamModel, settings);
   if ('invalid' in built) return { outcome: 'rejected', error: { class: 'invalid_request', message: `dashscope: ${built.invalid}` } };
 
-  let response: UpstreamResponse;
-  try {
-    response = await upstreamRequest({
-      method: 'POST',
-      url: `${baseUrlOf(context.baseUrl, settings)}${CREATE_PATH}`,
-      headers: {
-        ...authHeaders(context),
-        'content-type': 'application/json',
-        // Without it DashScope answers 403 "does not support synchronous calls" (§11.3).
-        'x-dashscope-async': 'enable',
-        // Not honoured upstream (§0.4), but it lets the mocks count creates per gateway task.
-        'idempotency-key': request.taskId,
-      },
-      body: JSON.stringify(built.body),
-      timeoutMs: settings.timeoutMs,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-  } catch (error) {
-    if (error instanceof UpstreamNetworkError) return networkOutcome(error);
-    throw error;
-  }
-
-  const error = answerError(response, 'submit');
-  if (error) return createFailure(response, error);
-  const taskId = (response.json as DashscopeEnvelope | undefined)?.output?.task_id;
-  if (typeof taskId !== 'string' || taskId === '') {
+  const answer = await submitCreate({
+    label: 'dashscope create',
+    send: () =>
+      upstreamRequest({
+        method: 'POST',
+        url: `${baseUrlOf(context.baseUrl, settings)}${CREATE_PATH}`,
+        headers: {
+          ...authHeaders(context),
+          'content-type': 'application/json',
+          // Without it DashScope answers 403 "does not support synchronous calls" (§11.3).
+          'x-dashscope-async': 'enable',
+          // Not honoured upstream (§0.4), but it lets the mocks count creates per gateway task.
+          'idempotency-key': request.taskId,
+        },
+        body: JSON.stringify(built.body),
+        timeoutMs: settings.timeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
+    readError: createError,
     // Empty or unreadable 200: the task may well exist upstream (quirk 10), so this is never a success.
-    return { outcome: 'unknown', error: { class: 'network', message: 'dashscope: create answered 200 without a task id' } };
-  }
+    accept: (response) => {
+      const taskId = (response.json as DashscopeEnvelope | undefined)?.output?.task_id;
+      return typeof taskId === 'string' && taskId !== '' ? taskId : null;
+    },
+  });
+  if (!answer.ok) return answer.failure;
+  const taskId = answer.value;
   const operation: DashscopeOperation = {
     v: 1,
     id: taskId,

@@ -1,3 +1,4 @@
+import { withSafeMessages } from '../shared/safe-messages.js';
 import type { JsonValue, ProviderAdapter, ProviderContext } from '../spec.js';
 import { readSettings } from './dashscope-settings.js';
 import { cancelVideo, startVideo, videoStatus } from './dashscope-video.js';
@@ -9,14 +10,14 @@ import { cancelVideo, startVideo, videoStatus } from './dashscope-video.js';
  */
 export function createDashscopeAdapter(settings: Record<string, unknown>): ProviderAdapter {
   const configFor = (context: ProviderContext) => readSettings({ ...settings, ...context.settings });
-  return {
+  return withSafeMessages({
     id: 'dashscope',
     // Creates are not idempotent upstream (§0.4): an unknown outcome must not be resubmitted blindly.
     capabilities: { kinds: ['video'], callbacks: false, cancel: true, idempotentCreates: false },
     start: (request, context) => startVideo(request, context, configFor(context)),
     status: (operation: JsonValue, context) => videoStatus(operation, context, configFor(context)),
     cancel: (operation: JsonValue, context) => cancelVideo(operation, context, configFor(context)),
-  };
+  });
 }
 
 export type { DashscopeOperation, VideoMode } from './dashscope-api-types.js';

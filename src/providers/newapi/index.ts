@@ -1,3 +1,4 @@
+import { withSafeMessages } from '../shared/safe-messages.js';
 import type { JsonValue, ProviderAdapter } from '../spec.js';
 import { asObject, asString, readSettings } from './newapi-api-types.js';
 import { startVideo, videoStatus } from './newapi-video.js';
@@ -11,7 +12,7 @@ import { startVideo, videoStatus } from './newapi-video.js';
  */
 export function createNewapiAdapter(settings: Record<string, unknown>): ProviderAdapter {
   const config = readSettings(settings);
-  return {
+  return withSafeMessages({
     id: 'newapi',
     capabilities: {
       kinds: ['video'],
@@ -23,7 +24,7 @@ export function createNewapiAdapter(settings: Record<string, unknown>): Provider
     start: (request, context) => startVideo(request, context, config),
     status: (operation: JsonValue, context) => videoStatus(operation, context, config),
     parseCallback: (body) => parseCallback(body),
-  };
+  });
 }
 
 /**

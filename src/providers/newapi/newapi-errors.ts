@@ -1,4 +1,5 @@
 import { retryAfterSeconds } from '../shared/http.js';
+import type { CreateError } from '../shared/start.js';
 import type { ErrorClass, ProviderError } from '../spec.js';
 import { asObject, asString } from './newapi-api-types.js';
 
@@ -8,7 +9,6 @@ import { asObject, asString } from './newapi-api-types.js';
  * body `code` inside HTTP 200 (§10 #6), plain text. So the parser is lenient (section 7 order) and the class is
  * decided by codes and substrings first, the HTTP status second.
  */
-export type Failure = { outcome: 'rejected' | 'unknown'; error: ProviderError };
 
 /** Pass-through moderation codes of the reseller's upstream (Ark `…SensitiveContentDetected`, DashScope, Suno) †. */
 const MODERATION = /sensitive|moderation|datainspection|content[_ ]?policy|safety system/i;
@@ -32,20 +32,6 @@ export function describeError(json: unknown, text: string): { code: string; mess
   return { code, message };
 }
 
-/**
- * Operator-facing text: strips upstream request ids (§10 #31) and anything that looks like a key, and bounds the
- * length. It is still never shown to customers (spec.ts): the engine maps classes to task error codes.
- */
-export function sanitize(message: string, credential?: string): string {
-  let text = message
-    .replace(/[(\[]?\s*request[ _-]?id\s*[:=]\s*[\w.:-]+\s*[)\]]?/gi, '')
-    .replace(/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-***')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (credential && credential.length >= 4) text = text.split(credential).join('***');
-  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
-}
-
 function error(errorClass: ErrorClass, message: string, retryAfter?: number): ProviderError {
   return { class: errorClass, message, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) };
 }
@@ -58,32 +44,32 @@ export function moderationClass(code: string, message: string): 'moderation_inpu
 }
 
 /**
- * A create answered with an error status (or an error envelope inside a 200). 4xx answers surely did not land;
- * 5xx may have (the reseller may have relayed before failing), so they are unknown outcomes (§0.4) — except
- * new-api's own "no channel for this model", which is decided before anything is relayed.
+ * new-api's reading of a create answered with an error status (or an error envelope inside a 2xx, whose numeric body
+ * code then decides like a status) for the shared start sequence (shared/start.ts): classes by codes and substrings
+ * first, the status second. The outcome is the shared rule's: 4xx answers surely did not land, 5xx may have (the
+ * reseller may have relayed before failing) — except new-api's own "no channel for this model", which is decided
+ * before anything is relayed (`refused`).
  */
-export function classifyCreateFailure(
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  json: unknown,
-  text: string,
-  credential?: string,
-): Failure {
+export function createError(status: number, headers: Record<string, string | string[] | undefined>, json: unknown, text: string): CreateError {
   const { code, message } = describeError(json, text);
   const effective = status >= 200 && status < 300 ? (bodyCode(json) ?? status) : status;
-  const detail = sanitize(`HTTP ${effective}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`, credential);
+  const detail = `newapi create: HTTP ${effective}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`;
   const blob = `${code} ${message}`;
-  const rejected = (errorClass: ErrorClass, retryAfter?: number): Failure => ({ outcome: 'rejected', error: error(errorClass, detail, retryAfter) });
-  if (effective < 500 && MODERATION.test(blob)) return rejected('moderation_input');
-  if (MODEL_MISSING.test(blob)) return rejected('not_found');
-  if (effective === 429) return QUOTA.test(blob) && !/rate/i.test(code) ? rejected('upstream_quota') : rejected('rate_limited', retryAfterSeconds(headers));
-  if (effective === 402) return rejected('upstream_quota');
-  if (effective === 401) return rejected('auth');
-  if (effective === 403) return rejected(QUOTA.test(blob) ? 'upstream_quota' : 'auth');
-  if (effective === 404) return rejected('not_found');
-  if (effective === 408 || effective === 409) return rejected('network');
-  if (effective >= 400 && effective < 500) return rejected(QUOTA.test(blob) ? 'upstream_quota' : 'invalid_request');
-  return { outcome: 'unknown', error: error('upstream_error', detail) };
+  const answer = (errorClass: ErrorClass, retryAfter?: number, refused?: boolean): CreateError => ({
+    error: error(errorClass, detail, retryAfter),
+    status: effective,
+    ...(refused ? { refused } : {}),
+  });
+  if (effective < 500 && MODERATION.test(blob)) return answer('moderation_input');
+  if (MODEL_MISSING.test(blob)) return answer('not_found', undefined, true);
+  if (effective === 429) return QUOTA.test(blob) && !/rate/i.test(code) ? answer('upstream_quota') : answer('rate_limited', retryAfterSeconds(headers));
+  if (effective === 402) return answer('upstream_quota');
+  if (effective === 401) return answer('auth');
+  if (effective === 403) return answer(QUOTA.test(blob) ? 'upstream_quota' : 'auth');
+  if (effective === 404) return answer('not_found');
+  if (effective === 408 || effective === 409) return answer('network');
+  if (effective >= 400 && effective < 500) return answer(QUOTA.test(blob) ? 'upstream_quota' : 'invalid_request');
+  return answer('upstream_error');
 }
 
 /** new-api's `task_not_exist` (and the spellings forks use) on a task query. */
@@ -115,9 +101,9 @@ export class NewapiReadError extends Error {
   }
 }
 
-export function readError(status: number, json: unknown, text: string, credential?: string): NewapiReadError {
+export function readError(status: number, json: unknown, text: string): NewapiReadError {
   const { code, message } = describeError(json, text);
-  const detail = sanitize(`query HTTP ${status}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`, credential);
+  const detail = `query HTTP ${status}${code ? ` ${code}` : ''}: ${message || '(empty body)'}`;
   const errorClass: ErrorClass = status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'auth' : status >= 500 ? 'upstream_error' : 'network';
   return new NewapiReadError(errorClass, detail);
 }

@@ -1,10 +1,11 @@
+import type { StatusTable } from '../shared/status-table.js';
 import type { CanonicalStatus } from '../spec.js';
 
 /**
- * Status synonyms seen across resellers (PROVIDERS §8 table, §10 #11). Each fork relays its upstream's spelling,
- * so the same task can be `pending` at one reseller and `submitted` at another.
+ * Status synonyms seen across resellers (PROVIDERS §8 table, §10 #11), applied by shared/status-table.ts. Each fork
+ * relays its upstream's spelling, so the same task can be `pending` at one reseller and `submitted` at another.
  */
-const SYNONYMS: Record<string, CanonicalStatus> = {
+export const NEWAPI_STATUSES: StatusTable = {
   submitted: 'queued',
   queued: 'queued',
   pending: 'queued',
@@ -27,16 +28,6 @@ const SYNONYMS: Record<string, CanonicalStatus> = {
   canceled: 'cancelled',
   expired: 'expired',
 };
-
-/** Canonical status of an upstream spelling; unknown spellings are non-terminal `running` (§0.2). */
-export function canonicalStatus(raw: string): { status: CanonicalStatus; known: boolean } {
-  const status = SYNONYMS[raw.trim().toLowerCase()];
-  return status ? { status, known: true } : { status: 'running', known: false };
-}
-
-export function isTerminal(status: CanonicalStatus): boolean {
-  return status !== 'queued' && status !== 'running';
-}
 
 /** Rank of non-terminal statuses; terminal ones are never compared (the engine resolves on the first). */
 export function rankOf(status: CanonicalStatus): number {

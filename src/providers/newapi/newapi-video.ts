@@ -11,10 +11,12 @@ import type {
   UsageFacts,
 } from '../spec.js';
 import type { NewapiOperation, NewapiSettings, Snapshot } from './newapi-api-types.js';
-import { bodyCode, classifyCreateFailure, describeError, isTaskMissing, moderationClass, NewapiReadError, readError, sanitize } from './newapi-errors.js';
+import { missingChannel, submitCreate } from '../shared/start.js';
+import { isTerminal, readStatus } from '../shared/status-table.js';
+import { bodyCode, createError, describeError, isTaskMissing, moderationClass, NewapiReadError, readError } from './newapi-errors.js';
 import { buildCreate } from './newapi-request.js';
 import { createdId, queryPath, snapshotOf } from './newapi-response.js';
-import { canonicalStatus, isTerminal, rankOf } from './newapi-status.js';
+import { NEWAPI_STATUSES, rankOf } from './newapi-status.js';
 
 /**
  * Video create and query against a reseller (PROVIDERS §8): async, poll plus an optional final-state callback.
@@ -28,11 +30,9 @@ function headers(context: ProviderContext, extra: Record<string, string> = {}): 
   return { authorization: `Bearer ${context.credential ?? ''}`, accept: 'application/json', ...extra };
 }
 
-function channelProblem(context: ProviderContext): ProviderError | undefined {
-  // A channel without a key or base URL cannot work at all: `auth` makes the router disable it and fail over.
-  if (!context.credential) return { class: 'auth', message: 'newapi: channel has no credential' };
-  if (!context.baseUrl) return { class: 'auth', message: 'newapi: channel has no base URL' };
-  return undefined;
+/** A channel without a key or base URL cannot work at all: `auth` makes the router disable it and fail over. */
+function channelProblem(context: ProviderContext): ProviderError | null {
+  return missingChannel(context, 'newapi', { baseUrl: true });
 }
 
 export async function startVideo(request: GenerationRequest, context: ProviderContext, settings: NewapiSettings): Promise<StartResult> {
@@ -40,33 +40,27 @@ export async function startVideo(request: GenerationRequest, context: ProviderCo
   if (problem) return { outcome: 'rejected', error: problem };
   const call = buildCreate(request, context, settings);
   if ('class' in call) return { outcome: 'rejected', error: call };
-  let response: UpstreamResponse;
-  try {
-    response = await upstreamRequest({
-      method: 'POST',
-      url: url(context, call.path),
-      // No upstream documents Idempotency-Key; it is sent anyway so mocks and logs can tie creates to our task (§0.4).
-      headers: headers(context, { 'content-type': 'application/json', 'idempotency-key': request.taskId }),
-      body: JSON.stringify(call.body),
-      timeoutMs: settings.timeoutMs,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-  } catch (error) {
-    if (!(error instanceof UpstreamNetworkError)) throw error;
-    // Reset or timeout after sending: the reseller may have created (and will bill) the task.
-    const message = sanitize(`newapi create: ${error.message}`, context.credential);
-    return { outcome: error.sent ? 'unknown' : 'rejected', error: { class: 'network', message } };
-  }
-  if (response.status < 200 || response.status >= 300 || bodyCode(response.json) !== undefined) {
-    return classifyCreateFailure(response.status, response.headers, response.json, response.text, context.credential);
-  }
-  // §10 #10: an empty 200 is never a success; the task may exist upstream, so the outcome is unknown.
-  if (response.text.trim() === '') return { outcome: 'unknown', error: { class: 'network', message: 'newapi create: empty 200 body' } };
-  const id = createdId(response.json);
-  if (!id) {
-    const message = sanitize(`newapi create: 200 without a task id: ${response.text.slice(0, 200)}`, context.credential);
-    return { outcome: 'unknown', error: { class: 'upstream_error', message } };
-  }
+  const answer = await submitCreate({
+    label: 'newapi create',
+    send: () =>
+      upstreamRequest({
+        method: 'POST',
+        url: url(context, call.path),
+        // No upstream documents Idempotency-Key; it is sent anyway so mocks and logs can tie creates to our task (§0.4).
+        headers: headers(context, { 'content-type': 'application/json', 'idempotency-key': request.taskId }),
+        body: JSON.stringify(call.body),
+        timeoutMs: settings.timeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
+    readError: (response) =>
+      response.status < 200 || response.status >= 300 || bodyCode(response.json) !== undefined
+        ? createError(response.status, response.headers, response.json, response.text)
+        : null,
+    // §10 #10: an empty 200, or one without a task id, is never a success; the task may exist upstream.
+    accept: (response) => createdId(response.json) ?? null,
+  });
+  if (!answer.ok) return answer.failure;
+  const id = answer.value;
   const operation: NewapiOperation = {
     v: 1,
     dialect: settings.dialect,
@@ -90,7 +84,7 @@ async function get(context: ProviderContext, path: string, timeoutMs: number): P
     return await upstreamRequest({ method: 'GET', url: url(context, path), headers: headers(context), timeoutMs, ...(context.signal ? { signal: context.signal } : {}) });
   } catch (error) {
     if (!(error instanceof UpstreamNetworkError)) throw error;
-    throw new NewapiReadError('network', sanitize(`newapi query: ${error.message}`, context.credential));
+    throw new NewapiReadError('network', `newapi query: ${error.message}`);
   }
 }
 
@@ -103,11 +97,11 @@ export async function videoStatus(raw: JsonValue, context: ProviderContext, sett
   if (isTaskMissing(status, response.json, response.text)) {
     // The reseller does not know the task (purged, lost, never created): the one "task not found" answer of every
     // adapter (shared/task-not-found.ts); the engine owns the grace and the outcome.
-    return taskNotFound(sanitize(`newapi query: task ${operation.id} not found (HTTP ${response.status}): ${describeError(response.json, response.text).code || 'no code'}`, context.credential));
+    return taskNotFound(`newapi query: task ${operation.id} not found (HTTP ${response.status}): ${describeError(response.json, response.text).code || 'no code'}`);
   }
-  if (status < 200 || status >= 300) throw readError(status, response.json, response.text, context.credential);
+  if (status < 200 || status >= 300) throw readError(status, response.json, response.text);
   const snapshot = snapshotOf(operation.dialect, response.json);
-  if (!snapshot) throw new NewapiReadError('upstream_error', sanitize(`newapi query: unreadable body: ${response.text.slice(0, 200)}`, context.credential));
+  if (!snapshot) throw new NewapiReadError('upstream_error', `newapi query: unreadable body: ${response.text.slice(0, 200)}`);
   return interpret(operation, snapshot, context, settings);
 }
 
@@ -133,7 +127,7 @@ function isOwnApi(link: string, context: ProviderContext): boolean {
 const FORMATS: Record<string, string> = { mp4: 'video/mp4', webm: 'video/webm', mov: 'video/quicktime' };
 
 async function interpret(operation: NewapiOperation, snapshot: Snapshot, context: ProviderContext, settings: NewapiSettings): Promise<StatusResult> {
-  const { status, known } = canonicalStatus(snapshot.rawStatus);
+  const { status, known } = readStatus(NEWAPI_STATUSES, snapshot.rawStatus);
   if (!isTerminal(status)) {
     // Never backwards (§0.2): a `queued` after `running` (another reseller node, a stale cache) stays `running`.
     const seen = Math.max(rankOf(status), operation.seen ?? 0);
@@ -150,14 +144,14 @@ async function interpret(operation: NewapiOperation, snapshot: Snapshot, context
     }
     return { status: 'succeeded', progress: 100, outputs, usage: usage(operation, snapshot, settings, true) };
   }
-  if (status === 'failed') return { status, error: failureOf(snapshot, context), usage: usage(operation, snapshot, settings, false) };
+  if (status === 'failed') return { status, error: failureOf(snapshot), usage: usage(operation, snapshot, settings, false) };
   return { status, usage: usage(operation, snapshot, settings, false) };
 }
 
-function failureOf(snapshot: Snapshot, context: ProviderContext): ProviderError {
+function failureOf(snapshot: Snapshot): ProviderError {
   const code = snapshot.errorCode ?? '';
   const text = snapshot.errorMessage ?? '';
-  const message = sanitize(`newapi task failed${code ? ` ${code}` : ''}: ${text || '(no message)'}`, context.credential);
+  const message = `newapi task failed${code ? ` ${code}` : ''}: ${text || '(no message)'}`;
   // Moderation arrives as the reseller's pass-through code or message (§8), classified by substring.
   const moderation = moderationClass(code, text);
   if (moderation) return { class: moderation, message };
@@ -178,7 +172,7 @@ async function outputsOf(operation: NewapiOperation, snapshot: Snapshot, context
   // §10 #15: OpenAI-style video objects carry no URL; the file is a binary download while it lasts.
   const response = await get(context, `/videos/${encodeURIComponent(operation.id)}/content`, settings.downloadTimeoutMs);
   if (response.status < 200 || response.status >= 300 || response.bytes.length === 0) {
-    throw readError(response.status, response.json, response.text, context.credential);
+    throw readError(response.status, response.json, response.text);
   }
   const declared = response.headers['content-type'];
   const contentType = (Array.isArray(declared) ? declared[0] : declared)?.split(';')[0]?.trim() || 'video/mp4';

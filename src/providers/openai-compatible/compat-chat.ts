@@ -49,7 +49,7 @@ export async function chat(
   try {
     upstream = await upstreamStream(request);
   } catch (error) {
-    return { ok: false, error: networkError(error, context.credential) };
+    return { ok: false, error: networkError(error) };
   }
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (upstream.status < 200 || upstream.status >= 300 || /json/i.test(contentType)) {
@@ -58,7 +58,7 @@ export async function chat(
     const failed = upstream.status < 200 || upstream.status >= 300;
     const error: ProviderError =
       failed || hasError(json)
-        ? classifyUpstreamError(failed ? upstream.status : 0, json, text, upstream.headers, context.credential)
+        ? classifyUpstreamError(failed ? upstream.status : 0, json, text, upstream.headers)
         : { class: 'upstream_error', message: 'openai-compatible: JSON answer to a streaming request' };
     return { ok: false, error, status: upstream.status };
   }
@@ -78,10 +78,10 @@ async function chatBuffered(
   try {
     response = await upstreamRequest(request);
   } catch (error) {
-    return { ok: false, error: networkError(error, context.credential) };
+    return { ok: false, error: networkError(error) };
   }
   if (response.status < 200 || response.status >= 300) {
-    return { ok: false, status: response.status, error: classifyUpstreamError(response.status, response.json, response.text, response.headers, context.credential) };
+    return { ok: false, status: response.status, error: classifyUpstreamError(response.status, response.json, response.text, response.headers) };
   }
   const json = response.json;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -89,7 +89,7 @@ async function chatBuffered(
     return { ok: false, status: response.status, error: { class: 'network', message: 'openai-compatible: 2xx with an empty or non-JSON body' } };
   }
   // Some compatible servers report failures inside a 200 (quirk 6's chat cousin).
-  if (hasError(json)) return { ok: false, status: response.status, error: classifyUpstreamError(0, json, response.text, response.headers, context.credential) };
+  if (hasError(json)) return { ok: false, status: response.status, error: classifyUpstreamError(0, json, response.text, response.headers) };
   const result = json as Record<string, unknown>;
   return { ok: true, stream: false, body: result, usage: normaliseUsage(result.usage, settings.reasoningInCompletion) };
 }
@@ -121,7 +121,7 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
         step = await sse.next();
       } catch (error) {
         // Our own abort() is not an upstream failure; anything else is a dropped connection or an idle timeout.
-        if (!upstream.aborted) failure = networkError(error, context.credential);
+        if (!upstream.aborted) failure = networkError(error);
         return null;
       }
       if (step.done) {
@@ -142,7 +142,7 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
       if (typeof json !== 'object' || json === null || Array.isArray(json)) continue;
       const chunk = json as Record<string, unknown>;
       if (event === 'error' || hasError(chunk)) {
-        failure = classifyUpstreamError(0, chunk, data, {}, context.credential);
+        failure = classifyUpstreamError(0, chunk, data, {});
         return null;
       }
       // Usually the final `choices: []` chunk; some servers attach usage to the last choice chunk instead.

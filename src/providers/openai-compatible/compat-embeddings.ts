@@ -39,14 +39,14 @@ export async function embeddings(body: Record<string, unknown>, context: Provide
       ...(context.signal ? { signal: context.signal } : {}),
     });
   } catch (error) {
-    return { ok: false, error: networkError(error, context.credential) };
+    return { ok: false, error: networkError(error) };
   }
   if (response.status < 200 || response.status >= 300) {
-    return { ok: false, status: response.status, error: classifyUpstreamError(response.status, response.json, response.text, response.headers, context.credential) };
+    return { ok: false, status: response.status, error: classifyUpstreamError(response.status, response.json, response.text, response.headers) };
   }
   const json = response.json;
   if (typeof json !== 'object' || json === null || Array.isArray(json) || 'error' in json) {
-    const error = classifyUpstreamError(0, json, response.text, response.headers, context.credential);
+    const error = classifyUpstreamError(0, json, response.text, response.headers);
     return { ok: false, status: response.status, error: json ? error : { class: 'network', message: 'openai-compatible: 2xx with an empty or non-JSON body' } };
   }
   const result = json as Record<string, unknown>;

@@ -6,7 +6,8 @@ import type { ProviderError } from '../spec.js';
  * not always OpenAI-shaped, so the message is read leniently: `error.message` → `error` (string) → `message` →
  * `msg` → raw text. Branch on the code before the status where the status is ambiguous (quirk 19: two 429s).
  * Messages are for operators' logs only, and still lose request ids and key fragments (an upstream 401 often
- * echoes part of the key).
+ * echoes part of the key): the text adapter's boundary (`withSafeText`, shared/safe-messages.ts) passes every one
+ * through the shared sanitizer.
  */
 export interface UpstreamErrorInfo {
   message: string;
@@ -40,21 +41,6 @@ export function readUpstreamError(json: unknown, raw: string): UpstreamErrorInfo
   return { message, code, type };
 }
 
-/** Removes request ids, bearer tokens, key-like strings and the credential itself, and caps the length. */
-export function sanitize(message: string, credential?: string): string {
-  let clean = message;
-  if (credential && credential.length >= 4) clean = clean.split(credential).join('***');
-  clean = clean
-    .replace(/\(?\b(request[ _-]?id|trace[ _-]?id)\b\s*[:=]?\s*[\w.:-]+\)?/gi, '')
-    .replace(/\breq_[A-Za-z0-9]+/g, '[request]')
-    .replace(/\bBearer\s+\S+/gi, 'Bearer ***')
-    .replace(/\b(sk|xai|pk|key)-[A-Za-z0-9_*.-]+/gi, '$1-***')
-    // Masked echoes such as "mo***ey" or "sk-ab****wxyz" still leak a fragment of the key.
-    .replace(/[\w-]*\*{2,}[\w-]*/g, '***');
-  clean = clean.replace(/\s{2,}/g, ' ').trim();
-  return clean.length > 500 ? `${clean.slice(0, 497)}...` : clean;
-}
-
 /** Go-style duration (`12ms`, `1.2s`, `6m0s`) in milliseconds. */
 function goDuration(value: string): number | undefined {
   const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
@@ -76,10 +62,10 @@ function retryAfter(headers: Headers, message: string): number | undefined {
  * Classifies an error answer. `status` 0 means an error event inside a 200 stream (or body): then only the code
  * and type decide, and anything unrecognised is an upstream failure.
  */
-export function classifyUpstreamError(status: number, json: unknown, raw: string, headers: Headers, credential?: string): ProviderError {
+export function classifyUpstreamError(status: number, json: unknown, raw: string, headers: Headers): ProviderError {
   const info = readUpstreamError(json, raw);
   const label = [info.type, info.code].filter(Boolean).join('/') || '-';
-  const message = sanitize(`openai-compatible HTTP ${status || 'stream'} ${label}: ${info.message}`, credential);
+  const message = `openai-compatible HTTP ${status || 'stream'} ${label}: ${info.message}`;
   const codes = `${info.code} ${info.type}`;
 
   if (QUOTA.has(info.code) || QUOTA.has(info.type) || status === 402) return { class: 'upstream_quota', message };
@@ -95,10 +81,10 @@ export function classifyUpstreamError(status: number, json: unknown, raw: string
   return { class: 'upstream_error', message };
 }
 
-export function networkError(error: unknown, credential?: string): ProviderError {
+export function networkError(error: unknown): ProviderError {
   if (error instanceof UpstreamNetworkError) {
     const detail = `${error.message}${error.timedOut ? ' (timed out)' : ''}${error.sent ? '' : ' (not sent)'}`;
-    return { class: 'network', message: sanitize(`openai-compatible network: ${detail}`, credential) };
+    return { class: 'network', message: `openai-compatible network: ${detail}` };
   }
-  return { class: 'network', message: sanitize(`openai-compatible: ${(error as Error)?.message ?? String(error)}`, credential) };
+  return { class: 'network', message: `openai-compatible: ${(error as Error)?.message ?? String(error)}` };
 }

@@ -1,13 +1,12 @@
 import type { UpstreamStream } from '../shared/http-stream.js';
+import { missingChannel as channelProblem } from '../shared/start.js';
 import type { ProviderContext, ProviderError } from '../spec.js';
 
 /** Request plumbing shared by chat and embeddings. */
 
 /** A channel without a base URL or key cannot be called; `auth` makes the engine disable it and fail over. */
 export function missingChannel(context: ProviderContext): ProviderError | null {
-  if (!context.baseUrl) return { class: 'auth', message: 'openai-compatible: channel has no base URL' };
-  if (!context.credential) return { class: 'auth', message: 'openai-compatible: channel has no credential' };
-  return null;
+  return channelProblem(context, 'openai-compatible', { baseUrl: true });
 }
 
 /** The channel's base URL already includes the version prefix (`…/v1`, PROVIDERS §0.1). */

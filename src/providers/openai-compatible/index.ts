@@ -1,3 +1,4 @@
+import { withSafeMessages, withSafeText } from '../shared/safe-messages.js';
 import type { ProviderAdapter, StartResult, StatusResult, TextAdapter } from '../spec.js';
 import { chat } from './compat-chat.js';
 import { embeddings } from './compat-embeddings.js';
@@ -10,22 +11,22 @@ import { readCompatSettings } from './compat-settings.js';
  * documented in compat-settings.ts.
  */
 export { floatsToBase64 } from './compat-embeddings.js';
-export { classifyUpstreamError, readUpstreamError, sanitize } from './compat-errors.js';
+export { classifyUpstreamError, readUpstreamError } from './compat-errors.js';
 export { readCompatSettings, type CompatSettings } from './compat-settings.js';
 export { readSse, type SseEvent } from './compat-sse.js';
 export { isUsageOnlyChunk, normaliseUsage } from './compat-usage.js';
 
 export function createOpenAICompatibleText(rawSettings: Record<string, unknown>): TextAdapter {
   const settings = readCompatSettings(rawSettings);
-  return {
+  return withSafeText({
     chat: (body, stream, context) => chat(body, stream, context, settings),
     embeddings: (body, context) => embeddings(body, context, settings),
-  };
+  });
 }
 
 export function createOpenAICompatibleAdapter(rawSettings: Record<string, unknown>): ProviderAdapter {
   const text = createOpenAICompatibleText(rawSettings);
-  return {
+  return withSafeMessages({
     id: 'openai-compatible',
     capabilities: { kinds: [], cancel: false, idempotentCreates: false },
     text,
@@ -36,5 +37,5 @@ export function createOpenAICompatibleAdapter(rawSettings: Record<string, unknow
       // No operation is ever accepted by `start`, so there is nothing to read: a call here is a programming error.
       throw new Error('openai-compatible: no generation tasks to read');
     },
-  };
+  });
 }

@@ -1,4 +1,6 @@
 import { createOpenAICompatibleText } from '../openai-compatible/index.js';
+import { withSafeMessages } from '../shared/safe-messages.js';
+import { missingChannel } from '../shared/start.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import type { OpenAIWebhookEvent } from './openai-api-types.js';
 import { imageStatus, startImage, type ImageOperation } from './openai-image.js';
@@ -16,7 +18,7 @@ export function createOpenAIAdapter(rawSettings: Record<string, unknown>): Provi
   const settings = readSettings(rawSettings);
   const cache = new ResultCache(settings.imageResultCacheBytes);
 
-  return {
+  return withSafeMessages({
     id: 'openai',
     // Sora webhooks are project-level, not per request, so `callbacks` stays false; `parseCallback` still reads
     // them for an operator who points the project webhook at genrelay. No upstream cancel exists (§4.5).
@@ -25,7 +27,8 @@ export function createOpenAIAdapter(rawSettings: Record<string, unknown>): Provi
     text: createOpenAICompatibleText({ ...rawSettings, reasoningInCompletion: true }),
 
     async start(request: GenerationRequest, context: ProviderContext): Promise<StartResult> {
-      if (!context.credential) return { outcome: 'rejected', error: { class: 'auth', message: 'openai: channel has no credential' } };
+      const missing = missingChannel(context, 'openai', { baseUrl: false });
+      if (missing) return { outcome: 'rejected', error: missing };
       if (request.kind === 'image') return startImage(request, context, settings, cache);
       if (request.kind === 'video') return startVideo(request, context, settings);
       return { outcome: 'rejected', error: { class: 'unsupported', message: `openai: ${request.kind} generation is not offered` } };
@@ -49,5 +52,5 @@ export function createOpenAIAdapter(rawSettings: Record<string, unknown>): Provi
       const id = event.data?.id;
       return typeof id === 'string' && id !== '' ? { providerTaskId: id } : null;
     },
-  };
+  });
 }

@@ -1,11 +1,14 @@
-import { UpstreamNetworkError, retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
-import type { ProviderError, StartResult } from '../spec.js';
+import { retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
+import { sanitize, type KnownSecrets } from '../shared/sanitize.js';
+import type { CreateError } from '../shared/start.js';
+import type { ProviderError } from '../spec.js';
 import type { OpenAIErrorBody } from './openai-api-types.js';
 
 /**
  * OpenAI error bodies and statuses → canonical classes (PROVIDERS §0.3, §4.1). The two 429s differ only in
  * `error.code`/`type` (quirk 19), so the code is checked before the status. Messages keep the upstream wording for
- * operators but lose request ids and anything that looks like a key: OpenAI echoes a masked `sk-…` in 401s.
+ * operators, through the shared sanitizer (OpenAI echoes a masked `sk-…` in 401s): `classifyError` sanitizes itself
+ * because its message may be stored in an operation (a synchronous image blocked by output moderation).
  */
 
 /** A status read that failed transiently (5xx, 429, reset, empty body): the engine retries the read later. */
@@ -22,17 +25,6 @@ const MODERATION_CODES = new Set(['moderation_blocked', 'content_policy_violatio
 export interface ClassifiedError extends ProviderError {
   /** Set for moderation blocks: images report the stage in `moderation_details` (§4.4). */
   moderationStage?: 'input' | 'output';
-}
-
-/** Removes request ids and credentials from upstream text, and caps its length. */
-export function sanitize(message: string, credential?: string): string {
-  let clean = message
-    .replace(/\b(request[ _-]?id)\s*[:=]?\s*\S+/gi, '')
-    .replace(/\breq_[A-Za-z0-9]+/g, '[request]')
-    .replace(/\bsk-[A-Za-z0-9_*.-]+/g, 'sk-***');
-  if (credential && credential.length >= 4) clean = clean.split(credential).join('***');
-  clean = clean.replace(/\s{2,}/g, ' ').trim();
-  return clean.length > 500 ? `${clean.slice(0, 497)}...` : clean;
 }
 
 /** Go-style durations (`12ms`, `1.2s`, `6m0s`, `1h2m`) in milliseconds, as in `x-ratelimit-reset-*` and messages. */
@@ -60,14 +52,14 @@ function retryAfter(response: UpstreamResponse, message: string): number | undef
   return fromReset !== undefined ? Math.max(1, Math.ceil(fromReset / 1000)) : undefined;
 }
 
-export function classifyError(response: UpstreamResponse, credential?: string): ClassifiedError {
+export function classifyError(response: UpstreamResponse, known: KnownSecrets = {}): ClassifiedError {
   const body = (response.json ?? {}) as OpenAIErrorBody;
   const error = typeof body === 'object' && body !== null && typeof body.error === 'object' && body.error ? body.error : {};
   const type = typeof error.type === 'string' ? error.type : '';
   const code = typeof error.code === 'string' ? error.code : '';
   const upstreamText = typeof error.message === 'string' ? error.message : response.text.slice(0, 200);
   const param = typeof error.param === 'string' ? ` param=${error.param}` : '';
-  const message = sanitize(`openai HTTP ${response.status} ${type || '-'}/${code || '-'}${param}: ${upstreamText}`, credential);
+  const message = sanitize(`openai HTTP ${response.status} ${type || '-'}/${code || '-'}${param}: ${upstreamText}`, known);
 
   if (MODERATION_CODES.has(code) || (type === 'image_generation_user_error' && /safety|moderation/i.test(upstreamText))) {
     const stage = error.moderation_details?.moderation_stage === 'output' ? 'output' : 'input';
@@ -86,24 +78,11 @@ export function classifyError(response: UpstreamResponse, credential?: string): 
 }
 
 /**
- * A create that did not answer 2xx. 4xx/429 surely did not create anything (§0.4): `rejected`. A 5xx may have
- * landed: `unknown`, and the gateway's retry policy decides.
+ * OpenAI's reading of a create answer for the shared start sequence (shared/start.ts): null for a 2xx. The outcome
+ * is the shared rule's: a 4xx/429 surely did not create anything, a 5xx may have (PROVIDERS §0.4).
  */
-export function createFailure(response: UpstreamResponse, credential?: string): StartResult {
-  const { moderationStage: _stage, ...error } = classifyError(response, credential);
-  return response.status >= 500 ? { outcome: 'unknown', error } : { outcome: 'rejected', error };
-}
-
-/** A 200 without a usable body (quirk 10's cousin): the job may exist upstream, so the outcome is unknown. */
-export function emptyCreate(response: UpstreamResponse): StartResult {
-  return { outcome: 'unknown', error: { class: 'network', message: `openai HTTP ${response.status} with an empty or unreadable body` } };
-}
-
-/** Network failures of a create: `sent` false means it never left, so a retry cannot double-submit. */
-export function networkFailure(error: unknown, credential?: string): StartResult {
-  if (error instanceof UpstreamNetworkError) {
-    const message = sanitize(`openai network: ${error.message}${error.timedOut ? ' (timed out)' : ''}`, credential);
-    return error.sent ? { outcome: 'unknown', error: { class: 'network', message } } : { outcome: 'rejected', error: { class: 'network', message } };
-  }
-  return { outcome: 'unknown', error: { class: 'network', message: sanitize(`openai: ${(error as Error).message}`, credential) } };
+export function createError(response: UpstreamResponse, known: KnownSecrets = {}): CreateError | null {
+  if (response.status >= 200 && response.status < 300) return null;
+  const { moderationStage: _stage, ...error } = classifyError(response, known);
+  return { error };
 }

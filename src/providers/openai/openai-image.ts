@@ -1,7 +1,9 @@
-import { upstreamRequest } from '../shared/http.js';
+import { upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { mediaDimensions, sniffContentType } from '../shared/media-sniff.js';
+import { submitCreate } from '../shared/start.js';
 import type { GenerationRequest, JsonValue, ProviderContext, ProviderOutput, StartResult, StatusResult } from '../spec.js';
 import type { OpenAIImagesResponse, OpenAIUsageFacts } from './openai-api-types.js';
-import { classifyError, createFailure, emptyCreate, networkFailure } from './openai-errors.js';
+import { classifyError, createError } from './openai-errors.js';
 import { ResultCache } from './openai-result-cache.js';
 import { baseHeaders, endpoint, type OpenAISettings } from './openai-settings.js';
 
@@ -74,15 +76,9 @@ export function extension(contentType: string): string {
 
 /** Magic bytes beat the echoed `output_format`: the bytes are what the engine stores. */
 function sniff(bytes: Buffer, fallback: string | undefined): string {
-  if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
-  if (bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  const sniffed = sniffContentType(bytes);
+  if (sniffed?.startsWith('image/')) return sniffed;
   return fallback === 'jpeg' ? 'image/jpeg' : fallback === 'webp' ? 'image/webp' : 'image/png';
-}
-
-function pngSize(bytes: Buffer): { width?: number; height?: number } {
-  if (bytes.length < 24 || bytes[0] !== 0x89 || bytes.subarray(12, 16).toString('latin1') !== 'IHDR') return {};
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
 
 function outputsOf(body: OpenAIImagesResponse): ProviderOutput[] {
@@ -91,7 +87,7 @@ function outputsOf(body: OpenAIImagesResponse): ProviderOutput[] {
     if (typeof item.b64_json === 'string' && item.b64_json !== '') {
       // Some relays prefix a data: URI; strip it defensively (quirk 23 is xAI's, but cheap to survive here).
       const bytes = Buffer.from(item.b64_json.replace(/^data:[^,]*,/, ''), 'base64');
-      if (bytes.length > 0) outputs.push({ contentType: sniff(bytes, body.output_format), bytes, ...pngSize(bytes) });
+      if (bytes.length > 0) outputs.push({ contentType: sniff(bytes, body.output_format), bytes, ...(mediaDimensions(bytes) ?? {}) });
     } else if (typeof item.url === 'string' && item.url !== '') {
       outputs.push({ contentType: 'image/png', url: item.url });
     }
@@ -122,40 +118,51 @@ function requestIdOf(headers: Record<string, string | string[] | undefined>, tas
 export async function startImage(request: GenerationRequest, context: ProviderContext, settings: OpenAISettings, cache: ResultCache): Promise<StartResult> {
   const fields = requestFields(request, context, settings);
   const encoded = await encode(request, fields);
-  let response;
-  try {
-    response = await upstreamRequest({
-      method: 'POST',
-      url: endpoint(context, encoded.path),
-      headers: { ...baseHeaders(context, settings), 'content-type': encoded.contentType, 'idempotency-key': request.taskId },
-      body: encoded.body,
-      timeoutMs: settings.imageTimeoutMs,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-  } catch (error) {
-    return networkFailure(error, context.credential);
+  const answer = await submitCreate({
+    label: 'openai image create',
+    send: () =>
+      upstreamRequest({
+        method: 'POST',
+        url: endpoint(context, encoded.path),
+        headers: { ...baseHeaders(context, settings), 'content-type': encoded.contentType, 'idempotency-key': request.taskId },
+        body: encoded.body,
+        timeoutMs: settings.imageTimeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
+    // Output moderation happens after the upstream generated the image: a 400 that says so is an accepted create
+    // that then failed, so it is not read as an error here.
+    readError: (response) => (blockedOutput(response, context) ? null : createError(response, context)),
+    accept: (response) => {
+      const blocked = blockedOutput(response, context);
+      if (blocked) return { kind: 'blocked' as const, message: blocked };
+      const body = response.json as OpenAIImagesResponse | undefined;
+      const outputs = body && typeof body === 'object' ? outputsOf(body) : [];
+      return body && outputs.length > 0 ? { kind: 'images' as const, body, outputs } : null;
+    },
+  });
+  if (!answer.ok) return answer.failure;
+  const requestId = requestIdOf(answer.response.headers, request.taskId);
+  const accepted = answer.value;
+  if (accepted.kind === 'blocked') {
+    const operation: ImageOperation = {
+      kind: 'image', taskId: request.taskId, requestId,
+      final: { status: 'failed', usage: { billable: false }, error: { class: 'moderation_output', message: accepted.message } },
+    };
+    return { outcome: 'accepted', operation: operation as unknown as JsonValue, providerTaskId: requestId, completed: finalOf(operation) };
   }
-  const requestId = requestIdOf(response.headers, request.taskId);
-  if (response.status === 400) {
-    const error = classifyError(response, context.credential);
-    // Output moderation happens after the upstream generated the image: the create was accepted, then failed.
-    if (error.class === 'moderation_output') {
-      const operation: ImageOperation = {
-        kind: 'image', taskId: request.taskId, requestId,
-        final: { status: 'failed', usage: { billable: false }, error: { class: 'moderation_output', message: error.message } },
-      };
-      return { outcome: 'accepted', operation: operation as unknown as JsonValue, providerTaskId: requestId, completed: finalOf(operation) };
-    }
-  }
-  if (response.status < 200 || response.status >= 300) return createFailure(response, context.credential);
-  const body = response.json as OpenAIImagesResponse | undefined;
-  const outputs = body && typeof body === 'object' ? outputsOf(body) : [];
-  if (!body || outputs.length === 0) return emptyCreate(response);
+  const { body, outputs } = accepted;
   const usage = usageOf(body, outputs.length, typeof fields.size === 'string' ? fields.size : undefined, true);
   const operation: ImageOperation = { kind: 'image', taskId: request.taskId, requestId, final: { status: 'succeeded', usage } };
   const completed: StatusResult = { status: 'succeeded', progress: 100, outputs, usage };
   cache.put(request.taskId, completed);
   return { outcome: 'accepted', operation: operation as unknown as JsonValue, providerTaskId: requestId, completed };
+}
+
+/** The (sanitized) message of a 400 that reports output moderation, which the operation then stores; else null. */
+function blockedOutput(response: UpstreamResponse, context: ProviderContext): string | null {
+  if (response.status !== 400) return null;
+  const error = classifyError(response, context);
+  return error.class === 'moderation_output' ? error.message : null;
 }
 
 function finalOf(operation: ImageOperation): StatusResult {

@@ -3,10 +3,12 @@ import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '..
 import { taskNotFound } from '../shared/task-not-found.js';
 import type { CanonicalStatus, GenerationRequest, JsonValue, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import type { OpenAIUsageFacts, OpenAIVideo } from './openai-api-types.js';
-import { classifyError, createFailure, emptyCreate, networkFailure, sanitize, TransientReadError } from './openai-errors.js';
+import { submitCreate } from '../shared/start.js';
+import { forward, readStatus } from '../shared/status-table.js';
+import { classifyError, createError, TransientReadError } from './openai-errors.js';
 import { extension } from './openai-image.js';
 import { baseHeaders, endpoint, type OpenAISettings } from './openai-settings.js';
-import { canonicalStatus, forward } from './openai-status.js';
+import { OPENAI_STATUSES } from './openai-status.js';
 
 /**
  * Sora video (PROVIDERS §4.5): multipart create, poll `GET /videos/{id}`, then the result exists only as a binary
@@ -59,26 +61,30 @@ export async function startVideo(request: GenerationRequest, context: ProviderCo
   if (reference) form.append('input_reference', new Blob([reference.bytes], { type: reference.contentType }), `reference.${extension(reference.contentType)}`);
   // Response serialises the FormData into multipart bytes and its boundary header, locally.
   const serialised = new Response(form);
-  let response: UpstreamResponse;
-  try {
-    response = await upstreamRequest({
-      method: 'POST',
-      url: endpoint(context, '/videos'),
-      headers: {
-        ...baseHeaders(context, settings),
-        'content-type': serialised.headers.get('content-type') ?? 'multipart/form-data',
-        'idempotency-key': request.taskId,
-      },
-      body: Buffer.from(await serialised.arrayBuffer()),
-      timeoutMs: settings.timeoutMs,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-  } catch (error) {
-    return networkFailure(error, context.credential);
-  }
-  if (response.status < 200 || response.status >= 300) return createFailure(response, context.credential);
-  const video = response.json as OpenAIVideo | undefined;
-  if (!video || typeof video !== 'object' || typeof video.id !== 'string' || video.id === '') return emptyCreate(response);
+  const body = Buffer.from(await serialised.arrayBuffer());
+  const answer = await submitCreate({
+    label: 'openai video create',
+    send: () =>
+      upstreamRequest({
+        method: 'POST',
+        url: endpoint(context, '/videos'),
+        headers: {
+          ...baseHeaders(context, settings),
+          'content-type': serialised.headers.get('content-type') ?? 'multipart/form-data',
+          'idempotency-key': request.taskId,
+        },
+        body,
+        timeoutMs: settings.timeoutMs,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
+    readError: (response) => createError(response, context),
+    accept: (response) => {
+      const video = response.json as OpenAIVideo | undefined;
+      return video && typeof video === 'object' && typeof video.id === 'string' && video.id !== '' ? (video as OpenAIVideo & { id: string }) : null;
+    },
+  });
+  if (!answer.ok) return answer.failure;
+  const video = answer.value;
   const operation: VideoOperation = {
     kind: 'video',
     videoId: video.id,
@@ -96,7 +102,7 @@ async function read(url: string, context: ProviderContext, settings: OpenAISetti
     return await upstreamRequest({ method: 'GET', url, headers: baseHeaders(context, settings), timeoutMs, ...(context.signal ? { signal: context.signal } : {}) });
   } catch (error) {
     const detail = error instanceof UpstreamNetworkError ? error.message : String(error);
-    throw new TransientReadError(sanitize(`openai read failed: ${detail}`, context.credential));
+    throw new TransientReadError(`openai read failed: ${detail}`);
   }
 }
 
@@ -125,12 +131,12 @@ export async function videoStatus(operation: VideoOperation, context: ProviderCo
   // The video is unknown (purged, deleted, never created, or not visible to this project): the one "task not
   // found" answer of every adapter (shared/task-not-found.ts). A 404 on `/content` of a completed video is
   // different: the video exists and only its bytes expired (below).
-  if (response.status === 404) return taskNotFound(classifyError(response, context.credential).message);
+  if (response.status === 404) return taskNotFound(classifyError(response, context).message);
   const video = response.json as OpenAIVideo | undefined;
   if (response.status !== 200 || !video || typeof video !== 'object' || typeof video.status !== 'string') {
-    throw new TransientReadError(classifyError(response, context.credential).message);
+    throw new TransientReadError(classifyError(response, context).message);
   }
-  const mapped = canonicalStatus(video.status).status;
+  const mapped = readStatus(OPENAI_STATUSES, video.status).status;
   const status: CanonicalStatus = forward(operation.seen, mapped);
   if (status === 'queued' || status === 'running') {
     const progress = Math.max(operation.progress, typeof video.progress === 'number' ? Math.min(99, Math.max(0, Math.floor(video.progress))) : 0);
@@ -139,7 +145,7 @@ export async function videoStatus(operation: VideoOperation, context: ProviderCo
   }
   if (status === 'failed') {
     const code = video.error?.code ?? '';
-    const detail = sanitize(`openai video failed ${code || '-'}: ${video.error?.message ?? ''}`, context.credential);
+    const detail = `openai video failed ${code || '-'}: ${video.error?.message ?? ''}`;
     // Input moderation is a synchronous 400, so a moderation code on a failed video means the output was blocked.
     const moderated = /moderation|content_policy|safety/i.test(code);
     return { status: 'failed', usage: usageOf(video, operation, false), error: { class: moderated ? 'moderation_output' : 'upstream_error', message: detail } };
@@ -152,9 +158,9 @@ async function download(video: OpenAIVideo, operation: VideoOperation, context: 
   const content = await read(url, context, settings, settings.downloadTimeoutMs);
   if (content.status === 404 || content.status === 410) {
     // Completed, but `expires_at` passed before the bytes were copied: the result is purged upstream.
-    return { status: 'expired', usage: usageOf(video, operation, false), error: { class: 'not_found', message: classifyError(content, context.credential).message } };
+    return { status: 'expired', usage: usageOf(video, operation, false), error: { class: 'not_found', message: classifyError(content, context).message } };
   }
-  if (content.status !== 200 || content.bytes.length === 0) throw new TransientReadError(classifyError(content, context.credential).message);
+  if (content.status !== 200 || content.bytes.length === 0) throw new TransientReadError(classifyError(content, context).message);
   const usage = usageOf(video, operation, true);
   const [width, height] = (video.size ?? operation.size ?? '').split('x').map(Number);
   const contentType = String(content.headers['content-type'] ?? 'video/mp4').split(';')[0]!.trim() || 'video/mp4';

@@ -9,6 +9,7 @@ import type {
   UsageFacts,
 } from '../spec.js';
 import { videoDimensions } from '../../lib/video-size.js';
+import { withSafeMessages } from '../shared/safe-messages.js';
 import { makeMp4, makePng, makeWav } from './media.js';
 import { findScenario, numberOption, parseScenarios } from './scenario.js';
 import { createSandboxText } from './sandbox-text.js';
@@ -40,7 +41,7 @@ export function createSandboxAdapter(settings: Record<string, unknown>): Provide
   const queueMs = typeof settings.queueMs === 'number' ? settings.queueMs : 2_000;
   const runMs = typeof settings.runMs === 'number' ? settings.runMs : 3_000;
 
-  return {
+  return withSafeMessages({
     id: 'sandbox',
     capabilities: { kinds: ['video', 'image', 'music'], cancel: true, idempotentCreates: true },
     text: createSandboxText(),
@@ -107,7 +108,7 @@ export function createSandboxAdapter(settings: Record<string, unknown>): Provide
       const finished = operation.outcome !== 'timeout' && elapsed >= operation.queueMs + operation.runMs;
       return { cancelled: !finished };
     },
-  };
+  });
 }
 
 function produce(operation: SandboxOperation): { outputs: ProviderOutput[]; usage: UsageFacts } {

@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { UpstreamNetworkError } from './http.js';
+import { networkErrorOf } from './http.js';
 
 /**
  * Streaming sibling of `upstreamRequest` (http.ts) for server-sent events: it resolves as soon as the upstream's
@@ -31,7 +31,6 @@ export interface UpstreamStream {
 
 // A separate pool from http.ts: long-lived streams should not starve short JSON calls of connections.
 const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 128 });
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export async function upstreamStream(options: UpstreamStreamRequest, dispatcher: Dispatcher = agent): Promise<UpstreamStream> {
   const timeout = options.timeoutMs ?? 120_000;
@@ -81,9 +80,6 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
     };
   } catch (error) {
     detach();
-    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
-    const timedOut = /TIMEOUT/.test(code);
-    const sent = aborted ? true : !NOT_SENT.has(code);
-    throw new UpstreamNetworkError((error as Error).message, sent, timedOut);
+    throw networkErrorOf(error, { aborted });
   }
 }

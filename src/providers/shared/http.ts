@@ -36,7 +36,21 @@ export interface UpstreamRequest {
 }
 
 const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 64 });
+/** Failures that happen before any byte of the request left: the request surely never reached the upstream. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A transport failure of an upstream call as an `UpstreamNetworkError`, `sent` decided by its code (start-failure.ts
+ * turns that into `rejected` / `unknown`). `aborted`: the caller closed the connection itself, so whatever was sent
+ * stays sent.
+ */
+export function networkErrorOf(error: unknown, options: { aborted?: boolean } = {}): UpstreamNetworkError {
+  const failure = error as { code?: string; cause?: { code?: string }; message?: string } | null | undefined;
+  const code = failure?.code ?? failure?.cause?.code ?? '';
+  const timedOut = /TIMEOUT/.test(code);
+  const sent = options.aborted ? true : !NOT_SENT.has(code);
+  return new UpstreamNetworkError(typeof failure?.message === 'string' ? failure.message : String(error), sent, timedOut);
+}
 
 export async function upstreamRequest(options: UpstreamRequest, dispatcher: Dispatcher = agent): Promise<UpstreamResponse> {
   const timeout = options.timeoutMs ?? 60_000;
@@ -60,9 +74,7 @@ export async function upstreamRequest(options: UpstreamRequest, dispatcher: Disp
     }
     return { status: response.statusCode, headers: response.headers, text, bytes, json };
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
-    const timedOut = /TIMEOUT/.test(code);
-    throw new UpstreamNetworkError((error as Error).message, !NOT_SENT.has(code), timedOut);
+    throw networkErrorOf(error);
   }
 }
 

@@ -8,6 +8,8 @@ import type {
   StatusResult,
 } from '../spec.js';
 import { UpstreamNetworkError, upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { withSafeMessages } from '../shared/safe-messages.js';
+import { missingChannel, submitCreate } from '../shared/start.js';
 import { taskNotFound } from '../shared/task-not-found.js';
 import { decodeCallback, decodeRecordInfo, envelopeData } from './suno-decode.js';
 import { classifyResponse, isRecordMissing } from './suno-errors.js';
@@ -73,36 +75,41 @@ export function createSunoAdapter(settings: Record<string, unknown>): ProviderAd
     return { ...result, progress, operation: { ...operation, seen, progress } as unknown as JsonValue };
   }
 
-  return {
+  return withSafeMessages({
     id: 'suno',
     capabilities: { kinds: ['music'], callbacks: true, cancel: false, idempotentCreates: false },
 
     async start(request: GenerationRequest, context: ProviderContext): Promise<StartResult> {
       const settingsNow = config(context);
-      if (!context.baseUrl) return { outcome: 'rejected', error: { class: 'invalid_request', message: 'suno: channel has no base URL' } };
-      if (!context.credential) return { outcome: 'rejected', error: { class: 'auth', message: 'suno: channel has no credential' } };
+      const missing = missingChannel(context, 'suno', { baseUrl: true });
+      if (missing) return { outcome: 'rejected', error: missing };
+      const baseUrl = context.baseUrl!;
       const built = buildGenerateBody(request, context, settingsNow);
       if (!built.ok) return { outcome: 'rejected', error: built.error };
-      let response: UpstreamResponse;
-      try {
-        response = await upstreamRequest({
-          method: 'POST',
-          url: endpoint(context.baseUrl, '/generate'),
-          headers: headers(context, { 'content-type': 'application/json', 'idempotency-key': request.taskId }),
-          body: JSON.stringify(built.body),
-          timeoutMs: settingsNow.timeoutMs,
-          ...(context.signal ? { signal: context.signal } : {}),
-        });
-      } catch (error) {
-        if (!(error instanceof UpstreamNetworkError)) throw error;
-        return { outcome: error.sent ? 'unknown' : 'rejected', error: networkError('create', error) };
-      }
-      const failure = classifyResponse(response, 'create');
-      if (failure) return { outcome: failure.surelyNotCreated ? 'rejected' : 'unknown', error: failure.error };
-      const data = envelopeData(response.json) as { taskId?: unknown } | null | undefined;
-      const providerTaskId = typeof data?.taskId === 'string' && data.taskId ? data.taskId : undefined;
-      // A success envelope without a task id may still have created a task: unknown, never success.
-      if (!providerTaskId) return { outcome: 'unknown', error: { class: 'upstream_error', message: 'suno create: success envelope without taskId' } };
+      const answer = await submitCreate({
+        label: 'suno create',
+        send: () =>
+          upstreamRequest({
+            method: 'POST',
+            url: endpoint(baseUrl, '/generate'),
+            headers: headers(context, { 'content-type': 'application/json', 'idempotency-key': request.taskId }),
+            body: JSON.stringify(built.body),
+            timeoutMs: settingsNow.timeoutMs,
+            ...(context.signal ? { signal: context.signal } : {}),
+          }),
+        // Errors arrive inside HTTP 200 envelopes (quirk 6): the body code decides, like a status.
+        readError: (response) => {
+          const failure = classifyResponse(response, 'create');
+          return failure ? { error: failure.error, status: failure.code } : null;
+        },
+        // A success envelope without a task id may still have created a task: unknown, never success.
+        accept: (response) => {
+          const data = envelopeData(response.json) as { taskId?: unknown } | null | undefined;
+          return typeof data?.taskId === 'string' && data.taskId ? data.taskId : null;
+        },
+      });
+      if (!answer.ok) return answer.failure;
+      const providerTaskId = answer.value;
       const operation: SunoOperation = {
         v: 1,
         providerTaskId,
@@ -156,5 +163,5 @@ export function createSunoAdapter(settings: Record<string, unknown>): ProviderAd
       const callback = decodeCallback(body);
       return callback ? { providerTaskId: callback.taskId } : null;
     },
-  };
+  });
 }

@@ -5,51 +5,43 @@ import { envelopeCode, envelopeMessage } from './suno-decode.js';
 /**
  * Error classification for the Suno contract (PROVIDERS §6 code table, §0.3 classes, §0.4 outcomes). The body
  * `code` wins over the HTTP status because sunoapi/kie answer errors as HTTP 200 (quirk 6); the HTTP status is
- * only a fallback for proxies and load balancers in front of them.
+ * only a fallback for proxies and load balancers in front of them. Messages keep the upstream wording; the shared
+ * sanitizer strips request ids and the rest on the way out of the adapter.
  */
 
 export interface ClassifiedError {
   error: ProviderError;
-  /** For creates: true when the request surely did not create a task (a retry cannot double-submit). */
-  surelyNotCreated: boolean;
-}
-
-/** Operator-facing messages only: request/trace ids are stripped (they belong in logs, not on task rows). */
-export function sanitizeMessage(message: string | undefined): string {
-  if (!message) return '';
-  return message
-    .replace(/[\s,;(]*\b(request|trace|log)[ _-]?id\b\s*[:=]?\s*[\w.:-]+\)?/gi, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 300);
+  /**
+   * The code that decides, for the shared start rule (shared/start-failure.ts): the body `code`, else the HTTP
+   * status. 4xx codes (455 maintenance and 430 included) surely did not create a task; 5xx (500, 501 generation
+   * failed, 505) and anything the envelope cannot place may have.
+   */
+  code: number;
 }
 
 const MODERATION = /sensitive|moderat|prohibited|inappropriate|violat/i;
 
-function classify(code: number, message: string): { errorClass: ErrorClass; surelyNotCreated: boolean } {
+function classify(code: number, message: string): ErrorClass {
   switch (code) {
     case 401:
     case 403:
-      return { errorClass: 'auth', surelyNotCreated: true };
+      return 'auth';
     case 402:
-      return { errorClass: 'upstream_quota', surelyNotCreated: true };
+      return 'upstream_quota';
     case 404:
-      return { errorClass: 'not_found', surelyNotCreated: true };
+      return 'not_found';
     case 400:
     case 413:
     case 422:
       // No documented submit-time moderation code; a validation answer whose text says so is treated as one.
-      return { errorClass: MODERATION.test(message) ? 'moderation_input' : 'invalid_request', surelyNotCreated: true };
+      return MODERATION.test(message) ? 'moderation_input' : 'invalid_request';
     case 429:
     case 430: // kie: "call frequency too high"
-      return { errorClass: 'rate_limited', surelyNotCreated: true };
+      return 'rate_limited';
     case 455: // maintenance: the upstream refused the call outright
-      return { errorClass: 'upstream_error', surelyNotCreated: true };
+      return 'upstream_error';
     default:
-      // 500, 501 (generation failed), 505 (undocumented) and anything unknown: the task may exist (§0.4).
-      if (code >= 500) return { errorClass: 'upstream_error', surelyNotCreated: false };
-      if (code >= 400) return { errorClass: 'invalid_request', surelyNotCreated: true };
-      return { errorClass: 'upstream_error', surelyNotCreated: false };
+      return code >= 400 && code < 500 ? 'invalid_request' : 'upstream_error';
   }
 }
 
@@ -59,18 +51,18 @@ function classify(code: number, message: string): { errorClass: ErrorClass; sure
  */
 export function classifyResponse(response: UpstreamResponse, operation: string): ClassifiedError | null {
   const bodyCode = envelopeCode(response.json);
-  const bodyMessage = sanitizeMessage(envelopeMessage(response.json));
+  const bodyMessage = (envelopeMessage(response.json) ?? '').replace(/\s+/g, ' ').trim();
   const httpOk = response.status >= 200 && response.status < 300;
   if (httpOk && bodyCode === 200) return null;
   if (httpOk && bodyCode === undefined) {
     const empty = response.bytes.length === 0;
     return {
       error: { class: empty ? 'network' : 'upstream_error', message: `suno ${operation}: ${empty ? 'empty' : 'non-envelope'} HTTP ${response.status} body` },
-      surelyNotCreated: false,
+      code: response.status,
     };
   }
   const code = bodyCode !== undefined && bodyCode !== 200 ? bodyCode : response.status;
-  const { errorClass, surelyNotCreated } = classify(code, bodyMessage);
+  const errorClass = classify(code, bodyMessage);
   const error: ProviderError = {
     class: errorClass,
     message: `suno ${operation}: code ${code} (HTTP ${response.status})${bodyMessage ? `: ${bodyMessage}` : ''}`,
@@ -79,12 +71,12 @@ export function classifyResponse(response: UpstreamResponse, operation: string):
     const retryAfter = retryAfterSeconds(response.headers);
     if (retryAfter !== undefined) error.retryAfterSeconds = retryAfter;
   }
-  return { error, surelyNotCreated };
+  return { error, code };
 }
 
-/** Error class of a failed task from its status and `errorCode` / `errorMessage`. */
+/** Error class of a failed task from its (normalised) status and `errorCode` / `errorMessage`. */
 export function taskFailureClass(status: string, errorMessage: string | undefined): ErrorClass {
-  if (status === 'SENSITIVE_WORD_ERROR' || MODERATION.test(errorMessage ?? '')) return 'moderation_input';
+  if (status === 'sensitive_word_error' || MODERATION.test(errorMessage ?? '')) return 'moderation_input';
   return 'upstream_error';
 }
 

@@ -1,58 +1,48 @@
+import { normaliseStatus, readStatus, type StatusTable } from '../shared/status-table.js';
 import type { CanonicalStatus, ProviderOutput, StatusResult, UsageFacts } from '../spec.js';
 import type { SunoRecord, SunoTrack } from './suno-api-types.js';
-import { sanitizeMessage, taskFailureClass } from './suno-errors.js';
+import { taskFailureClass } from './suno-errors.js';
 
 /**
- * Suno status → canonical status (PROVIDERS §6 table, §0.2 rules, quirk 11 synonyms), and the StatusResult of a
- * record (outputs and §12 usage facts). Spellings are normalised (case, dashes, spaces) before lookup, so
- * `first_success`, `First-Success` and `FIRST_SUCCESS` are one status. Unknown statuses are non-terminal.
+ * Suno status → canonical status (PROVIDERS §6 table, §0.2 rules, quirk 11 synonyms), applied by
+ * shared/status-table.ts (so `first_success`, `First-Success` and `FIRST_SUCCESS` are one status), and the
+ * StatusResult of a record (outputs and §12 usage facts). Unknown statuses are non-terminal.
  */
-
-const TABLE: Record<string, CanonicalStatus> = {
+export const SUNO_STATUSES: StatusTable = {
   // Documented sunoapi/kie statuses.
-  PENDING: 'queued',
-  TEXT_SUCCESS: 'running',
-  FIRST_SUCCESS: 'running',
-  SUCCESS: 'succeeded',
-  SENSITIVE_WORD_ERROR: 'failed',
-  CREATE_TASK_FAILED: 'failed',
-  GENERATE_AUDIO_FAILED: 'failed',
-  CALLBACK_EXCEPTION: 'failed',
+  pending: 'queued',
+  text_success: 'running',
+  first_success: 'running',
+  success: 'succeeded',
+  sensitive_word_error: 'failed',
+  create_task_failed: 'failed',
+  generate_audio_failed: 'failed',
+  callback_exception: 'failed',
   // Suno's own clip statuses (relayed by community wrappers) and the reseller synonyms of PROVIDERS §8.
-  SUBMITTED: 'queued',
-  QUEUED: 'queued',
-  WAITING: 'queued',
-  QUEUING: 'queued',
-  RUNNING: 'running',
-  PROCESSING: 'running',
-  IN_PROGRESS: 'running',
-  GENERATING: 'running',
-  STREAMING: 'running',
-  SUCCEEDED: 'succeeded',
-  COMPLETE: 'succeeded',
-  COMPLETED: 'succeeded',
-  DONE: 'succeeded',
-  FAILED: 'failed',
-  FAILURE: 'failed',
-  FAIL: 'failed',
-  ERROR: 'failed',
-  CANCELLED: 'cancelled',
-  CANCELED: 'cancelled',
-  EXPIRED: 'expired',
+  submitted: 'queued',
+  queued: 'queued',
+  waiting: 'queued',
+  queuing: 'queued',
+  running: 'running',
+  processing: 'running',
+  in_progress: 'running',
+  generating: 'running',
+  streaming: 'running',
+  succeeded: 'succeeded',
+  complete: 'succeeded',
+  completed: 'succeeded',
+  done: 'succeeded',
+  failed: 'failed',
+  failure: 'failed',
+  fail: 'failed',
+  error: 'failed',
+  cancelled: 'cancelled',
+  canceled: 'cancelled',
+  expired: 'expired',
 };
 
 /** Progress hints per stage: Suno reports no percentage, only lyrics-ready and first-track-ready milestones. */
-const PROGRESS: Record<string, number> = { TEXT_SUCCESS: 40, FIRST_SUCCESS: 70, STREAMING: 50 };
-
-export function normaliseStatus(raw: string): string {
-  return raw.trim().toUpperCase().replace(/[\s-]+/g, '_');
-}
-
-/** Canonical status of an upstream spelling; `known: false` marks a spelling to log as `unknown_status`. */
-export function canonicalStatus(raw: string): { status: CanonicalStatus; known: boolean } {
-  const status = TABLE[normaliseStatus(raw)];
-  return status ? { status, known: true } : { status: 'running', known: false };
-}
+const PROGRESS: Record<string, number> = { text_success: 40, first_success: 70, streaming: 50 };
 
 const RANK: Record<CanonicalStatus, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2, expired: 2 };
 
@@ -98,10 +88,10 @@ export interface RecordReading {
  */
 export function readRecord(record: SunoRecord, options: { callbackExceptionIsSuccess: boolean }): RecordReading {
   const normalised = normaliseStatus(record.status);
-  const { status, known } = canonicalStatus(record.status);
+  const { status, known } = readStatus(SUNO_STATUSES, normalised);
   const outputs = outputsOf(record.tracks);
   const unknown = known ? {} : { unknownStatus: record.status };
-  if (normalised === 'CALLBACK_EXCEPTION' && options.callbackExceptionIsSuccess && outputs.length > 0) {
+  if (normalised === 'callback_exception' && options.callbackExceptionIsSuccess && outputs.length > 0) {
     return { result: { status: 'succeeded', progress: 100, outputs, usage: usageOf(outputs) } };
   }
   if (status === 'succeeded') {
@@ -113,8 +103,8 @@ export function readRecord(record: SunoRecord, options: { callbackExceptionIsSuc
     return { result: { status: 'succeeded', progress: 100, outputs, usage: usageOf(outputs) } };
   }
   if (status === 'failed') {
-    const detail = sanitizeMessage(record.errorMessage);
-    const message = `suno task ${normalised}${record.errorCode ? ` (errorCode ${record.errorCode})` : ''}${detail ? `: ${detail}` : ''}`;
+    const detail = (record.errorMessage ?? '').trim();
+    const message = `suno task ${normalised.toUpperCase()}${record.errorCode ? ` (errorCode ${record.errorCode})` : ''}${detail ? `: ${detail}` : ''}`;
     return { result: { status: 'failed', usage: { billable: false }, error: { class: taskFailureClass(normalised, record.errorMessage), message } } };
   }
   if (status === 'cancelled' || status === 'expired') return { result: { status, usage: { billable: false } }, ...unknown };

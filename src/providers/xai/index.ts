@@ -1,4 +1,5 @@
 import { createOpenAICompatibleText } from '../openai-compatible/index.js';
+import { withSafeMessages } from '../shared/safe-messages.js';
 import type { GenerationRequest, JsonValue, ProviderAdapter, ProviderContext, StartResult, StatusResult } from '../spec.js';
 import { startImage } from './xai-image.js';
 import { fromFinal, readOperation } from './xai-operation.js';
@@ -12,7 +13,7 @@ import { startVideo, videoStatus } from './xai-video.js';
  */
 export function createXaiAdapter(settings: Record<string, unknown>): ProviderAdapter {
   const resolved = readSettings(settings);
-  return {
+  return withSafeMessages({
     id: 'xai',
     capabilities: { kinds: ['video', 'image'], callbacks: false, cancel: false, idempotentCreates: false },
     // Grok chat is OpenAI-compatible, but completion_tokens exclude reasoning tokens (PROVIDERS §3.3, quirk 21).
@@ -31,5 +32,5 @@ export function createXaiAdapter(settings: Record<string, unknown>): ProviderAda
       if (operation.kind === 'image') return fromFinal(operation.final);
       return videoStatus(operation, context, resolved);
     },
-  };
+  });
 }

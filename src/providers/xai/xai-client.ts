@@ -1,5 +1,6 @@
 import type { ProviderContext, ProviderError, ReferenceInput } from '../spec.js';
 import { upstreamRequest, type UpstreamResponse } from '../shared/http.js';
+import { missingChannel } from '../shared/start.js';
 
 /**
  * The few HTTP details every xAI call shares. The base URL and the credential come from the context on every call
@@ -16,10 +17,11 @@ export interface XaiTarget {
 
 /** The call target, or an `auth` error when the channel has no credential (nothing is sent then). */
 export function targetOf(context: ProviderContext, timeoutMs: number): XaiTarget | ProviderError {
-  if (!context.credential) return { class: 'auth', message: 'xai: the channel has no credential' };
+  const missing = missingChannel(context, 'xai', { baseUrl: false });
+  if (missing) return missing;
   return {
     baseUrl: (context.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
-    credential: context.credential,
+    credential: context.credential!,
     timeoutMs,
     ...(context.signal ? { signal: context.signal } : {}),
   };

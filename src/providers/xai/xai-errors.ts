@@ -1,5 +1,6 @@
-import type { ErrorClass, ProviderError, StartResult } from '../spec.js';
-import { retryAfterSeconds, UpstreamNetworkError, type UpstreamResponse } from '../shared/http.js';
+import type { ErrorClass, ProviderError } from '../spec.js';
+import { retryAfterSeconds, type UpstreamResponse } from '../shared/http.js';
+import type { CreateError } from '../shared/start.js';
 import type { XaiErrorBody } from './xai-api-types.js';
 
 /**
@@ -15,19 +16,6 @@ import type { XaiErrorBody } from './xai-api-types.js';
 const MODERATION = /usage guidelines|safety.?check|content.?(policy|moderation)|moderat/i;
 const QUOTA = /credits|spending limit|billing|insufficient (funds|balance)/i;
 const BAD_KEY = /api key|api-key|unauthori[sz]ed|authenticat/i;
-
-/** Operator-facing text only: removes ids, team/key references and anything key-like, and bounds the length. */
-export function sanitize(message: string): string {
-  return message
-    .replace(/(request[ _-]?id|trace[ _-]?id)\s*[:=]?\s*[\w-]+/gi, '$1 [stripped]')
-    .replace(/\b(team|api key id|key id)\s*:?\s*(?=[\w-]*\d)[\w-]{6,}/gi, '$1 [stripped]')
-    .replace(/(api key provided)\s*:?\s*[^\s.,]+/gi, '$1 [stripped]')
-    .replace(/\bxai-[\w-]+/g, '[stripped]')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '[id]')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 400);
-}
 
 /** Lenient reader of every error shape seen: `error` as string or object, `message`, or a plain-text body. */
 export function errorText(response: UpstreamResponse): { code: string; message: string } {
@@ -64,11 +52,14 @@ function classOf(status: number, text: string): ErrorClass {
   return 'invalid_request';
 }
 
-/** Canonical error of a non-2xx answer, with `retryAfterSeconds` on rate limits. */
+/**
+ * Canonical error of a non-2xx answer, with `retryAfterSeconds` on rate limits. Team ids, key ids and request ids in
+ * xAI's messages are masked by the shared sanitizer on the way out of the adapter.
+ */
 export function classifyHttpError(response: UpstreamResponse, what: string): ProviderError {
   const { code, message } = errorText(response);
   const errorClass = classOf(response.status, `${code} ${message}`);
-  const error: ProviderError = { class: errorClass, message: sanitize(`xai ${what}: HTTP ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`) };
+  const error: ProviderError = { class: errorClass, message: `xai ${what}: HTTP ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}` };
   if (errorClass === 'rate_limited') {
     const seconds = retryAfterSeconds(response.headers);
     if (seconds !== undefined) error.retryAfterSeconds = seconds;
@@ -76,29 +67,7 @@ export function classifyHttpError(response: UpstreamResponse, what: string): Pro
   return error;
 }
 
-/**
- * A create that did not answer a usable 2xx (PROVIDERS §0.4): 4xx (429 included) surely did not land and is
- * `rejected`; a 5xx may have created a billable job and is `unknown`.
- */
-export function createFailure(response: UpstreamResponse, what: string): StartResult {
-  const error = classifyHttpError(response, what);
-  return response.status >= 500 ? { outcome: 'unknown', error } : { outcome: 'rejected', error };
-}
-
-/** A 2xx whose body is empty or lacks what a success must carry: the job may exist, so the outcome is unknown. */
-export function emptySuccess(response: UpstreamResponse, what: string): StartResult {
-  const empty = response.text.trim() === '';
-  return {
-    outcome: 'unknown',
-    error: { class: empty ? 'network' : 'upstream_error', message: sanitize(`xai ${what}: HTTP ${response.status} with ${empty ? 'an empty body' : 'an unexpected body'}`) },
-  };
-}
-
-/** Transport failures: `sent` false surely never reached xAI (retryable rejection); otherwise unknown. */
-export function networkFailure(error: unknown, what: string): StartResult {
-  if (error instanceof UpstreamNetworkError) {
-    const failure: ProviderError = { class: 'network', message: sanitize(`xai ${what}: ${error.timedOut ? 'timeout' : 'network error'}: ${error.message}`) };
-    return error.sent ? { outcome: 'unknown', error: failure } : { outcome: 'rejected', error: failure };
-  }
-  throw error;
+/** xAI's reading of a create answer for the shared start sequence (shared/start.ts): null for a 2xx. */
+export function createError(response: UpstreamResponse, what: string): CreateError | null {
+  return response.status >= 200 && response.status < 300 ? null : { error: classifyHttpError(response, what) };
 }

@@ -1,9 +1,10 @@
 import type { GenerationRequest, ProviderContext, ProviderError, ProviderOutput, StartResult, StatusResult } from '../spec.js';
-import { sniffContentType } from '../sandbox/media.js';
+import { sniffContentType } from '../shared/media-sniff.js';
 import type { XaiImageItem, XaiImageRequestBody, XaiImageResponse } from './xai-api-types.js';
 import { IMAGE_RESOLUTIONS } from './xai-api-types.js';
 import { isTarget, postJson, referenceUrl, targetOf } from './xai-client.js';
-import { createFailure, emptySuccess, networkFailure } from './xai-errors.js';
+import { submitCreate } from '../shared/start.js';
+import { createError } from './xai-errors.js';
 import { fromFinal, toJson, type FinalRecord, type XaiImageOperation } from './xai-operation.js';
 import type { XaiSettings } from './xai-settings.js';
 
@@ -129,19 +130,18 @@ export function parseImages(json: unknown, resolution: string): ParsedImages | n
 }
 
 export async function startImage(request: GenerationRequest, context: ProviderContext, settings: XaiSettings): Promise<StartResult> {
-  const plan = planImage(request, context, settings);
-  if (!('path' in plan)) return { outcome: 'rejected', error: plan };
   const target = targetOf(context, settings.imageTimeoutMs);
   if (!isTarget(target)) return { outcome: 'rejected', error: target };
-  let response;
-  try {
-    response = await postJson(target, plan.path, plan.body, request.taskId);
-  } catch (error) {
-    return networkFailure(error, 'image create');
-  }
-  if (response.status < 200 || response.status >= 300) return createFailure(response, 'image create');
-  const parsed = parseImages(response.json, plan.resolution);
-  if (!parsed) return emptySuccess(response, 'image create');
+  const plan = planImage(request, context, settings);
+  if (!('path' in plan)) return { outcome: 'rejected', error: plan };
+  const answer = await submitCreate({
+    label: 'xai image create',
+    send: () => postJson(target, plan.path, plan.body, request.taskId),
+    readError: (response) => createError(response, 'image create'),
+    accept: (response) => parseImages(response.json, plan.resolution),
+  });
+  if (!answer.ok) return answer.failure;
+  const parsed = answer.value;
   const operation: XaiImageOperation = { v: 1, kind: 'image', taskId: request.taskId, final: parsed.final };
   return { outcome: 'accepted', operation: toJson(operation), providerTaskId: `xai-image-${request.taskId}`, completed: parsed.result };
 }

@@ -1,6 +1,7 @@
+import { sanitize } from '../shared/sanitize.js';
+import { normaliseStatus, readStatus, type StatusTable } from '../shared/status-table.js';
 import type { ErrorClass, StatusResult } from '../spec.js';
 import type { XaiVideoStatusResponse } from './xai-api-types.js';
-import { sanitize } from './xai-errors.js';
 import { fromFinal, toJson, type FinalRecord, type XaiVideoOperation } from './xai-operation.js';
 
 /**
@@ -10,11 +11,31 @@ import { fromFinal, toJson, type FinalRecord, type XaiVideoOperation } from './x
  * `false`: otherwise the output was blocked and the file must never be delivered (quirk 25). An unrecognised
  * status is non-terminal `running` and reported through `onUnknownStatus`.
  */
-const QUEUED = new Set(['pending', 'queued', 'submitted', 'waiting', 'not_started', 'created']);
-const RUNNING = new Set(['processing', 'in_progress', 'running', 'generating', 'started']);
-const DONE = new Set(['done', 'completed', 'complete', 'succeeded', 'success', 'finished']);
-const FAILED = new Set(['failed', 'failure', 'error']);
-const CANCELLED = new Set(['cancelled', 'canceled']);
+export const XAI_VIDEO_STATUSES: StatusTable = {
+  pending: 'queued',
+  queued: 'queued',
+  submitted: 'queued',
+  waiting: 'queued',
+  not_started: 'queued',
+  created: 'queued',
+  processing: 'running',
+  in_progress: 'running',
+  running: 'running',
+  generating: 'running',
+  started: 'running',
+  done: 'succeeded',
+  completed: 'succeeded',
+  complete: 'succeeded',
+  succeeded: 'succeeded',
+  success: 'succeeded',
+  finished: 'succeeded',
+  failed: 'failed',
+  failure: 'failed',
+  error: 'failed',
+  cancelled: 'cancelled',
+  canceled: 'cancelled',
+  expired: 'expired',
+};
 
 const MODERATION = /moderat|safety|usage guidelines|content.?(policy|violation)|sensitive/i;
 
@@ -77,16 +98,23 @@ export function progressed(operation: XaiVideoOperation, status: 'queued' | 'run
 }
 
 export function mapVideoStatus(body: XaiVideoStatusResponse, operation: XaiVideoOperation, onUnknownStatus?: (status: string) => void): StatusResult {
-  const raw = typeof body.status === 'string' ? body.status.trim().toLowerCase() : '';
+  const raw = normaliseStatus(body.status);
   const progress = numberOf(body.progress) ?? 0;
   if (raw === '' && typeof body.video?.url === 'string') return terminal(operation, doneRecord(body, operation));
-  if (DONE.has(raw)) return terminal(operation, doneRecord(body, operation));
-  if (FAILED.has(raw)) return terminal(operation, failedRecord(body));
-  if (raw === 'expired') return terminal(operation, { status: 'expired', usage: { billable: false } });
-  if (CANCELLED.has(raw)) return terminal(operation, { status: 'cancelled', usage: { billable: false } });
-  // `pending` covers both waiting and generating: progress > 0 tells them apart (PROVIDERS §3.2).
-  if (QUEUED.has(raw)) return progressed(operation, progress > 0 ? 'running' : 'queued', progress);
-  if (RUNNING.has(raw)) return progressed(operation, 'running', progress);
-  onUnknownStatus?.(raw || '(missing)');
-  return progressed(operation, 'running', progress);
+  const { status, known } = readStatus(XAI_VIDEO_STATUSES, raw);
+  switch (status) {
+    case 'succeeded':
+      return terminal(operation, doneRecord(body, operation));
+    case 'failed':
+      return terminal(operation, failedRecord(body));
+    case 'expired':
+    case 'cancelled':
+      return terminal(operation, { status, usage: { billable: false } });
+    case 'queued':
+      // `pending` covers both waiting and generating: progress > 0 tells them apart (PROVIDERS §3.2).
+      return progressed(operation, progress > 0 ? 'running' : 'queued', progress);
+    case 'running':
+      if (!known) onUnknownStatus?.(sanitize(raw || '(missing)'));
+      return progressed(operation, 'running', progress);
+  }
 }

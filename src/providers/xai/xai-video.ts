@@ -4,7 +4,8 @@ import { taskNotFound } from '../shared/task-not-found.js';
 import type { XaiVideoCreateResponse, XaiVideoRequestBody, XaiVideoStatusResponse } from './xai-api-types.js';
 import { VIDEO_RESOLUTIONS } from './xai-api-types.js';
 import { getJson, isTarget, postJson, referenceUrl, targetOf } from './xai-client.js';
-import { classifyHttpError, createFailure, emptySuccess, networkFailure, sanitize } from './xai-errors.js';
+import { submitCreate } from '../shared/start.js';
+import { classifyHttpError, createError } from './xai-errors.js';
 import { fromFinal, toJson, type XaiVideoOperation } from './xai-operation.js';
 import type { XaiSettings } from './xai-settings.js';
 import { mapVideoStatus, progressed } from './xai-video-status.js';
@@ -76,20 +77,22 @@ export function planVideo(request: GenerationRequest, context: ProviderContext, 
 }
 
 export async function startVideo(request: GenerationRequest, context: ProviderContext, settings: XaiSettings): Promise<StartResult> {
-  const plan = planVideo(request, context, settings);
-  if (!('path' in plan)) return { outcome: 'rejected', error: plan };
   const target = targetOf(context, settings.timeoutMs);
   if (!isTarget(target)) return { outcome: 'rejected', error: target };
-  let response;
-  try {
-    response = await postJson(target, plan.path, plan.body, request.taskId);
-  } catch (error) {
-    return networkFailure(error, 'video create');
-  }
-  if (response.status < 200 || response.status >= 300) return createFailure(response, 'video create');
-  const requestId = (response.json as XaiVideoCreateResponse | undefined)?.request_id;
-  // An empty 200 may still have created a billable job (quirk 10): unknown, never success.
-  if (typeof requestId !== 'string' || !requestId) return emptySuccess(response, 'video create');
+  const plan = planVideo(request, context, settings);
+  if (!('path' in plan)) return { outcome: 'rejected', error: plan };
+  const answer = await submitCreate({
+    label: 'xai video create',
+    send: () => postJson(target, plan.path, plan.body, request.taskId),
+    readError: (response) => createError(response, 'video create'),
+    // An empty 200 may still have created a billable job (quirk 10): unknown, never success.
+    accept: (response) => {
+      const requestId = (response.json as XaiVideoCreateResponse | undefined)?.request_id;
+      return typeof requestId === 'string' && requestId ? requestId : null;
+    },
+  });
+  if (!answer.ok) return answer.failure;
+  const requestId = answer.value;
   const operation: XaiVideoOperation = {
     v: 1,
     kind: 'video',
@@ -117,7 +120,7 @@ export async function videoStatus(operation: XaiVideoOperation, context: Provide
     response = await getJson(target, `/videos/${encodeURIComponent(operation.requestId)}`);
   } catch (error) {
     const network = error instanceof UpstreamNetworkError ? error.message : String(error);
-    return lastKnown({ class: 'network', message: sanitize(`xai video poll: ${network}`) });
+    return lastKnown({ class: 'network', message: `xai video poll: ${network}` });
   }
   if (response.status === 404) return taskNotFound(classifyHttpError(response, 'video poll').message);
   if (response.status < 200 || response.status >= 300) return lastKnown(classifyHttpError(response, 'video poll'));

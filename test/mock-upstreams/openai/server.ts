@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { makeMp4, makePng, mediaDimensions } from '../../../src/providers/sandbox/media.js';
+import { makeMp4, makePng } from '../../../src/providers/sandbox/media.js';
+import { mediaDimensions } from '../../../src/providers/shared/media-sniff.js';
 import type { Scenario } from '../../../src/providers/sandbox/scenario.js';
 import { startFamily, type Family, type MockContext, type MockOptions, type MockReply, type MockRequest, type MockRoute } from '../shared/harness.js';
 
