@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createIdGenerator, type IdGenerator } from './lib/ids.js';
 import { parseCidr, type Cidr } from './lib/ip.js';
 import { Metrics } from './lib/metrics.js';
+import { AuditLog } from './modules/audit/service.js';
 import { CustomerService } from './modules/customers/service.js';
 import { Authenticator } from './modules/keys/authenticator.js';
 import { KeyCache, LocalInvalidation, type KeyInvalidation } from './modules/keys/key-cache.js';
@@ -26,7 +27,7 @@ import { WebhookService } from './modules/webhooks/service.js';
 import { EndpointService } from './modules/webhooks/endpoints.js';
 import { SecretBox } from './lib/secret-box.js';
 import { createSafeFetch, type SafeFetch } from './providers/shared/safe-fetch.js';
-import { ChannelRouter, type Router } from './workflows/router.js';
+import { ChannelRouter, type Router } from './modules/routing/router.js';
 import { ChannelService } from './modules/channels/service.js';
 
 /** Everything the HTTP layer, workflows and workers need, built once per process (the composition root). */
@@ -38,6 +39,7 @@ export interface Deps {
   ids: IdGenerator;
   logger: Logger;
   metrics: Metrics;
+  audit: AuditLog;
   customers: CustomerService;
   keys: KeyService;
   wallet: WalletService;
@@ -118,6 +120,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     ids,
     logger,
     metrics,
+    audit: new AuditLog(db),
     customers,
     keys,
     wallet: new WalletService(db, ids),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseCidr } from '../lib/ip.js';
 import { parseDuration } from '../lib/time.js';
-import { assertValidPrefix } from '../modules/keys/key-format.js';
+import { assertValidPrefix } from '../lib/key-prefix.js';
 
 /**
  * Configuration is parsed once at boot from the environment (API.md §10) and frozen; nothing else reads

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../deps.js';
-import { WebhookSender } from '../workflows/deliver-webhooks.js';
-import { dispatchTask, pollTask } from '../workflows/run-task.js';
-import { sweep } from '../workflows/sweep.js';
+import { WebhookSender, type DeliverWebhooksDeps } from '../workflows/deliver-webhooks.js';
+import { dispatchTask, pollTask, type RunTaskDeps } from '../workflows/run-task.js';
+import { sweep, type SweepDeps } from '../workflows/sweep.js';
+
+/** The loops run the task, sweep and webhook workflows; nothing else. */
+export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps;
 
 /**
  * Background loops (ARCHITECTURE worker/): dispatcher, poller, sweeper and webhook sender. Each claims due rows
@@ -32,7 +34,7 @@ export class Worker {
   /** The webhook sender: its deliveries, leases and heartbeat. */
   readonly webhooks: WebhookSender;
 
-  constructor(private readonly deps: Deps) {
+  constructor(private readonly deps: WorkerDeps) {
     const interval = deps.config.workerIntervalMs;
     this.webhooks = new WebhookSender(deps, { owner: this.owner, onSlotFree: () => this.wake('webhooks') });
     this.loops = [

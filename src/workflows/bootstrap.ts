@@ -1,7 +1,10 @@
 import type { Deps } from '../deps.js';
-import { createCustomer } from './customers.js';
-import { creditWallet } from './credits.js';
-import { createKey } from './keys.js';
+import { createCustomer, type CustomersDeps } from './customers.js';
+import { creditWallet, type CreditsDeps } from './credits.js';
+import { createKey, type KeysDeps } from './keys.js';
+
+/** Seeding runs the customer, credit and key workflows, under a lock of its own. */
+export type SeedDemoDeps = Pick<Deps, 'db' | 'clock'> & CustomersDeps & CreditsDeps & KeysDeps;
 
 /**
  * First start of a demo install (API.md §10): a demo customer with test credits and one test key, created once.
@@ -17,7 +20,7 @@ export interface DemoSeed {
 
 const SYSTEM_ACTOR = { actor: 'system:bootstrap', ip: null, userAgent: null };
 
-export async function seedDemo(deps: Deps): Promise<DemoSeed | null> {
+export async function seedDemo(deps: SeedDemoDeps): Promise<DemoSeed | null> {
   const claimed = await deps.db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7341002)');
     const existing = await tx.query("SELECT 1 FROM system_state WHERE key = 'demo_seeded'");

@@ -5,7 +5,7 @@ import { holdFor } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { Face, StoredRequest, TaskRow } from '../modules/tasks/types.js';
 import type { GenerationKind, JsonValue } from '../providers/spec.js';
-import { prepareReferences, type RawReference } from './references.js';
+import { prepareReferences, type RawReference, type ReferencesDeps } from './references.js';
 import type { ReserveInput } from '../modules/wallet/types.js';
 
 /**
@@ -13,6 +13,9 @@ import type { ReserveInput } from '../modules/wallet/types.js';
  * validate parameters and references against the catalog, price the hold, then one round trip (`gr_create_task`)
  * that claims the idempotency key, takes the concurrency slot, reserves credits and inserts the task.
  */
+/** The services task creation needs. */
+export type CreateTaskDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'events' | 'ids' | 'router' | 'tasks' | 'wallet'> & ReferencesDeps;
+
 /** The request parameters a face passes in: the stored request without its prompt and references. */
 export type TaskParams = Omit<StoredRequest, 'prompt' | 'references'>;
 
@@ -89,16 +92,20 @@ export function normalizeParams(model: CatalogModel, kind: GenerationKind, param
   return params;
 }
 
-export async function resolveModel(deps: Deps, principal: Principal, modelId: string, kind: GenerationKind): Promise<CatalogModel> {
+export async function resolveModel(deps: CreateTaskDeps, principal: Principal, modelId: string, kind: GenerationKind): Promise<CatalogModel> {
   const model = await deps.catalog.get(modelId);
   if (model.type !== kind) throw invalid(`The model "${modelId}" does not make ${kind}s`, 'model');
   requireModel(principal, model.id);
   return model;
 }
 
-export async function createTask(deps: Deps, input: CreateTaskInput): Promise<CreateTaskResult> {
+export async function createTask(deps: CreateTaskDeps, input: CreateTaskInput): Promise<CreateTaskResult> {
+  return createTaskOf(deps, await resolveModel(deps, input.principal, input.model, input.kind), input);
+}
+
+/** `createTask` for a model the caller has already resolved (resolveModel) for this principal and kind. */
+export async function createTaskOf(deps: CreateTaskDeps, model: CatalogModel, input: CreateTaskInput): Promise<CreateTaskResult> {
   const { principal } = input;
-  const model = await resolveModel(deps, principal, input.model, input.kind);
   const prompt = input.prompt.trim();
   if (!prompt) throw invalid('prompt must not be empty', 'prompt');
   const maxPrompt = model.capabilities.max_prompt_length ?? 10_000;
@@ -161,7 +168,7 @@ export async function createTask(deps: Deps, input: CreateTaskInput): Promise<Cr
  * second (see TaskService.waitingCount), so the hot path stays one round trip; the limit is a backpressure bound,
  * not money, so a second of staleness is harmless.
  */
-async function checkQueueDepth(deps: Deps, model: CatalogModel): Promise<void> {
+async function checkQueueDepth(deps: CreateTaskDeps, model: CatalogModel): Promise<void> {
   const limit = model.capabilities.max_queued ?? deps.config.maxQueuedPerModel;
   if ((await deps.tasks.waitingCount(model.id, deps.clock.now().getTime())) >= limit) {
     throw new AppError('queue_full', `Too many ${model.id} tasks are waiting; try again shortly`, { retryAfter: 10 });
@@ -169,7 +176,7 @@ async function checkQueueDepth(deps: Deps, model: CatalogModel): Promise<void> {
 }
 
 /** R5: a concurrency rejection carries the configured Retry-After hint. */
-async function reserveWithHint(deps: Deps, input: Parameters<Deps['wallet']['reserve']>[0]) {
+async function reserveWithHint(deps: CreateTaskDeps, input: Parameters<Deps['wallet']['reserve']>[0]) {
   try {
     return await deps.wallet.reserve(input);
   } catch (error) {

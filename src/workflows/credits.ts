@@ -3,6 +3,9 @@ import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import type { CreditResult } from '../modules/wallet/service.js';
 import type { Mode } from '../modules/wallet/types.js';
 
+/** The services an operator credit needs (the audit row is written in its transaction). */
+export type CreditsDeps = Pick<Deps, 'db' | 'clock' | 'customers' | 'wallet'>;
+
 export interface OperatorCreditInput {
   amount: bigint;
   reason: string;
@@ -20,7 +23,7 @@ class RepeatedCredit {
  * transaction. A repeated reference answers with the first entry and writes nothing.
  */
 export async function creditWallet(
-  deps: Deps,
+  deps: CreditsDeps,
   customerId: string,
   input: OperatorCreditInput,
   audit: AuditContext,

@@ -2,6 +2,9 @@ import type { Deps } from '../deps.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import type { CustomerChanges, CustomerRow, CustomerStatus, Plan } from '../modules/customers/service.js';
 
+/** The services of the customer workflows. */
+export type CustomersDeps = Pick<Deps, 'db' | 'clock' | 'ids' | 'customers' | 'wallet' | 'keyCache' | 'invalidation'>;
+
 export interface CreateCustomerInput {
   name: string;
   email: string | null;
@@ -11,7 +14,7 @@ export interface CreateCustomerInput {
 }
 
 /** A customer comes with its live and test wallets, in one transaction with its audit row. */
-export async function createCustomer(deps: Deps, input: CreateCustomerInput, audit: AuditContext): Promise<CustomerRow> {
+export async function createCustomer(deps: CustomersDeps, input: CreateCustomerInput, audit: AuditContext): Promise<CustomerRow> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const customer = await deps.customers.insert(tx, { id: deps.ids('cus'), ...input, now });
@@ -26,7 +29,7 @@ export async function createCustomer(deps: Deps, input: CreateCustomerInput, aud
  * key cache here and in every other process (K7, K12).
  */
 export async function updateCustomer(
-  deps: Deps,
+  deps: CustomersDeps,
   customerId: string,
   changes: CustomerChanges,
   audit: AuditContext,

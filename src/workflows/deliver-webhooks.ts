@@ -13,6 +13,9 @@ import { MAX_ATTEMPTS, classifyResponse, nextAttemptAt, parseRetryAfter } from '
 import { generateMessageId, webhookHeaders } from '../modules/webhooks/signing.js';
 import { callbackBody, nativeTaskView } from './task-views.js';
 
+/** The services the webhook sender needs. */
+export type DeliverWebhooksDeps = Pick<Deps, 'clock' | 'config' | 'endpoints' | 'logger' | 'media' | 'tasks' | 'webhooks'>;
+
 /**
  * The webhook sender (H1–H10): claims due deliveries, renders and stores each body once, signs every attempt
  * afresh with the customer's secret(s), POSTs through the guarded client without following redirects, and
@@ -49,7 +52,7 @@ export class WebhookSender {
   private sequence = 0;
 
   constructor(
-    private readonly deps: Deps,
+    private readonly deps: DeliverWebhooksDeps,
     private readonly options: WebhookSenderOptions,
   ) {
     this.client = options.client ?? null;
@@ -147,7 +150,7 @@ export class WebhookSender {
   }
 }
 
-async function renderBody(deps: Deps, delivery: DeliveryRow): Promise<string> {
+async function renderBody(deps: DeliverWebhooksDeps, delivery: DeliveryRow): Promise<string> {
   const task = delivery.task_id ? await deps.tasks.get(delivery.task_id) : null;
   if (!task) return JSON.stringify({ type: delivery.event_type, timestamp: deps.clock.now().toISOString(), data: {} });
   if (delivery.endpoint_id) {
@@ -156,7 +159,7 @@ async function renderBody(deps: Deps, delivery: DeliveryRow): Promise<string> {
   return JSON.stringify(callbackBody(task, deps.media));
 }
 
-async function deliverOne(deps: Deps, client: WebhookClient, delivery: DeliveryRow): Promise<void> {
+async function deliverOne(deps: DeliverWebhooksDeps, client: WebhookClient, delivery: DeliveryRow): Promise<void> {
   const fixed = delivery.body && delivery.message_id
     ? { messageId: delivery.message_id, body: delivery.body }
     : await deps.webhooks.fixBody(delivery.id, generateMessageId(), await renderBody(deps, delivery));

@@ -3,6 +3,9 @@ import { AppError } from '../lib/errors.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import type { ApiKeyRow, NewKeySettings } from '../modules/keys/types.js';
 
+/** The services of the key lifecycle workflows. */
+export type KeysDeps = Pick<Deps, 'db' | 'clock' | 'customers' | 'keys' | 'keyCache' | 'invalidation' | 'logger'>;
+
 /** Key lifecycle (SEMANTICS K2, K13, K14): every change is audited in its transaction and evicts the cache. */
 const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
 
@@ -12,7 +15,7 @@ function auditView(row: ApiKeyRow): Record<string, unknown> {
 }
 
 export async function createKey(
-  deps: Deps,
+  deps: KeysDeps,
   settings: NewKeySettings,
   audit: AuditContext,
 ): Promise<{ row: ApiKeyRow; plaintext: string }> {
@@ -30,7 +33,7 @@ export async function createKey(
 
 /** Revocation is immediate and final (K13); `mode` limits which keys the caller may see (K11). */
 export async function revokeKey(
-  deps: Deps,
+  deps: KeysDeps,
   customerId: string,
   keyId: string,
   audit: AuditContext,
@@ -51,7 +54,7 @@ export async function revokeKey(
 
 /** Rotation (K14): a new key with the old one's settings; the old key expires after the grace period. */
 export async function rotateKey(
-  deps: Deps,
+  deps: KeysDeps,
   customerId: string,
   keyId: string,
   graceSeconds: number,
@@ -97,7 +100,7 @@ export async function rotateKey(
   return result.created;
 }
 
-async function evict(deps: Deps, hash: string): Promise<void> {
+async function evict(deps: KeysDeps, hash: string): Promise<void> {
   deps.keyCache.evictHash(hash);
   await deps.invalidation.publish({ kind: 'key', hash }).catch((error) => {
     deps.logger.warn({ err: error }, 'key invalidation publish failed; other processes catch up within the cache TTL');

@@ -2,7 +2,10 @@ import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { StoredReference } from '../modules/tasks/types.js';
-import { mediaDurationSeconds, sniffContentType } from '../providers/sandbox/media.js';
+import { mediaDurationSeconds, sniffContentType } from '../providers/shared/media-sniff.js';
+
+/** The services reference preparation needs. */
+export type ReferencesDeps = Pick<Deps, 'media' | 'safeFetch'>;
 
 /**
  * Reference media checks that can be made from the request alone (API.md §4): counts per type, roles, URL schemes
@@ -67,7 +70,7 @@ export interface PreparedReferences {
 
 /** Validates and stores the references of one request; nothing is written when a check fails. */
 export async function prepareReferences(
-  deps: Deps,
+  deps: ReferencesDeps,
   model: CatalogModel,
   raw: RawReference[],
   owner: { customerId: string; mode: string },

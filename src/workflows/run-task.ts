@@ -3,8 +3,11 @@ import { chargeFor } from '../modules/catalog/pricing.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
 import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
-import type { Route } from './router.js';
+import type { Route } from '../modules/routing/router.js';
 import { MAX_DISPATCH_ATTEMPTS, dispatchBackoffMs, isRetryableRejection, taskErrorCode } from './task-errors.js';
+
+/** The services that drive a task through its provider (dispatch, poll, settle, release). */
+export type RunTaskDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'events' | 'logger' | 'media' | 'metrics' | 'router' | 'safeFetch' | 'tasks' | 'wallet'>;
 
 /**
  * Driving one task through its provider (SEMANTICS T2–T7, T11): dispatch a claimed task, act on a status, and
@@ -18,7 +21,7 @@ function failureKind(error: unknown): string {
   return `${(error as Error)?.name ?? 'Error'}${typeof reason === 'string' ? `:${reason}` : ''}`;
 }
 
-async function loadReferences(deps: Deps, task: TaskRow): Promise<ReferenceInput[]> {
+async function loadReferences(deps: RunTaskDeps, task: TaskRow): Promise<ReferenceInput[]> {
   const inputs: ReferenceInput[] = [];
   for (const reference of task.request.references ?? []) {
     try {
@@ -56,14 +59,14 @@ function generationRequest(task: TaskRow, references: ReferenceInput[]): Generat
   };
 }
 
-async function release(deps: Deps, task: TaskRow, status: 'failed' | 'cancelled' | 'expired', code: string, onlyIf: string | null = null) {
+async function release(deps: RunTaskDeps, task: TaskRow, status: 'failed' | 'cancelled' | 'expired', code: string, onlyIf: string | null = null) {
   const result = await deps.wallet.release(task.id, status, code, deps.clock.now(), onlyIf);
   if (result.outcome === 'released') deps.events.emit('task.resolved', task.id);
   return result;
 }
 
 /** T4/T5: one dispatch attempt of a task this worker has claimed. */
-export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Promise<void> {
+export async function dispatchTask(deps: RunTaskDeps, task: TaskRow, owner: string): Promise<void> {
   const route = await deps.router.routeFor(task);
   const now = deps.clock.now();
   if (!route) {
@@ -122,7 +125,7 @@ export async function dispatchTask(deps: Deps, task: TaskRow, owner: string): Pr
 }
 
 /** Copies outputs to durable storage through the guarded client (T7). */
-async function storeOutputs(deps: Deps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<ResultFile[]> {
+async function storeOutputs(deps: RunTaskDeps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<ResultFile[]> {
   const files: ResultFile[] = [];
   for (const output of outputs) {
     let bytes = output.bytes;
@@ -154,7 +157,7 @@ const NOT_FOUND_RECHECK_MS = 5_000;
  * operator sees it (upstream error, log, metric); a later success is a late success after release (T11).
  * Returns the status acted on.
  */
-async function applyTaskNotFound(deps: Deps, task: TaskRow, route: Route, status: TaskNotFoundStatus): Promise<StatusResult> {
+async function applyTaskNotFound(deps: RunTaskDeps, task: TaskRow, route: Route, status: TaskNotFoundStatus): Promise<StatusResult> {
   const now = deps.clock.now();
   const acceptedAt = task.submitted_at ? new Date(task.submitted_at).getTime() : 0;
   const graceEnds = acceptedAt + notFoundGraceMs(route.context.settings);
@@ -175,13 +178,13 @@ async function applyTaskNotFound(deps: Deps, task: TaskRow, route: Route, status
 }
 
 /** Acts on a provider status: progress, or the one terminal resolution (T7, T8, T11). Returns the status acted on. */
-export async function applyStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<StatusResult> {
+export async function applyStatus(deps: RunTaskDeps, task: TaskRow, route: Route, status: StatusResult): Promise<StatusResult> {
   if (isTaskNotFound(status)) return applyTaskNotFound(deps, task, route, status);
   await applyCanonicalStatus(deps, task, route, status);
   return status;
 }
 
-async function applyCanonicalStatus(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
+async function applyCanonicalStatus(deps: RunTaskDeps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
   const now = deps.clock.now();
   switch (status.status) {
     case 'queued':
@@ -208,7 +211,7 @@ async function applyCanonicalStatus(deps: Deps, task: TaskRow, route: Route, sta
   }
 }
 
-async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
+async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
   let files: ResultFile[];
   try {
     files = await storeOutputs(deps, task, status.outputs ?? [], route);
@@ -240,7 +243,7 @@ async function settleSucceeded(deps: Deps, task: TaskRow, route: Route, status: 
  * "task not found" inside its grace window comes back as the task's last non-terminal status — or null when the
  * read failed or the task has no route.
  */
-export async function pollTask(deps: Deps, task: TaskRow): Promise<StatusResult | null> {
+export async function pollTask(deps: RunTaskDeps, task: TaskRow): Promise<StatusResult | null> {
   const route = await deps.router.routeOf(task);
   if (!route || task.operation === null) return null;
   let status: StatusResult;

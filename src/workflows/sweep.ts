@@ -1,5 +1,7 @@
-import type { Deps } from '../deps.js';
-import { pollTask } from './run-task.js';
+import { pollTask, type RunTaskDeps } from './run-task.js';
+
+/** The sweeper drives tasks like the poller does (it settles or releases what it asks about). */
+export type SweepDeps = RunTaskDeps;
 
 /**
  * The sweeper (SEMANTICS T10): expired holds of never-dispatched tasks are released blindly; a submitted or
@@ -21,7 +23,7 @@ export interface SweepReport {
   filesReaped: number;
 }
 
-export async function sweep(deps: Deps): Promise<SweepReport> {
+export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0 };
   const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
   report.released = released.length;

@@ -2,7 +2,7 @@ import { creditsToJson } from '../lib/money.js';
 import { unixSeconds } from '../lib/time.js';
 import { videoDimensions } from '../lib/video-size.js';
 import type { MediaService } from '../modules/media/service.js';
-import type { TaskRow } from '../modules/tasks/types.js';
+import { FACES, type TaskRow } from '../modules/tasks/types.js';
 import { taskErrorMessage } from './task-errors.js';
 
 /**
@@ -138,11 +138,11 @@ export function newApiView(task: TaskRow, media: MediaService) {
 /** The body a task's callback_url receives: the task in the face that created it (H5). */
 export function callbackBody(task: TaskRow, media: MediaService): unknown {
   switch (task.face) {
-    case 'openai':
+    case FACES.openai:
       return openAiVideoView(task, media);
     case 'jobs':
       return { ...jobView(task), ...(task.status === 'succeeded' ? { urls: assets(task, media).map((asset) => asset.url) } : {}) };
-    case 'newapi':
+    case FACES.newapi:
       return newApiView(task, media);
     default:
       return nativeTaskView(task, media);

@@ -1,7 +1,9 @@
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
-import type { ChannelRouter } from './router.js';
 import type { GenerationKind, StatusResult } from '../providers/spec.js';
+
+/** The services an account test needs. */
+export type TestAccountDeps = Pick<Deps, 'catalog' | 'channels' | 'clock' | 'router'>;
 
 /**
  * `POST /api/accounts/:id/test` (API.md §8): one small generation on exactly this credential, outside the task
@@ -17,7 +19,7 @@ export interface AccountTestResult {
   latency_ms: number;
 }
 
-export async function testAccount(deps: Deps, credentialId: string, model: string | undefined, timeoutMs = 60_000): Promise<AccountTestResult> {
+export async function testAccount(deps: TestAccountDeps, credentialId: string, model: string | undefined, timeoutMs = 60_000): Promise<AccountTestResult> {
   const credential = await deps.channels.credential(credentialId);
   const channel = await deps.channels.channel(credential.channel_id);
   const publicModel = model ?? Object.keys(channel.models)[0];
@@ -25,7 +27,7 @@ export async function testAccount(deps: Deps, credentialId: string, model: strin
     throw new AppError('invalid_request', 'The channel does not map this model', { param: 'model' });
   }
   const catalogModel = await deps.catalog.get(publicModel);
-  const route = await (deps.router as ChannelRouter).routeForCredential(credentialId, publicModel);
+  const route = await deps.router.routeForCredential(credentialId, publicModel);
   if (!route) throw new AppError('not_found', 'No such account');
   const started = Date.now();
   const kind = catalogModel.type as GenerationKind;

@@ -5,9 +5,12 @@ import { textHold, tokenCost } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
-import type { Route } from './router.js';
+import type { Route } from '../modules/routing/router.js';
 import type { ReserveInput } from '../modules/wallet/types.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
+
+/** The services a text (chat, embeddings) request needs. */
+export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'ids' | 'logger' | 'router' | 'wallet'>;
 
 /**
  * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task created by the same hot path,
@@ -36,7 +39,7 @@ function maxOutput(body: Record<string, unknown>): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): Promise<TaskRow> {
+async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel): Promise<TaskRow> {
   const { principal } = request;
   const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
   const cost = textHold(model, promptBytes, maxOutput(request.body));
@@ -55,7 +58,7 @@ async function reserve(deps: Deps, request: TextRequest, model: CatalogModel): P
 
 
 /** The first answer that is not a failover-able failure, trying up to three routes (API.md §8). */
-async function call(deps: Deps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
+async function call(deps: TextRequestDeps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
   let last: { result: TextResult; route: Route | null } = { result: { ok: false, error: { class: 'unsupported', message: 'no route' } }, route: null };
   for (let attempt = 0; attempt < MAX_ROUTES; attempt += 1) {
     const route = await deps.router.routeFor(task, request.principal.group);
@@ -86,7 +89,7 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
   return { tokens_in: Math.ceil(promptBytes / 4), tokens_out: model.type === 'embedding' ? 0 : Math.ceil(outputChars / 4) };
 }
 
-async function settle(deps: Deps, task: TaskRow, model: CatalogModel, usage: TokenUsage): Promise<void> {
+async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage): Promise<void> {
   const result = await deps.wallet.settle(task.id, tokenCost(model, usage), deps.clock.now());
   if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
 }
@@ -97,7 +100,7 @@ function rewrite(json: Record<string, unknown>, task: TaskRow, model: CatalogMod
   return { ...rest, ...(rest.id !== undefined || model.type === 'chat' ? { id: `chatcmpl-${task.id.slice(5)}` } : {}), model: model.id };
 }
 
-export async function runTextRequest(deps: Deps, request: TextRequest): Promise<TextAnswer> {
+export async function runTextRequest(deps: TextRequestDeps, request: TextRequest): Promise<TextAnswer> {
   const model = await deps.catalog.get(String(request.body.model));
   if (model.type !== request.kind) throw new AppError('invalid_request', `The model "${model.id}" is not a ${request.kind} model`, { param: 'model' });
   requireModel(request.principal, model.id);

@@ -17,7 +17,7 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export function clientIp(deps: Deps, request: FastifyRequest): string {
+export function clientIp(deps: Pick<Deps, 'trustedProxies'>, request: FastifyRequest): string {
   const forwarded = request.headers['x-forwarded-for'];
   return clientAddress(
     request.socket.remoteAddress ?? '',
@@ -26,7 +26,7 @@ export function clientIp(deps: Deps, request: FastifyRequest): string {
   );
 }
 
-export function auditContext(deps: Deps, request: FastifyRequest, actor: string): AuditContext {
+export function auditContext(deps: Pick<Deps, 'trustedProxies'>, request: FastifyRequest, actor: string): AuditContext {
   const agent = request.headers['user-agent'];
   return { actor, ip: clientIp(deps, request), userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
 }
@@ -36,11 +36,14 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/** The services API-key authentication and the per-key rate limit use. */
+export type ApiKeyAuthDeps = Pick<Deps, 'authenticator' | 'rateLimiter' | 'metrics' | 'logger' | 'trustedProxies'>;
+
 /**
  * API-key authentication (K3–K9) then the per-key rate limit (R1, R2, R4), both in onRequest so they run before
  * body parsing and validation. `scope` gates the route family (K10).
  */
-export function apiKeyAuth(deps: Deps, scope: string | null = null): onRequestHookHandler {
+export function apiKeyAuth(deps: ApiKeyAuthDeps, scope: string | null = null): onRequestHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = await deps.authenticator.authenticate(
       { authorization: header(request, 'authorization'), apiKeyHeader: header(request, 'x-api-key') },
@@ -52,7 +55,7 @@ export function apiKeyAuth(deps: Deps, scope: string | null = null): onRequestHo
   };
 }
 
-async function applyRateLimit(deps: Deps, principal: Principal, reply: FastifyReply): Promise<void> {
+async function applyRateLimit(deps: ApiKeyAuthDeps, principal: Principal, reply: FastifyReply): Promise<void> {
   const limit = principal.rateLimitRpm;
   if (limit === null) return;
   const decision = await deps.rateLimiter.consume(`key:${principal.keyId}`, limit, 60);

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
  * Operator API auth (API.md §8): `Authorization: Bearer $OPERATOR_API_KEY`, compared as sha256 digests in
  * constant time. Customer API keys are never accepted here (A11). The console session comes with the admin console.
  */
-export function operatorAuth(deps: Deps): onRequestHookHandler {
+export function operatorAuth(deps: Pick<Deps, 'secrets'>): onRequestHookHandler {
   const expected = Buffer.from(deps.secrets.operatorKeyHash, 'hex');
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/pool.js';
+import type { Db, Queryable } from '../../db/pool.js';
 
 /** Append-only audit log (K13, API.md §8): written in the same transaction as the change it records. */
 export interface AuditContext {
@@ -65,4 +65,13 @@ export async function listAudit(db: Queryable, filter: AuditFilter): Promise<Aud
     [filter.targetType ?? null, filter.targetId ?? null, filter.action ?? null, filter.before ?? null, filter.limit],
   );
   return result.rows;
+}
+
+/** The audit log's reads, for the operator API (writes go through `recordAudit`, inside the change's transaction). */
+export class AuditLog {
+  constructor(private readonly db: Db) {}
+
+  list(filter: AuditFilter): Promise<AuditRow[]> {
+    return listAudit(this.db, filter);
+  }
 }

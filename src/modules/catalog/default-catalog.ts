@@ -1,4 +1,4 @@
-import type { Capabilities, CatalogModel, PriceRule } from './types.js';
+import type { Capabilities, CatalogModel, ModelType, PriceRule } from './types.js';
 
 /**
  * The demo catalog seeded on first start: named after real models so the price list and the faces look like a real
@@ -63,3 +63,14 @@ export const DEFAULT_CATALOG: Seed[] = [
   { id: 'text-embedding-3-small', type: 'embedding', category: 'embedding', display_name: 'Text Embedding 3 Small', capabilities: { context_window: 8_192, dimensions: 1536 }, pricing: { unit: 'token', input_credits_per_million: 200 }, list_price: null },
   { id: 'suno-v5', type: 'music', category: 'text-to-music', display_name: 'Suno v5', capabilities: { max_prompt_length: 5000, max_track_seconds: 240, tracks_per_generation: 2, instrumental: true }, pricing: { unit: 'track', credits: 1500 }, list_price: null },
 ];
+
+/**
+ * The model a request gets when it names none, per type (the jobs face's images and videos, the native music face):
+ * catalogue data, read through CatalogService.defaultModel. A catalogue without the named model enabled falls back
+ * to its first enabled model of the type by sort order.
+ */
+export const DEFAULT_MODEL_FOR: Readonly<Partial<Record<ModelType, string>>> = {
+  video: 'seedance-2.0-fast',
+  image: 'gpt-image-2',
+  music: 'suno-v5',
+};

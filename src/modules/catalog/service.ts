@@ -1,8 +1,8 @@
 import type { Db } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
-import { DEFAULT_CATALOG } from './default-catalog.js';
-import type { CatalogModel } from './types.js';
+import { DEFAULT_CATALOG, DEFAULT_MODEL_FOR } from './default-catalog.js';
+import type { CatalogModel, ModelType } from './types.js';
 
 /**
  * The model catalog (table `models`). Reads are served from memory and refreshed every few seconds, so the hot path
@@ -62,5 +62,20 @@ export class CatalogService {
       throw new AppError('invalid_request', `The model "${id}" does not exist or is not available`, { param: 'model' });
     }
     return model;
+  }
+
+  /**
+   * The id of the model a request of this type gets when it names none: the catalogue's default for the type
+   * (DEFAULT_MODEL_FOR) when enabled, else the first enabled model of the type by sort order. With no such model the
+   * catalogue's named default is returned anyway, so the request fails as an unavailable model would.
+   */
+  async defaultModel(type: ModelType): Promise<string> {
+    const models = await this.fresh();
+    const named = DEFAULT_MODEL_FOR[type];
+    if (named !== undefined && models.get(named)?.enabled) return named;
+    const first = [...models.values()].find((model) => model.enabled && model.type === type);
+    if (first) return first.id;
+    if (named !== undefined) return named;
+    throw new AppError('invalid_request', `No ${type} model is available; name one in "model"`, { param: 'model' });
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/pool.js';
+import type { Db, Queryable } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { IdGenerator } from '../../lib/ids.js';
@@ -8,6 +8,8 @@ import type { ErrorClass } from '../../providers/spec.js';
 /**
  * Channels and the upstream credential pool (API.md §8). Routing reads a snapshot refreshed every second or two;
  * health changes (cooldowns, disables, circuit state) are single guarded UPDATEs so every instance agrees.
+ * Operator changes take an optional `db` (a transaction: workflows/channels.ts writes the audit row in it); a caller
+ * that passes one calls `invalidate()` again after its commit, so no routing snapshot read in between outlives it.
  */
 export interface ChannelRow {
   id: string;
@@ -55,6 +57,13 @@ export interface ChannelInput {
   settings?: Record<string, unknown>;
 }
 
+/** An operator's change to a credential: enable/disable, relabel, rotate the secret. */
+export interface CredentialPatch {
+  status?: 'active' | 'disabled';
+  label?: string | null;
+  credential?: string;
+}
+
 /** Consecutive failures that open a channel's circuit, and how long it stays out before a probe. */
 export const CIRCUIT_THRESHOLD = 5;
 export const CIRCUIT_OPEN_MS = 60_000;
@@ -84,9 +93,9 @@ export class ChannelService {
     this.snapshot = null;
   }
 
-  async createChannel(input: ChannelInput): Promise<ChannelRow> {
+  async createChannel(input: ChannelInput, db: Queryable = this.db): Promise<ChannelRow> {
     const now = this.clock.now();
-    const result = await this.db.query<ChannelRow>(
+    const result = await db.query<ChannelRow>(
       `INSERT INTO channels (id, name, provider, base_url, models, group_name, priority, weight, enabled, retry, settings, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *`,
       [this.ids('ch'), input.name, input.provider, input.base_url.replace(/\/$/, ''), JSON.stringify(input.models), input.group ?? 'default',
@@ -96,10 +105,10 @@ export class ChannelService {
     return result.rows[0]!;
   }
 
-  async updateChannel(id: string, patch: Partial<ChannelInput>): Promise<ChannelRow> {
-    const current = await this.channel(id);
+  async updateChannel(id: string, patch: Partial<ChannelInput>, db: Queryable = this.db): Promise<ChannelRow> {
+    const current = await this.channel(id, db);
     const next = { ...current, ...patch };
-    const result = await this.db.query<ChannelRow>(
+    const result = await db.query<ChannelRow>(
       `UPDATE channels SET name = $2, provider = $3, base_url = $4, models = $5, group_name = $6, priority = $7, weight = $8,
               enabled = $9, retry = $10, settings = $11, updated_at = $12,
               consecutive_failures = CASE WHEN $9 AND NOT enabled THEN 0 ELSE consecutive_failures END,
@@ -112,8 +121,8 @@ export class ChannelService {
     return result.rows[0]!;
   }
 
-  async channel(id: string): Promise<ChannelRow> {
-    const result = await this.db.query<ChannelRow>('SELECT * FROM channels WHERE id = $1', [id]);
+  async channel(id: string, db: Queryable = this.db): Promise<ChannelRow> {
+    const result = await db.query<ChannelRow>('SELECT * FROM channels WHERE id = $1', [id]);
     if (!result.rows[0]) throw new AppError('not_found', 'No such channel');
     return result.rows[0];
   }
@@ -122,10 +131,10 @@ export class ChannelService {
     return (await this.db.query<ChannelRow>('SELECT * FROM channels ORDER BY priority DESC, id')).rows;
   }
 
-  async addCredential(channelId: string, credential: string, label: string | null): Promise<CredentialRow> {
-    await this.channel(channelId);
+  async addCredential(channelId: string, credential: string, label: string | null, db: Queryable = this.db): Promise<CredentialRow> {
+    await this.channel(channelId, db);
     const now = this.clock.now();
-    const result = await this.db.query<CredentialRow>(
+    const result = await db.query<CredentialRow>(
       `INSERT INTO upstream_credentials (id, channel_id, label, credential_encrypted, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $5) RETURNING *`,
       [this.ids('acc'), channelId, label, this.box.seal(credential), now],
@@ -134,8 +143,8 @@ export class ChannelService {
     return result.rows[0]!;
   }
 
-  async credential(id: string): Promise<CredentialRow> {
-    const result = await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE id = $1', [id]);
+  async credential(id: string, db: Queryable = this.db): Promise<CredentialRow> {
+    const result = await db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE id = $1', [id]);
     if (!result.rows[0]) throw new AppError('not_found', 'No such account');
     return result.rows[0];
   }
@@ -145,9 +154,9 @@ export class ChannelService {
   }
 
   /** Operator changes: enable/disable, relabel, rotate the secret (re-enabling clears cooldown and reason). */
-  async updateCredential(id: string, patch: { status?: 'active' | 'disabled'; label?: string | null; credential?: string }): Promise<CredentialRow> {
-    const current = await this.credential(id);
-    const result = await this.db.query<CredentialRow>(
+  async updateCredential(id: string, patch: CredentialPatch, db: Queryable = this.db): Promise<CredentialRow> {
+    const current = await this.credential(id, db);
+    const result = await db.query<CredentialRow>(
       `UPDATE upstream_credentials SET status = $2, label = $3, credential_encrypted = $4, updated_at = $5,
               disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE COALESCE(disabled_reason, 'disabled by operator') END,
               cooldown_until = CASE WHEN $2 = 'active' THEN NULL ELSE cooldown_until END
@@ -159,9 +168,9 @@ export class ChannelService {
     return result.rows[0]!;
   }
 
-  async deleteCredential(id: string): Promise<void> {
-    await this.credential(id);
-    await this.db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = 'deleted by operator', credential_encrypted = '', updated_at = $2 WHERE id = $1`, [id, this.clock.now()]);
+  async deleteCredential(id: string, db: Queryable = this.db): Promise<void> {
+    await this.credential(id, db);
+    await db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = 'deleted by operator', credential_encrypted = '', updated_at = $2 WHERE id = $1`, [id, this.clock.now()]);
     this.invalidate();
   }
 

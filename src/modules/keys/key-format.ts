@@ -12,18 +12,11 @@ export type KeyMode = 'live' | 'test';
 
 export const SECRET_LENGTH = 43;
 export const CHECK_LENGTH = 6;
-const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,9}$/;
 
 export interface IssuedKey {
   key: string;
   hash: string;
   displayPrefix: string;
-}
-
-export function assertValidPrefix(prefix: string): void {
-  if (!PREFIX_PATTERN.test(prefix)) {
-    throw new Error(`API key prefix "${prefix}" must match ${PREFIX_PATTERN}`);
-  }
 }
 
 function checksum(secret: string): string {

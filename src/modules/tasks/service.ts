@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../../db/pool.js';
 import { AppError } from '../../lib/errors.js';
 import type { JsonValue } from '../../providers/spec.js';
 import type { TaskRow, TaskStatus } from './types.js';
+import { usageByModel, type UsageRow } from './usage.js';
 
 /**
  * Task rows outside the two hot-path functions: reads scoped to a customer and mode (other customers' and other
@@ -26,6 +27,11 @@ export class TaskService {
   async get(id: string, db: Queryable = this.db): Promise<TaskRow | null> {
     const result = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
     return result.rows[0] ?? null;
+  }
+
+  /** Settled usage per model of one customer and mode in [from, to) (`GET /v1/usage?from=&to=`). */
+  async usageByModel(customerId: string, mode: string, from: Date, to: Date): Promise<UsageRow[]> {
+    return usageByModel(this.db, customerId, mode, from, to);
   }
 
   async getOwned(id: string, customerId: string, mode: string): Promise<TaskRow> {

@@ -2,7 +2,13 @@ import type { GenerationKind, JsonValue } from '../../providers/spec.js';
 
 /** Internal task states (SEMANTICS §6); faces show `dispatching` and `submitted` as `queued`. */
 export type TaskStatus = 'queued' | 'dispatching' | 'submitted' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
-export type Face = 'native' | 'openai' | 'jobs' | 'newapi';
+/**
+ * The API face a task was created through, which decides the shape of its views and callbacks (stored in
+ * `tasks.face`). Two face names equal provider ids by coincidence (the OpenAI-compatible and the new-api wire formats);
+ * this is the one place they are spelled, and the source rules allow it.
+ */
+export const FACES = { native: 'native', openai: 'openai', jobs: 'jobs', newapi: 'newapi' } as const;
+export type Face = (typeof FACES)[keyof typeof FACES];
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 

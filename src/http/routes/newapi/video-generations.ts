@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Deps } from '../../../deps.js';
+import { FACES } from '../../../modules/tasks/types.js';
 import { createTask } from '../../../workflows/create-task.js';
 import type { RawReference } from '../../../workflows/references.js';
 import { newApiView } from '../../../workflows/task-views.js';
@@ -61,7 +62,7 @@ export function registerNewApiRoutes(app: App, deps: Deps): void {
     const { callback_url: callbackUrl, content: _content, ratio, resolution, generate_audio: audio, seed, ...rest } = options;
     const result = await createTask(deps, {
       principal: principalOf(request),
-      face: 'newapi',
+      face: FACES.newapi,
       kind: 'video',
       model: body.model,
       prompt: body.prompt,

@@ -3,7 +3,6 @@ import type { App } from '../../app-type.js';
 import type { Deps } from '../../../deps.js';
 import { AppError } from '../../../lib/errors.js';
 import { isoOrNull } from '../../../lib/time.js';
-import { listAudit } from '../../../modules/audit/service.js';
 import { operatorAuth } from '../../plugins/operator-auth.js';
 import { Pagination, Strict, pageLimit } from '../../schemas.js';
 
@@ -32,7 +31,7 @@ export function registerAuditRoutes(app: App, deps: Deps): void {
         if (!match) throw new AppError('invalid_request', 'after must be an audit event id (aud_…)', { param: 'after' });
         before = BigInt(match[1]!);
       }
-      const rows = await listAudit(deps.db, {
+      const rows = await deps.audit.list({
         targetType: request.query.target_type,
         targetId: request.query.target_id,
         action: request.query.action,

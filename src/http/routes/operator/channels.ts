@@ -1,21 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Deps } from '../../../deps.js';
-import { AppError } from '../../../lib/errors.js';
-import { isoOrNull } from '../../../lib/time.js';
-import { recordAudit } from '../../../modules/audit/service.js';
-import type { ChannelRow, CredentialRow } from '../../../modules/channels/service.js';
-import { PROVIDER_FACTORIES } from '../../../providers/registry.js';
 import type { ErrorClass } from '../../../providers/spec.js';
+import { accountView, channelView, createAccount, createChannel, deleteAccount, testAccountAudited, updateAccount, updateChannel } from '../../../workflows/channels.js';
 import type { App } from '../../app-type.js';
 import { auditContext } from '../../plugins/api-key-auth.js';
 import { operatorAuth } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
-import { testAccount } from '../../../workflows/test-account.js';
 
 /**
  * Operator API: channels and the upstream credential pool (API.md §8). Credentials are encrypted at rest and never
- * returned after creation; every mutation is audited.
+ * returned after creation; every mutation is audited in its own transaction (workflows/channels.ts).
  */
 const ERROR_CLASSES: ErrorClass[] = ['invalid_request', 'moderation_input', 'moderation_output', 'auth', 'upstream_quota', 'rate_limited', 'upstream_error', 'network', 'not_found', 'unsupported'];
 const Retry = Type.Object(
@@ -61,52 +56,20 @@ const PatchAccount = Type.Object(
 const TestBody = Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }, Strict);
 const AccountQuery = Type.Object({ channel_id: Type.Optional(Type.String({ maxLength: 64 })) }, Strict);
 
-export function channelView(row: ChannelRow, now: Date) {
-  return {
-    id: row.id, object: 'channel', name: row.name, provider: row.provider, base_url: row.base_url, models: row.models,
-    group: row.group_name, priority: row.priority, weight: row.weight, enabled: row.enabled, retry: row.retry, settings: row.settings,
-    health: row.open_until && row.open_until.getTime() > now.getTime() ? 'open' : row.consecutive_failures > 0 ? 'degraded' : 'healthy',
-    consecutive_failures: row.consecutive_failures, open_until: isoOrNull(row.open_until),
-    created_at: isoOrNull(row.created_at), updated_at: isoOrNull(row.updated_at),
-  };
-}
-
-export function accountView(row: CredentialRow, now: Date) {
-  const cooling = row.cooldown_until && row.cooldown_until.getTime() > now.getTime();
-  return {
-    id: row.id, object: 'account', channel_id: row.channel_id, label: row.label,
-    status: row.status === 'disabled' ? 'disabled' : cooling ? 'cooldown' : 'active',
-    cooldown_until: cooling ? isoOrNull(row.cooldown_until) : null, disabled_reason: row.disabled_reason,
-    remaining_balance: row.remaining_balance, last_used_at: isoOrNull(row.last_used_at), uses: Number(row.uses),
-    created_at: isoOrNull(row.created_at),
-  };
-}
-
-function checkProvider(provider: string | undefined): void {
-  if (provider !== undefined && (!(provider in PROVIDER_FACTORIES) || provider === 'sandbox')) {
-    throw new AppError('invalid_request', `Unknown provider "${provider}"; one of: ${Object.keys(PROVIDER_FACTORIES).filter((id) => id !== 'sandbox').join(', ')}`, { param: 'provider' });
-  }
-}
-
 export function registerChannelRoutes(app: App, deps: Deps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
-  const audit = async (request: Parameters<typeof auditContext>[1], action: string, targetType: string, targetId: string, after: unknown) =>
-    recordAudit(deps.db, auditContext(deps, request, OPERATOR_ACTOR), { action, targetType, targetId, after }, deps.clock.now());
+  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, OPERATOR_ACTOR);
 
   app.get('/api/admin/channels', { config, onRequest }, async () => ({ object: 'list', data: (await deps.channels.listChannels()).map((row) => channelView(row, deps.clock.now())) }));
 
   app.post('/api/admin/channels', { config, onRequest, schema: { body: CreateChannel } }, async (request, reply) => {
-    checkProvider(request.body.provider);
-    const row = await deps.channels.createChannel(request.body);
-    await audit(request, 'channel.create', 'channel', row.id, channelView(row, deps.clock.now()));
+    const row = await createChannel(deps, request.body, audit(request));
     return reply.status(201).send(channelView(row, deps.clock.now()));
   });
 
   app.patch<{ Params: Static<typeof IdParam>; Body: Static<typeof PatchChannel> }>('/api/admin/channels/:id', { config, onRequest, schema: { params: IdParam, body: PatchChannel } }, async (request) => {
-    checkProvider(request.body.provider);
-    const row = await deps.channels.updateChannel(request.params.id, request.body);
-    await audit(request, 'channel.update', 'channel', row.id, channelView(row, deps.clock.now()));
+    const row = await updateChannel(deps, request.params.id, request.body, audit(request));
     return channelView(row, deps.clock.now());
   });
 
@@ -114,26 +77,21 @@ export function registerChannelRoutes(app: App, deps: Deps): void {
     ({ object: 'list', data: (await deps.channels.listCredentials(request.query.channel_id ?? null)).map((row) => accountView(row, deps.clock.now())) }));
 
   app.post('/api/accounts', { config, onRequest, schema: { body: CreateAccount } }, async (request, reply) => {
-    const row = await deps.channels.addCredential(request.body.channel_id, request.body.credential, request.body.label ?? null);
-    await audit(request, 'account.create', 'account', row.id, accountView(row, deps.clock.now()));
+    const row = await createAccount(deps, request.body.channel_id, request.body.credential, request.body.label ?? null, audit(request));
     return reply.status(201).send(accountView(row, deps.clock.now()));
   });
 
   app.patch<{ Params: Static<typeof IdParam>; Body: Static<typeof PatchAccount> }>('/api/accounts/:id', { config, onRequest, schema: { params: IdParam, body: PatchAccount } }, async (request) => {
-    const row = await deps.channels.updateCredential(request.params.id, request.body);
-    await audit(request, request.body.credential ? 'account.rotate' : 'account.update', 'account', row.id, accountView(row, deps.clock.now()));
+    const row = await updateAccount(deps, request.params.id, request.body, audit(request));
     return accountView(row, deps.clock.now());
   });
 
   app.post<{ Params: Static<typeof IdParam>; Body: Static<typeof TestBody> }>('/api/accounts/:id/test', { config, onRequest, schema: { params: IdParam, body: TestBody } }, async (request) => {
-    const result = await testAccount(deps, request.params.id, request.body.model);
-    await audit(request, 'account.test', 'account', request.params.id, { ok: result.ok, status: result.status });
-    return result;
+    return testAccountAudited(deps, request.params.id, request.body.model, audit(request));
   });
 
   app.delete<{ Params: Static<typeof IdParam> }>('/api/accounts/:id', { config, onRequest, schema: { params: IdParam } }, async (request) => {
-    await deps.channels.deleteCredential(request.params.id);
-    await audit(request, 'account.delete', 'account', request.params.id, null);
+    await deleteAccount(deps, request.params.id, audit(request));
     return { id: request.params.id, object: 'account', deleted: true };
   });
 }

@@ -1,6 +1,6 @@
 import type { App } from '../../app-type.js';
 import type { Deps } from '../../../deps.js';
-import { migrationsApplied } from '../../../db/migrate.js';
+import { readiness } from '../../../workflows/readiness.js';
 
 /** `/healthz`: the process answers. `/readyz`: the database answers and every migration is applied. */
 export function registerHealthRoutes(app: App, deps: Deps): void {
@@ -8,10 +8,9 @@ export function registerHealthRoutes(app: App, deps: Deps): void {
 
   app.get('/readyz', { config: { face: 'plain' } }, async (request, reply) => {
     try {
-      if (!(await migrationsApplied(deps.db))) {
-        return reply.status(503).send({ status: 'unavailable', reason: 'migrations_pending' });
-      }
-      return { status: 'ready', database: deps.db.engine };
+      const state = await readiness(deps);
+      if (!state.ready) return reply.status(503).send({ status: 'unavailable', reason: state.reason });
+      return { status: 'ready', database: state.database };
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed');
       return reply.status(503).send({ status: 'unavailable', reason: 'database_unreachable' });

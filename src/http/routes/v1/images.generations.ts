@@ -16,7 +16,6 @@ import { waitForTask } from './wait.js';
  * `{created, data, usage}`, or the task's error (400 for moderation or rejected parameters, 502 otherwise; nothing
  * is charged). With `callback_url`, `"async": true` or `Prefer: respond-async` it answers 202 with the task.
  */
-export const DEFAULT_IMAGE_MODEL = 'gpt-image-2';
 const SYNC_ERROR_CODES = new Set(['content_policy_violation', 'invalid_request', 'timeout', 'input_unavailable', 'result_unavailable']);
 
 const Body = Type.Object(
@@ -63,7 +62,7 @@ export function registerImageGenerationRoute(app: App, deps: Deps): void {
       principal,
       face: 'native',
       kind: 'image',
-      model: body.model ?? DEFAULT_IMAGE_MODEL,
+      model: body.model ?? (await deps.catalog.defaultModel('image')),
       prompt: body.prompt,
       params: {
         ...(body.n !== undefined ? { n: body.n } : {}),

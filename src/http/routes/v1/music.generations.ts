@@ -7,8 +7,7 @@ import { fingerprint, idempotencyKey } from '../../idempotency.js';
 import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
 import { CallbackUrl, Metadata, sendCreated, toMetadata } from './common.js';
 
-/** `POST /v1/music/generations` (API.md §4): an async music task. */
-export const DEFAULT_MUSIC_MODEL = 'suno-v5';
+/** `POST /v1/music/generations` (API.md §4): an async music task; without `model`, the catalogue's default. */
 
 const Body = Type.Object(
   {
@@ -31,7 +30,7 @@ export function registerMusicGenerationRoute(app: App, deps: Deps): void {
       principal: principalOf(request),
       face: 'native',
       kind: 'music',
-      model: body.model ?? DEFAULT_MUSIC_MODEL,
+      model: body.model ?? (await deps.catalog.defaultModel('music')),
       prompt: body.prompt,
       params: {
         ...(body.style !== undefined ? { style: body.style } : {}),

@@ -3,7 +3,6 @@ import type { App } from '../../app-type.js';
 import type { Deps } from '../../../deps.js';
 import { AppError } from '../../../lib/errors.js';
 import { creditsToJson } from '../../../lib/money.js';
-import { usageByModel } from '../../../modules/tasks/usage.js';
 import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
 import { Strict, parseTimestamp } from '../../schemas.js';
 
@@ -31,7 +30,7 @@ export function registerUsageRoute(app: App, deps: Deps): void {
         const start = from === undefined ? new Date(0) : parseTimestamp(from, 'from');
         const end = to === undefined ? deps.clock.now() : parseTimestamp(to, 'to');
         if (end.getTime() < start.getTime()) throw new AppError('invalid_request', 'to must not be before from', { param: 'to' });
-        const rows = await usageByModel(deps.db, principal.customerId, principal.mode, start, end);
+        const rows = await deps.tasks.usageByModel(principal.customerId, principal.mode, start, end);
         body.usage = rows.map((row) => ({
           model: row.model,
           type: row.type,

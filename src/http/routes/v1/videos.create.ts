@@ -5,6 +5,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors';
 import '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../../../deps.js';
+import { FACES } from '../../../modules/tasks/types.js';
 import { AppError } from '../../../lib/errors.js';
 import { parseVideoSize } from '../../../lib/video-size.js';
 import { createTask } from '../../../workflows/create-task.js';
@@ -131,7 +132,7 @@ export function registerVideoCreateRoute(app: App, deps: Deps): void {
       }
       const result = await createTask(deps, {
         principal,
-        face: 'openai',
+        face: FACES.openai,
         kind: 'video',
         model: body.model,
         prompt: body.prompt,

@@ -5,7 +5,7 @@ import { TERMINAL_STATUSES, type TaskRow } from '../../../modules/tasks/types.js
  * Waits for a task to reach a terminal state, for synchronous routes: woken in-process when this instance resolves
  * it, and re-reading the row every half second in case another instance did. Returns the last row seen.
  */
-export async function waitForTask(deps: Deps, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
+export async function waitForTask(deps: Pick<Deps, 'tasks' | 'events'>, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const task = (await deps.tasks.get(taskId))!;

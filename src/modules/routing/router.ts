@@ -1,11 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../lib/clock.js';
-import { TokenBucket } from '../lib/token-bucket.js';
-import type { CatalogModel } from '../modules/catalog/types.js';
-import type { ChannelRow, ChannelService, CredentialRow } from '../modules/channels/service.js';
-import type { TaskRow } from '../modules/tasks/types.js';
-import { createAdapter } from '../providers/registry.js';
-import type { ErrorClass, ProviderAdapter, ProviderContext, ProviderError } from '../providers/spec.js';
+import type { Clock } from '../../lib/clock.js';
+import { TokenBucket } from '../../lib/token-bucket.js';
+import type { CatalogModel } from '../catalog/types.js';
+import type { ChannelRow, ChannelService, CredentialRow } from '../channels/service.js';
+import type { TaskRow } from '../tasks/types.js';
+import { createAdapter, isInternalProvider, TEST_MODE_PROVIDER } from '../../providers/registry.js';
+import type { ErrorClass, ProviderAdapter, ProviderContext, ProviderError } from '../../providers/spec.js';
 
 /**
  * Picks the provider route of a task (API.md §8). Test keys always run on the built-in sandbox (SEMANTICS K11).
@@ -35,8 +35,12 @@ export interface Router {
   routeFor(task: TaskRow, group?: string): Promise<Route | null>;
   /** The route a submitted task runs on, for status, cancel, callbacks and sweeping. */
   routeOf(task: TaskRow): Promise<Route | null>;
+  /** A route pinned to one credential, for the operator's test generation; null when the credential or channel is gone. */
+  routeForCredential(credentialId: string, model: string): Promise<Route | null>;
   /** Feeds a start outcome back into credential and channel health. */
   report(route: Route, error: ProviderError | null): Promise<void>;
+  /** Returns the task id named by a signed upstream callback token of this channel, else null (no guessing). */
+  verifyCallbackToken(channelId: string, token: string): string | null;
 }
 
 function resultOrigins(value: unknown): string[] {
@@ -60,11 +64,11 @@ export class ChannelRouter implements Router {
   private readonly budgets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: RouterOptions) {
-    this.sandbox = createAdapter('sandbox', options.sandboxSettings);
+    this.sandbox = createAdapter(TEST_MODE_PROVIDER, options.sandboxSettings);
   }
 
   private sandboxRoute(task: TaskRow): Route {
-    return { providerId: 'sandbox', channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5, budget: async () => {} };
+    return { providerId: TEST_MODE_PROVIDER, channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5, budget: async () => {} };
   }
 
   private adapterFor(channel: ChannelRow): ProviderAdapter {
@@ -120,7 +124,7 @@ export class ChannelRouter implements Router {
   }
 
   async routeOf(task: TaskRow): Promise<Route | null> {
-    if (task.mode === 'test' || task.provider === 'sandbox') return this.sandboxRoute(task);
+    if (task.mode === 'test' || isInternalProvider(task.provider)) return this.sandboxRoute(task);
     if (!task.channel_id) return null;
     const { channels, credentials } = await this.options.channels.routingSnapshot();
     const channel = channels.find((candidate) => candidate.id === task.channel_id);

@@ -1,0 +1,104 @@
+import type { Queryable } from '../db/pool.js';
+import type { Deps } from '../deps.js';
+import { AppError } from '../lib/errors.js';
+import { isoOrNull } from '../lib/time.js';
+import { recordAudit, type AuditContext } from '../modules/audit/service.js';
+import type { ChannelInput, ChannelRow, CredentialPatch, CredentialRow } from '../modules/channels/service.js';
+import { channelProviderIds, isInternalProvider, isProvider } from '../providers/registry.js';
+import { testAccount, type AccountTestResult, type TestAccountDeps } from './test-account.js';
+
+/**
+ * Operator changes to channels and the upstream credential pool (API.md §8, K13): each change and its audit row are
+ * written in one transaction, so there is never a change without its row nor a row without its change. The routing
+ * snapshot is dropped again after the commit. Credentials are encrypted at rest and never shown after creation: the
+ * audited view is the one the operator API answers with.
+ */
+export type ChannelsDeps = Pick<Deps, 'db' | 'channels' | 'clock'>;
+
+export function channelView(row: ChannelRow, now: Date) {
+  return {
+    id: row.id, object: 'channel', name: row.name, provider: row.provider, base_url: row.base_url, models: row.models,
+    group: row.group_name, priority: row.priority, weight: row.weight, enabled: row.enabled, retry: row.retry, settings: row.settings,
+    health: row.open_until && row.open_until.getTime() > now.getTime() ? 'open' : row.consecutive_failures > 0 ? 'degraded' : 'healthy',
+    consecutive_failures: row.consecutive_failures, open_until: isoOrNull(row.open_until),
+    created_at: isoOrNull(row.created_at), updated_at: isoOrNull(row.updated_at),
+  };
+}
+
+export function accountView(row: CredentialRow, now: Date) {
+  const cooling = row.cooldown_until && row.cooldown_until.getTime() > now.getTime();
+  return {
+    id: row.id, object: 'account', channel_id: row.channel_id, label: row.label,
+    status: row.status === 'disabled' ? 'disabled' : cooling ? 'cooldown' : 'active',
+    cooldown_until: cooling ? isoOrNull(row.cooldown_until) : null, disabled_reason: row.disabled_reason,
+    remaining_balance: row.remaining_balance, last_used_at: isoOrNull(row.last_used_at), uses: Number(row.uses),
+    created_at: isoOrNull(row.created_at),
+  };
+}
+
+/** Operators configure channels of upstream providers only; internal ones (the sandbox) are not theirs to add. */
+function checkProvider(provider: string | undefined): void {
+  if (provider !== undefined && (!isProvider(provider) || isInternalProvider(provider))) {
+    throw new AppError('invalid_request', `Unknown provider "${provider}"; one of: ${channelProviderIds().join(', ')}`, { param: 'provider' });
+  }
+}
+
+async function audited<T>(deps: ChannelsDeps, change: (tx: Queryable, now: Date) => Promise<T>): Promise<T> {
+  const result = await deps.db.transaction((tx) => change(tx, deps.clock.now()));
+  deps.channels.invalidate();
+  return result;
+}
+
+export async function createChannel(deps: ChannelsDeps, input: ChannelInput, audit: AuditContext): Promise<ChannelRow> {
+  checkProvider(input.provider);
+  return audited(deps, async (tx, now) => {
+    const row = await deps.channels.createChannel(input, tx);
+    await recordAudit(tx, audit, { action: 'channel.create', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
+    return row;
+  });
+}
+
+export async function updateChannel(deps: ChannelsDeps, id: string, patch: Partial<ChannelInput>, audit: AuditContext): Promise<ChannelRow> {
+  checkProvider(patch.provider);
+  return audited(deps, async (tx, now) => {
+    const row = await deps.channels.updateChannel(id, patch, tx);
+    await recordAudit(tx, audit, { action: 'channel.update', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
+    return row;
+  });
+}
+
+export async function createAccount(deps: ChannelsDeps, channelId: string, credential: string, label: string | null, audit: AuditContext): Promise<CredentialRow> {
+  return audited(deps, async (tx, now) => {
+    const row = await deps.channels.addCredential(channelId, credential, label, tx);
+    await recordAudit(tx, audit, { action: 'account.create', targetType: 'account', targetId: row.id, after: accountView(row, now) }, now);
+    return row;
+  });
+}
+
+/** Enable/disable, relabel, or rotate the secret (`account.rotate` when a new credential is given). */
+export async function updateAccount(deps: ChannelsDeps, id: string, patch: CredentialPatch, audit: AuditContext): Promise<CredentialRow> {
+  return audited(deps, async (tx, now) => {
+    const row = await deps.channels.updateCredential(id, patch, tx);
+    await recordAudit(tx, audit, { action: patch.credential ? 'account.rotate' : 'account.update', targetType: 'account', targetId: row.id, after: accountView(row, now) }, now);
+    return row;
+  });
+}
+
+/** The credential is wiped and the account disabled; the row stays for the tasks that name it. */
+export async function deleteAccount(deps: ChannelsDeps, id: string, audit: AuditContext): Promise<void> {
+  await audited(deps, async (tx, now) => {
+    await deps.channels.deleteCredential(id, tx);
+    await recordAudit(tx, audit, { action: 'account.delete', targetType: 'account', targetId: id, after: null }, now);
+  });
+}
+
+/**
+ * The operator's test generation on one account (workflows/test-account.ts), then its audit row. The generation runs
+ * outside any transaction (T3: no transaction is open during a provider call); the health it feeds back is written
+ * as for any dispatch.
+ */
+export async function testAccountAudited(deps: ChannelsDeps & TestAccountDeps, id: string, model: string | undefined, audit: AuditContext): Promise<AccountTestResult> {
+  const result = await testAccount(deps, id, model);
+  await recordAudit(deps.db, audit, { action: 'account.test', targetType: 'account', targetId: id, after: { ok: result.ok, status: result.status } }, deps.clock.now());
+  return result;
+}
