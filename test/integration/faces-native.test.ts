@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makePng, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { makePng } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import { startTestApp } from '../harness/app.js';
 import { TASK_ID, faceChecks, idem, pngDataUrl } from '../harness/faces.js';
 import { runUntilDone, testCustomer, testWallet } from '../harness/flows.js';

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeMp4, makePng, makeWav, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { makeMp4, makePng, makeWav } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import { TASK_ID, faceChecks, pngDataUrl } from '../harness/faces.js';
 import { runUntilDone, testCustomer, testWallet } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';

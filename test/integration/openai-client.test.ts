@@ -1,6 +1,7 @@
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePng, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { makePng } from '../../src/providers/sandbox/media.js';
+import { sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import { startTestApp, type TestApp } from '../harness/app.js';
 import { testCustomer } from '../harness/flows.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mediaDurationSeconds, sniffContentType } from '../../src/providers/sandbox/media.js';
+import { mediaDurationSeconds, sniffContentType } from '../../src/providers/shared/media-sniff.js';
 import { runUntilDone, testCustomer, testWallet } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 

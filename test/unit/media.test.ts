@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  makeMp4,
-  makePng,
-  makeWav,
-  mediaDimensions,
-  mediaDurationSeconds,
-  sniffContentType,
-} from '../../src/providers/sandbox/media.js';
+import { makeMp4, makePng, makeWav } from '../../src/providers/sandbox/media.js';
+import { mediaDimensions, mediaDurationSeconds, sniffContentType } from '../../src/providers/shared/media-sniff.js';
 
 const SEED = 'task_0352BGVPSpPgsYyYrrCcgm';
 const OTHER_SEED = 'task_0352BGVPSpPgsYyYrrCcgn';
