@@ -67,23 +67,31 @@ export interface ReferenceInput {
 }
 
 /** The canonical request, as stored on the task after validation and defaults. */
-export interface GenerationRequest {
-  taskId: string;
-  kind: GenerationKind;
-  /** Public model id; the adapter maps it to an upstream model with `context.upstreamModel`. */
-  model: string;
-  prompt: string;
+/**
+ * The generation parameters, in one shape from the create-task workflow through the stored task (`tasks.request`)
+ * to the adapter: faces translate their own fields into these once, and nothing maps them field by field again.
+ */
+export interface GenerationParams {
   seconds?: number;
   ratio?: string;
   resolution?: string;
   size?: string;
   quality?: string;
   n?: number;
-  generateAudio?: boolean;
+  generate_audio?: boolean;
   seed?: number;
   style?: string;
   title?: string;
   instrumental?: boolean;
+  response_format?: 'url' | 'b64_json';
+}
+
+export interface GenerationRequest extends GenerationParams {
+  taskId: string;
+  kind: GenerationKind;
+  /** Public model id; the adapter maps it to an upstream model with `context.upstreamModel`. */
+  model: string;
+  prompt: string;
   references: ReferenceInput[];
 }
 

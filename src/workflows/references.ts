@@ -12,12 +12,16 @@ export type ReferencesDeps = Pick<Deps, 'media' | 'safeFetch'>;
  * and hosts (SEMANTICS S2, S3, S5), inline sizes, types and durations — all before anything is reserved, as 400
  * `invalid_reference`. Inline media are written to storage here (R8); the task keeps their file ids.
  */
-export interface RawReference {
+export type RawReference = {
   type: 'image' | 'video' | 'audio';
-  url: string;
   role?: string;
   strength?: 'low' | 'mid' | 'high';
-}
+} & (
+  /** A URL, a data URL or bare base64 (images), as JSON clients send references. */
+  | { url: string; bytes?: undefined }
+  /** An uploaded file (multipart): its bytes as received, never re-encoded. */
+  | { bytes: Buffer; url?: undefined }
+);
 
 const ROLES: Record<RawReference['type'], string[]> = {
   image: ['reference_image', 'first_frame', 'last_frame'],
@@ -36,6 +40,7 @@ function reject(message: string, index: number): AppError {
 }
 
 function decodeInline(reference: RawReference, index: number): Buffer | null {
+  if (reference.bytes !== undefined) return reference.bytes;
   const dataUrl = /^data:([a-z]+\/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,(.*)$/is.exec(reference.url);
   if (dataUrl) return Buffer.from(dataUrl[3]!, 'base64');
   if (/^[a-z][a-z0-9+.-]*:/i.test(reference.url)) return null;
@@ -89,7 +94,7 @@ export async function prepareReferences(
     const bytes = decodeInline(reference, index);
     if (bytes === null) {
       try {
-        deps.safeFetch.validateUrl(reference.url, 'media');
+        deps.safeFetch.validateUrl(reference.url!, 'media');
       } catch (error) {
         throw reject(`The reference URL is not allowed: ${(error as Error).message}`, index);
       }
@@ -115,7 +120,7 @@ export async function prepareReferences(
   for (const item of decoded) {
     const base = { type: item.reference.type, role: item.reference.role!, ...(item.reference.strength ? { strength: item.reference.strength } : {}) };
     if (!item.bytes) {
-      references.push({ ...base, url: item.reference.url });
+      references.push({ ...base, url: item.reference.url! });
       continue;
     }
     const file = await deps.media.store({

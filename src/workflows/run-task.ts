@@ -40,23 +40,11 @@ async function loadReferences(deps: RunTaskDeps, task: TaskRow): Promise<Referen
   return inputs;
 }
 
+/** The stored request is already the adapter's shape: only the references are loaded (URLs or stored bytes). */
 function generationRequest(task: TaskRow, references: ReferenceInput[]): GenerationRequest {
-  const request = task.request;
-  return {
-    // Only media tasks are dispatched (text requests run in their HTTP handler, T15).
-    taskId: task.id, kind: task.type as GenerationRequest['kind'], model: task.model, prompt: request.prompt, references,
-    ...(request.seconds !== undefined ? { seconds: request.seconds } : {}),
-    ...(request.ratio !== undefined ? { ratio: request.ratio } : {}),
-    ...(request.resolution !== undefined ? { resolution: request.resolution } : {}),
-    ...(request.size !== undefined ? { size: request.size } : {}),
-    ...(request.quality !== undefined ? { quality: request.quality } : {}),
-    ...(request.n !== undefined ? { n: request.n } : {}),
-    ...(request.generate_audio !== undefined ? { generateAudio: request.generate_audio } : {}),
-    ...(request.seed !== undefined ? { seed: request.seed } : {}),
-    ...(request.style !== undefined ? { style: request.style } : {}),
-    ...(request.title !== undefined ? { title: request.title } : {}),
-    ...(request.instrumental !== undefined ? { instrumental: request.instrumental } : {}),
-  };
+  const { references: _stored, extra: _echoed, prompt, ...params } = task.request;
+  // Only media tasks are dispatched (text requests run in their HTTP handler, T15).
+  return { ...params, taskId: task.id, kind: task.type as GenerationRequest['kind'], model: task.model, prompt, references };
 }
 
 async function release(deps: RunTaskDeps, task: TaskRow, status: 'failed' | 'cancelled' | 'expired', code: string, onlyIf: string | null = null) {

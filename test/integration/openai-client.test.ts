@@ -104,6 +104,9 @@ describe('openai client against /v1/videos', () => {
     expect(references).toHaveLength(1);
     expect(references[0]).toMatchObject({ type: 'image', role: 'first_frame', file_id: expect.stringMatching(/^file_/) });
     expect(JSON.stringify(created)).not.toContain('base64');
+    // The uploaded bytes are stored exactly as received (no base64 or data-URL round trip on the way).
+    const stored = await app.deps.media.get(references[0].file_id);
+    expect(Buffer.compare(await app.deps.media.bytes(stored), pngBytes)).toBe(0);
 
     const done = await waitForVideo(client, created.id);
     expect(done.status).toBe('completed');

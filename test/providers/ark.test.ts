@@ -25,7 +25,7 @@ runConformance({
   adapter: createArkAdapter,
   startMock: () => startArkMock(),
   basePath: BASE,
-  request: { kind: 'video', model: 'seedance-2.0', seconds: 5, ratio: '16:9', resolution: '720p', generateAudio: true, references: [] },
+  request: { kind: 'video', model: 'seedance-2.0', seconds: 5, ratio: '16:9', resolution: '720p', generate_audio: true, references: [] },
   upstreamModel: VIDEO_MODEL,
   moderationInputAtSubmit: true,
   supportsModerationOutput: true,
@@ -73,10 +73,10 @@ async function setup(options: MockOptions & ArkMockSettings = {}, overrides: Par
 let sequence = 0;
 function video(prompt: string, extra: Partial<GenerationRequest> = {}): GenerationRequest {
   sequence += 1;
-  return { taskId: `task_ark${sequence}`, kind: 'video', model: 'seedance-2.0', prompt, seconds: 5, ratio: '16:9', resolution: '720p', generateAudio: true, references: [], ...extra };
+  return { taskId: `task_ark${sequence}`, kind: 'video', model: 'seedance-2.0', prompt, seconds: 5, ratio: '16:9', resolution: '720p', generate_audio: true, references: [], ...extra };
 }
 function image(prompt: string, extra: Partial<GenerationRequest> = {}): GenerationRequest {
-  return video(prompt, { kind: 'image', model: 'seedream-4.0', size: '2048x2048', n: 1, seconds: undefined, ratio: undefined, resolution: undefined, generateAudio: undefined, ...extra });
+  return video(prompt, { kind: 'image', model: 'seedream-4.0', size: '2048x2048', n: 1, seconds: undefined, ratio: undefined, resolution: undefined, generate_audio: undefined, ...extra });
 }
 function png(role: string, url?: string): ReferenceInput {
   return { type: 'image', role, bytes: makePng(role, { width: 8, height: 8 }), contentType: 'image/png', ...(url ? { url } : {}) };
@@ -130,7 +130,7 @@ describe('ark: requests the adapter sends', () => {
 
   it('frame references become image_url items with roles; inline bytes travel as data URIs', async () => {
     const h = await setup();
-    const started = accepted(await h.adapter.start(video('', { references: [png('first_frame'), png('last_frame', 'https://files.example/last.png')], generateAudio: false }), h.context));
+    const started = accepted(await h.adapter.start(video('', { references: [png('first_frame'), png('last_frame', 'https://files.example/last.png')], generate_audio: false }), h.context));
     const { content, generate_audio } = taskOf(h, started.providerTaskId).request;
     expect(generate_audio).toBe(false);
     expect(content).toHaveLength(2);

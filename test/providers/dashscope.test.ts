@@ -92,7 +92,7 @@ describe('dashscope adapter: family specifics', () => {
     });
     const clip = { type: 'video' as const, role: 'source', bytes: Buffer.alloc(0), contentType: 'video/mp4', url: 'https://files.example/v.mp4' };
     const edit = accepted(
-      await adapter.start(video('make it snow', { references: [clip, { ...image, role: 'reference' }], generateAudio: false }), { ...context, upstreamModel: 'happyhorse-1.0-video-edit' }),
+      await adapter.start(video('make it snow', { references: [clip, { ...image, role: 'reference' }], generate_audio: false }), { ...context, upstreamModel: 'happyhorse-1.0-video-edit' }),
     );
     const body = (control.tasks.get(edit.providerTaskId) as DashscopeMockTask).body;
     expect(body.input.media).toEqual([{ type: 'video', url: 'https://files.example/v.mp4' }, { type: 'reference_image', url: 'https://files.example/a.png' }]);

@@ -13,7 +13,7 @@ import { runConformance } from './conformance.js';
 
 const UPSTREAM_MODEL = 'doubao-seedance-2-0-260128';
 const BASE_REQUEST: Omit<GenerationRequest, 'taskId' | 'prompt'> = {
-  kind: 'video', model: 'seedance-2.0', seconds: 5, ratio: '16:9', resolution: '720p', generateAudio: false, references: [],
+  kind: 'video', model: 'seedance-2.0', seconds: 5, ratio: '16:9', resolution: '720p', generate_audio: false, references: [],
 };
 
 runConformance({

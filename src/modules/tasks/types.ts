@@ -1,4 +1,4 @@
-import type { GenerationKind, JsonValue } from '../../providers/spec.js';
+import type { GenerationKind, GenerationParams, JsonValue } from '../../providers/spec.js';
 
 /** Internal task states (SEMANTICS §6); faces show `dispatching` and `submitted` as `queued`. */
 export type TaskStatus = 'queued' | 'dispatching' | 'submitted' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
@@ -22,21 +22,12 @@ export interface StoredReference {
   strength?: 'low' | 'mid' | 'high';
 }
 
-/** The canonical request kept on the task (`tasks.request`), after validation and defaults. */
-export interface StoredRequest {
+/**
+ * The canonical request kept on the task (`tasks.request`), after validation and defaults: the adapter's
+ * `GenerationParams` as they are, plus the prompt and the references as stored (URLs or file ids).
+ */
+export interface StoredRequest extends GenerationParams {
   prompt: string;
-  seconds?: number;
-  ratio?: string;
-  resolution?: string;
-  size?: string;
-  quality?: string;
-  n?: number;
-  generate_audio?: boolean;
-  seed?: number;
-  style?: string;
-  title?: string;
-  instrumental?: boolean;
-  response_format?: 'url' | 'b64_json';
   references: StoredReference[];
   /** Fields a face accepted and echoes back but the engine does not act on (e.g. OpenAI `user`). */
   extra?: Record<string, JsonValue>;

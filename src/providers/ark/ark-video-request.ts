@@ -85,7 +85,7 @@ export function buildVideoCreate(
   if (request.seed !== undefined) body.seed = request.seed;
   // Both always explicit (quirk 17): Ark's defaults differ per kind, and audio defaults to on (≈ double price).
   body.watermark = settings.watermark;
-  body.generate_audio = request.generateAudio ?? false;
+  body.generate_audio = request.generate_audio ?? false;
   if (settings.serviceTier) body.service_tier = settings.serviceTier;
   if (settings.executionExpiresAfter !== undefined) body.execution_expires_after = settings.executionExpiresAfter;
   if (context.callbackUrl) body.callback_url = context.callbackUrl;

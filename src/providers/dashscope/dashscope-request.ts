@@ -84,7 +84,7 @@ export function buildRequest(request: GenerationRequest, model: string, settings
       watermark: settings.watermark,
       ...(request.seed !== undefined ? { seed: request.seed } : {}),
       // Turning audio off on an edit keeps the source video's own track (`origin`) instead of generating one.
-      ...(mode === 'edit' ? { audio_setting: request.generateAudio === false ? 'origin' : settings.audioSetting } : {}),
+      ...(mode === 'edit' ? { audio_setting: request.generate_audio === false ? 'origin' : settings.audioSetting } : {}),
     },
   };
   return { body, mode, seconds, resolution, ...(ratio !== undefined ? { ratio } : {}) };

@@ -92,7 +92,7 @@ export function buildCreate(request: GenerationRequest, context: ProviderContext
   const metadata: Json = {
     ...(request.ratio !== undefined ? { ratio: request.ratio } : {}),
     ...(resolution !== undefined ? { resolution } : {}),
-    generate_audio: request.generateAudio ?? settings.generateAudio,
+    generate_audio: request.generate_audio ?? settings.generateAudio,
     watermark: settings.watermark,
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
     ...(references.content ? { content: references.content } : {}),

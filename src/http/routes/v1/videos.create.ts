@@ -21,10 +21,10 @@ import { CallbackUrl, GENERATION_BODY_LIMIT, Metadata, References, Seconds, send
  * `openai` client always sends multipart, with an optional `input_reference` file. Answers the task with the
  * OpenAI Video fields on top.
  */
-const InputFile = Type.Object({ sha256: Type.String(), content_type: Type.String(), size: Type.Integer(), data: Type.String() }, { additionalProperties: false });
+/** An uploaded file as the multipart reader hands it on: its bytes as received (never re-encoded) and their digest. */
+const UploadedFile = Type.Object({ sha256: Type.String(), content_type: Type.String(), size: Type.Integer(), data: Type.Uint8Array() }, { additionalProperties: false });
 
-const Body = Type.Object(
-  {
+const fields = {
     model: Type.String({ minLength: 1, maxLength: 128 }),
     prompt: Type.String({ minLength: 1, maxLength: 20_000 }),
     seconds: Type.Optional(Seconds),
@@ -34,14 +34,16 @@ const Body = Type.Object(
     generate_audio: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('true'), Type.Literal('false')])),
     seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4294967295 }), Type.String({ pattern: '^[0-9]{1,10}$' })])),
     references: Type.Optional(References),
-    input_reference: Type.Optional(Type.Union([InputFile, Type.String({ maxLength: GENERATION_BODY_LIMIT })])),
     callback_url: Type.Optional(CallbackUrl),
     metadata: Type.Optional(Metadata),
-  },
-  { additionalProperties: false },
-);
-type VideoBody = Static<typeof Body>;
-const check = TypeCompiler.Compile(Body);
+};
+const ReferenceText = Type.String({ maxLength: GENERATION_BODY_LIMIT });
+/** JSON: `input_reference` is a URL, a data URL or base64 text. */
+const Body = Type.Object({ ...fields, input_reference: Type.Optional(ReferenceText) }, { additionalProperties: false });
+/** Multipart: `input_reference` may also be a file part. */
+const FormBody = Type.Object({ ...fields, input_reference: Type.Optional(Type.Union([UploadedFile, ReferenceText])) }, { additionalProperties: false });
+type VideoBody = Static<typeof FormBody>;
+const check = TypeCompiler.Compile(FormBody);
 
 /**
  * Fastify validates only JSON bodies (the route's schema is keyed by content type); multipart bodies, and a POST
@@ -79,7 +81,7 @@ async function readParts(request: FastifyRequest): Promise<Record<string, unknow
           sha256: createHash('sha256').update(bytes).digest('hex'),
           content_type: part.mimetype,
           size: bytes.length,
-          data: bytes.toString('base64'),
+          data: bytes,
         };
       } else {
         body[part.fieldname] = part.value;
@@ -98,7 +100,7 @@ function validate(body: unknown): asserts body is VideoBody {
   const first = check.Errors(body).First()!;
   const param = first.path.replace(/^\//, '').replace(/\//g, '.');
   if (first.type === ValueErrorType.ObjectAdditionalProperties && body && typeof body === 'object') {
-    const extra = Object.keys(body).find((field) => !(field in Body.properties)) ?? param;
+    const extra = Object.keys(body).find((field) => !(field in FormBody.properties)) ?? param;
     throw new AppError('unknown_parameter', `Unknown parameter: ${extra}`, { param: extra });
   }
   if (first.type === ValueErrorType.ObjectRequiredProperty) {
@@ -127,8 +129,9 @@ export function registerVideoCreateRoute(app: App, deps: Deps): void {
       }
       const references = toReferences(body.references);
       if (file) {
-        const url = typeof file === 'string' ? file : `data:${file.content_type};base64,${file.data}`;
-        references.unshift({ type: 'image', url, role: 'first_frame' });
+        references.unshift(typeof file === 'string'
+          ? { type: 'image', url: file, role: 'first_frame' }
+          : { type: 'image', bytes: Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength), role: 'first_frame' });
       }
       const result = await createTask(deps, {
         principal,
