@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { requireModel, type Principal } from '../modules/keys/authenticator.js';
-import { holdFor } from '../modules/catalog/pricing.js';
+import { atPercent, holdFor } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { Face, StoredRequest, TaskRow } from '../modules/tasks/types.js';
 import type { GenerationKind, JsonValue } from '../providers/spec.js';
@@ -92,7 +92,7 @@ export function normalizeParams(model: CatalogModel, kind: GenerationKind, param
   return params;
 }
 
-export async function resolveModel(deps: CreateTaskDeps, principal: Principal, modelId: string, kind: GenerationKind): Promise<CatalogModel> {
+export async function resolveModel(deps: Pick<CreateTaskDeps, 'catalog'>, principal: Principal, modelId: string, kind: GenerationKind): Promise<CatalogModel> {
   const model = await deps.catalog.get(modelId);
   if (model.type !== kind) throw invalid(`The model "${modelId}" does not make ${kind}s`, 'model');
   requireModel(principal, model.id);
@@ -122,7 +122,9 @@ export async function createTaskOf(deps: CreateTaskDeps, model: CatalogModel, in
     throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
   }
   await checkQueueDepth(deps, model);
-  const cost = holdFor(model, params);
+  // M9, M10: the hold is priced at the version in force and the customer's group percent; both go on the task.
+  const pricePercent = await deps.catalog.percentFor(principal.group);
+  const cost = holdFor(atPercent(model, pricePercent), params);
   const prepared = await prepareReferences(deps, model, input.references, principal);
   const { extra, ...known } = params;
   const request: StoredRequest = { prompt, ...known, references: prepared.references, ...(extra ? { extra } : {}) };
@@ -150,6 +152,8 @@ export async function createTaskOf(deps: CreateTaskDeps, model: CatalogModel, in
     face: input.face,
     callbackUrl: input.callbackUrl,
     metadata: input.metadata,
+    priceVersion: model.price_version,
+    pricePercent,
   };
   const reserved = await reserveWithHint(deps, reserveInput);
   if (reserved.outcome === 'conflict') {

@@ -3,7 +3,7 @@ import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import type { CustomerChanges, CustomerRow, CustomerStatus, Plan } from '../modules/customers/service.js';
 
 /** The services of the customer workflows. */
-export type CustomersDeps = Pick<Deps, 'db' | 'clock' | 'ids' | 'customers' | 'wallet' | 'keyCache' | 'invalidation'>;
+export type CustomersDeps = Pick<Deps, 'db' | 'clock' | 'ids' | 'customers' | 'wallet' | 'keyCache' | 'invalidation' | 'catalog'>;
 
 export interface CreateCustomerInput {
   name: string;
@@ -13,10 +13,14 @@ export interface CreateCustomerInput {
   plan: Plan;
 }
 
-/** A customer comes with its live and test wallets, in one transaction with its audit row. */
+/**
+ * A customer comes with its live and test wallets, in one transaction with its audit row. Its group must exist
+ * (400 `param: group`; customers.group_name references customer_groups).
+ */
 export async function createCustomer(deps: CustomersDeps, input: CreateCustomerInput, audit: AuditContext): Promise<CustomerRow> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
+    await deps.catalog.requireGroup(tx, input.group);
     const customer = await deps.customers.insert(tx, { id: deps.ids('cus'), ...input, now });
     await deps.wallet.createWallets(tx, customer.id, now);
     await recordAudit(tx, audit, { action: 'customer.create', targetType: 'customer', targetId: customer.id, after: customer }, now);
@@ -37,6 +41,7 @@ export async function updateCustomer(
   const now = deps.clock.now();
   const updated = await deps.db.transaction(async (tx) => {
     const before = await deps.customers.get(customerId, tx, true);
+    if (changes.group !== undefined) await deps.catalog.requireGroup(tx, changes.group);
     const after = await deps.customers.update(tx, customerId, changes, now);
     await recordAudit(tx, audit, { action: 'customer.update', targetType: 'customer', targetId: customerId, before, after }, now);
     return after;

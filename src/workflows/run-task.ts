@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { chargeFor } from '../modules/catalog/pricing.js';
+import { atPercent, chargeFor } from '../modules/catalog/pricing.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
 import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
@@ -210,8 +210,9 @@ async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, s
     await release(deps, task, 'failed', 'result_unavailable');
     return;
   }
-  const model = await deps.catalog.get(task.model).catch(() => null);
-  const actual = model ? chargeFor(model, task.request, status.usage) : task.hold_amount;
+  // M9, M10: charged at the price version and group percent the task was reserved under, whatever changed since.
+  const model = await deps.catalog.atVersion(task.model, task.price_version);
+  const actual = model ? chargeFor(atPercent(model, task.price_percent ?? 100), task.request, status.usage) : task.hold_amount;
   const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files });
   if (settled.outcome === 'settled') {
     if (settled.overage > 0n) {

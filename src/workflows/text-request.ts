@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { requireModel, type Principal } from '../modules/keys/authenticator.js';
-import { textHold, tokenCost } from '../modules/catalog/pricing.js';
+import { atPercent, textHold, tokenCost } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
@@ -42,7 +42,9 @@ function maxOutput(body: Record<string, unknown>): number | null {
 async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel): Promise<TaskRow> {
   const { principal } = request;
   const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
-  const cost = textHold(model, promptBytes, maxOutput(request.body));
+  // M9, M10: priced at the version in force and the customer's group percent, both stored on the task.
+  const pricePercent = await deps.catalog.percentFor(principal.group);
+  const cost = textHold(atPercent(model, pricePercent), promptBytes, maxOutput(request.body));
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + RUNTIME_MS);
   const taskId = deps.ids('task');
@@ -51,7 +53,7 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
     taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
     maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now, expiresAt: leaseUntil,
     hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
-    initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil,
+    initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil, priceVersion: model.price_version, pricePercent,
   };
   return (await deps.wallet.reserve(input)).task;
 }
@@ -90,7 +92,8 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
 }
 
 async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage): Promise<void> {
-  const result = await deps.wallet.settle(task.id, tokenCost(model, usage), deps.clock.now());
+  // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10).
+  const result = await deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now());
   if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
 }
 

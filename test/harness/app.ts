@@ -127,6 +127,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     worker,
     request,
     async createCustomer(body = {}) {
+      // A customer's group must exist (SEMANTICS M10): a group the test names is created at 100 % if it is new.
+      if (typeof body.group === 'string' && body.group !== 'default') {
+        const group = await request('POST', '/api/admin/groups', { operator: true, body: { id: body.group } });
+        if (group.status !== 201 && group.status !== 409) throw new Error(`createCustomer: group ${group.status} ${group.text}`);
+      }
       const response = await request('POST', '/api/public/customers', { operator: true, body: { name: 'Customer', ...body } });
       if (response.status !== 201) throw new Error(`createCustomer failed: ${response.status} ${response.text}`);
       return response.body;

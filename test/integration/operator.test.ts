@@ -32,6 +32,7 @@ describe('operator authentication', () => {
 
 describe('customers', () => {
   it('creates a customer with both wallets, an audit row and a Location', async () => {
+    expect((await ctx.app.request('POST', '/api/admin/groups', { operator: true, body: { id: 'vip' } })).status).toBe(201);
     const response = await ctx.app.request('POST', '/api/public/customers', {
       operator: true,
       body: { name: 'Acme', email: 'ops@acme.test', plan: { rate_limit_rpm: 100, max_concurrency: 5, allowed_models: ['m1'] }, group: 'vip' },
@@ -104,6 +105,7 @@ describe('customers', () => {
 
   it('inspects and updates a customer; unknown ids are 404', async () => {
     const customer = await ctx.app.createCustomer();
+    expect((await ctx.app.request('POST', '/api/admin/groups', { operator: true, body: { id: 'gold' } })).status).toBe(201);
     const patched = await ctx.app.request('PATCH', `/api/public/customers/${customer.id}`, {
       operator: true,
       body: { plan: { max_concurrency: 3 }, group: 'gold', name: 'Renamed' },

@@ -123,7 +123,7 @@ describe('operator API for channels and accounts', () => {
   it('rejects bad auth and invalid bodies, 404s unknown ids, never returns a credential', async () => {
     expectV1Error(await ctx.app.request('GET', '/api/admin/channels'), 401, 'invalid_api_key');
     expectV1Error(await ctx.app.request('POST', '/api/accounts', { body: {} }), 401, 'invalid_api_key');
-    const base = { name: 'x', provider: 'dashscope', base_url: 'https://dashscope.example/api/v1', models: { m: 'u' } };
+    const base = { name: 'x', provider: 'dashscope', base_url: 'https://dashscope.example/api/v1', models: { 'happyhorse-1.0': 'u' } };
     expectV1Error(await ctx.app.request('POST', '/api/admin/channels', { operator: true, body: { ...base, provider: 'nope' } }), 400, 'invalid_request');
     expectV1Error(await ctx.app.request('POST', '/api/admin/channels', { operator: true, body: { ...base, sandbox: true } }), 400, 'unknown_parameter');
     expectV1Error(await ctx.app.request('POST', '/api/admin/channels', { operator: true, body: { ...base, weight: 0 } }), 400, 'invalid_request');

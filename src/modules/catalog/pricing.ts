@@ -20,6 +20,29 @@ export interface Quote {
 }
 
 
+/**
+ * The customer's price (SEMANTICS M10), the one place a group's percent is applied: every unit price of the rule
+ * becomes ceil(unit × percent / 100), computed in integers; quotes, holds and charges then price the request with
+ * the scaled rule as usual (each line ceil(quantity × unit)). 100 leaves the model as it is.
+ */
+export function customerUnitPrice(unit: number, percent: number): number {
+  return Number((BigInt(unit) * BigInt(percent) + 99n) / 100n);
+}
+
+export function atPercent(model: CatalogModel, percent: number): CatalogModel {
+  if (percent === 100) return model;
+  const { credits, credits_by, input_credits_per_million, output_credits_per_million, ...rest } = model.pricing;
+  const scale = (unit: number) => customerUnitPrice(unit, percent);
+  const pricing: PriceRule = {
+    ...rest,
+    ...(credits !== undefined ? { credits: scale(credits) } : {}),
+    ...(credits_by ? { credits_by: Object.fromEntries(Object.entries(credits_by).map(([key, unit]) => [key, scale(unit)])) } : {}),
+    ...(input_credits_per_million !== undefined ? { input_credits_per_million: scale(input_credits_per_million) } : {}),
+    ...(output_credits_per_million !== undefined ? { output_credits_per_million: scale(output_credits_per_million) } : {}),
+  };
+  return { ...model, pricing };
+}
+
 function unitCredits(rule: PriceRule, ...keys: Array<string | undefined>): number {
   for (const key of keys) {
     if (key !== undefined && rule.credits_by?.[key] !== undefined) return rule.credits_by[key]!;

@@ -60,15 +60,53 @@ export interface PriceRule {
   output_credits_per_million?: number;
 }
 
+/**
+ * The upstream's official price, informational (the public price list shows "N % below list" from it): `amount` per
+ * `unit` in `currency`, and `amount_by` per variant where the official prices differ (resolution, quality, size; for
+ * token models `input` and `output` per million tokens).
+ */
+export interface ListPrice {
+  amount: number;
+  currency: string;
+  unit: 'second' | 'image' | 'track' | 'million_tokens';
+  amount_by?: Record<string, number>;
+}
+
+export const LIST_PRICE_UNITS: ReadonlyArray<ListPrice['unit']> = ['second', 'image', 'track', 'million_tokens'];
+
+/**
+ * A catalogue model as the hot path sees it: `pricing` is the price version in force when it was read
+ * (`price_version`; SEMANTICS M9). Models without a price in force are never served.
+ */
 export interface CatalogModel {
   id: string;
   type: ModelType;
   category: string;
   display_name: string;
+  description: string | null;
   capabilities: Capabilities;
   pricing: PriceRule;
-  list_price: { amount: number; currency: string; unit: string } | null;
+  price_version: number;
+  list_price: ListPrice | null;
   enabled: boolean;
   sort_order: number;
   created_at: Date;
+}
+
+/** One row of a model's price history (`model_prices`). */
+export interface PriceVersion {
+  model_id: string;
+  version: number;
+  pricing: PriceRule;
+  effective_at: Date;
+  created_at: Date;
+}
+
+/** A customer group (`customer_groups`): picks the customer's channels and its price percent (SEMANTICS M10). */
+export interface CustomerGroup {
+  id: string;
+  name: string;
+  price_percent: number;
+  created_at: Date;
+  updated_at: Date;
 }

@@ -154,7 +154,7 @@ export class WalletService {
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
     try {
       const result = await this.db.query<TaskRow>(
-        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
         [
           input.taskId,
           input.customerId,
@@ -177,6 +177,8 @@ export class WalletService {
           input.face ?? 'native',
           input.callbackUrl ?? null,
           input.metadata === undefined || input.metadata === null ? null : JSON.stringify(input.metadata),
+          input.priceVersion ?? null,
+          input.pricePercent ?? null,
         ],
       );
       // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the

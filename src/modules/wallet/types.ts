@@ -52,6 +52,9 @@ export interface ReserveInput {
   face?: string;
   callbackUrl?: string | null;
   metadata?: unknown;
+  /** The catalogue price version and the customer's group percent the hold was priced at (SEMANTICS M9, M10). */
+  priceVersion?: number | null;
+  pricePercent?: number | null;
 }
 
 export type ReserveOutcome = 'created' | 'replay' | 'conflict';
