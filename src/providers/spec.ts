@@ -188,6 +188,19 @@ export interface ProviderAdapter {
   parseCallback?(body: unknown, headers: Record<string, string | string[] | undefined>): { providerTaskId: string } | null;
   /** Chat and embeddings, for adapters whose upstream serves text. */
   readonly text?: TextAdapter;
+  /**
+   * The remaining balance of the account behind `context.credential`, for upstreams whose wire contract documents a
+   * balance read (PROVIDERS §1). Optional: no adapter implements it until its upstream documents one. The engine
+   * reads it on the operator's account test and on a schedule, and routes around an account whose balance is ≤ 0.
+   * Null when the upstream answered without a usable figure.
+   */
+  balance?(context: ProviderContext): Promise<BalanceReading | null>;
+}
+
+/** An upstream-reported remaining balance, in the upstream's own unit (money or credits). */
+export interface BalanceReading {
+  amount: number;
+  currency?: string;
 }
 
 /**

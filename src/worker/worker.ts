@@ -91,6 +91,7 @@ export class Worker {
     for (const loop of this.loops) this.schedule(loop, 0);
     this.deps.events.on('task.created', this.wakeDispatcher);
     this.deps.events.on('task.resolved', this.wakeWebhooks);
+    this.deps.events.on('webhook.due', this.wakeWebhooks);
   }
 
   private readonly wakeDispatcher = () => this.wake('dispatcher');
@@ -132,6 +133,7 @@ export class Worker {
     this.stopped = true;
     this.deps.events.off('task.created', this.wakeDispatcher);
     this.deps.events.off('task.resolved', this.wakeWebhooks);
+    this.deps.events.off('webhook.due', this.wakeWebhooks);
     for (const loop of this.loops) if (loop.timer) clearTimeout(loop.timer);
     await Promise.all(this.loops.map((loop) => loop.running));
     await Promise.all([...this.inflight]);

@@ -1,7 +1,8 @@
+import { refreshBalances, type AccountBalanceDeps } from './account-balance.js';
 import { pollTask, type RunTaskDeps } from './run-task.js';
 
 /** The sweeper drives tasks like the poller does (it settles or releases what it asks about). */
-export type SweepDeps = RunTaskDeps;
+export type SweepDeps = RunTaskDeps & AccountBalanceDeps;
 
 /**
  * The sweeper (SEMANTICS T10): expired holds of never-dispatched tasks are released blindly; a submitted or
@@ -21,10 +22,12 @@ export interface SweepReport {
   extended: number;
   idempotencyKeysReaped: number;
   filesReaped: number;
+  /** Upstream balances read this round (account-balance.ts). */
+  balancesRead: number;
 }
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0 };
+  const report: SweepReport = { released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0, balancesRead: 0 };
   const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
   report.released = released.length;
   for (const id of released) deps.events.emit('task.resolved', id);
@@ -59,5 +62,10 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const cutoff = new Date(deps.clock.now().getTime() - deps.config.idempotencyRetentionMs);
   report.idempotencyKeysReaped = await deps.tasks.reapIdempotencyKeys(cutoff);
   report.filesReaped = await deps.media.reapUnreferenced(new Date(deps.clock.now().getTime() - ORPHAN_FILE_AGE_MS));
+  // Upstream balances (issue 10): a failed round must not stop the sweeper's own work above.
+  report.balancesRead = await refreshBalances(deps).catch((error) => {
+    deps.logger.warn({ err: error }, 'balance refresh failed');
+    return 0;
+  });
   return report;
 }

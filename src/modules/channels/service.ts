@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
+import { sha256Hex } from '../../lib/hash.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import type { ErrorClass } from '../../providers/spec.js';
@@ -38,6 +39,10 @@ export interface CredentialRow {
   cooldown_until: Date | null;
   disabled_reason: string | null;
   remaining_balance: string | null;
+  /** When the upstream last reported `remaining_balance` (migration 0011). */
+  balance_checked_at: Date | null;
+  /** sha256 of the secret, for deduplicating imports (migration 0011); null once deleted, or until backfilled. */
+  credential_sha256: string | null;
   last_used_at: Date | null;
   uses: bigint;
   created_at: Date;
@@ -135,9 +140,9 @@ export class ChannelService {
     await this.channel(channelId, db);
     const now = this.clock.now();
     const result = await db.query<CredentialRow>(
-      `INSERT INTO upstream_credentials (id, channel_id, label, credential_encrypted, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $5) RETURNING *`,
-      [this.ids('acc'), channelId, label, this.box.seal(credential), now],
+      `INSERT INTO upstream_credentials (id, channel_id, label, credential_encrypted, credential_sha256, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $6, $5, $5) RETURNING *`,
+      [this.ids('acc'), channelId, label, this.box.seal(credential), now, sha256Hex(credential)],
     );
     this.invalidate();
     return result.rows[0]!;
@@ -158,11 +163,13 @@ export class ChannelService {
     const current = await this.credential(id, db);
     const result = await db.query<CredentialRow>(
       `UPDATE upstream_credentials SET status = $2, label = $3, credential_encrypted = $4, updated_at = $5,
+              credential_sha256 = COALESCE($6, credential_sha256),
               disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE COALESCE(disabled_reason, 'disabled by operator') END,
               cooldown_until = CASE WHEN $2 = 'active' THEN NULL ELSE cooldown_until END
         WHERE id = $1 RETURNING *`,
       [id, patch.status ?? current.status, patch.label === undefined ? current.label : patch.label,
-        patch.credential ? this.box.seal(patch.credential) : current.credential_encrypted, this.clock.now()],
+        patch.credential ? this.box.seal(patch.credential) : current.credential_encrypted, this.clock.now(),
+        patch.credential ? sha256Hex(patch.credential) : null],
     );
     this.invalidate();
     return result.rows[0]!;
@@ -170,8 +177,28 @@ export class ChannelService {
 
   async deleteCredential(id: string, db: Queryable = this.db): Promise<void> {
     await this.credential(id, db);
-    await db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = 'deleted by operator', credential_encrypted = '', updated_at = $2 WHERE id = $1`, [id, this.clock.now()]);
+    await db.query(`UPDATE upstream_credentials SET status = 'disabled', disabled_reason = 'deleted by operator', credential_encrypted = '', credential_sha256 = NULL, updated_at = $2 WHERE id = $1`, [id, this.clock.now()]);
     this.invalidate();
+  }
+
+  /**
+   * The fingerprints of a channel's live credentials (→ account id), under a lock on the channel row so concurrent imports into it
+   * queue. Rows from before migration 0011 are fingerprinted here (their secrets are opened once).
+   */
+  async lockFingerprints(channelId: string, db: Queryable): Promise<Map<string, string>> {
+    const locked = await db.query('SELECT id FROM channels WHERE id = $1 FOR UPDATE', [channelId]);
+    if (locked.rows.length === 0) throw new AppError('not_found', 'No such channel');
+    const rows = (await db.query<CredentialRow>(`SELECT * FROM upstream_credentials WHERE channel_id = $1 AND credential_encrypted <> ''`, [channelId])).rows;
+    const fingerprints = new Map<string, string>();
+    for (const row of rows) {
+      let fingerprint = row.credential_sha256;
+      if (fingerprint === null) {
+        fingerprint = sha256Hex(this.box.open(row.credential_encrypted));
+        await db.query('UPDATE upstream_credentials SET credential_sha256 = $2 WHERE id = $1', [row.id, fingerprint]);
+      }
+      fingerprints.set(fingerprint, row.id);
+    }
+    return fingerprints;
   }
 
   secretOf(credential: CredentialRow): string {
@@ -190,6 +217,28 @@ export class ChannelService {
     const uses = this.pendingUses.get(credentialId) ?? 0;
     this.pendingUses.delete(credentialId);
     await this.db.query('UPDATE upstream_credentials SET last_used_at = $2, uses = uses + $3 WHERE id = $1', [credentialId, this.clock.now(), uses]);
+  }
+
+  /**
+   * The upstream-reported remaining balance (null: no figure) and when it was read. Routing skips an account whose
+   * known balance is ≤ 0 (router.ts); the next reading above 0 brings it back.
+   */
+  async recordBalance(credentialId: string, amount: number | null, at: Date): Promise<void> {
+    await this.db.query('UPDATE upstream_credentials SET remaining_balance = $2, balance_checked_at = $3 WHERE id = $1', [
+      credentialId, amount === null ? null : String(amount), at,
+    ]);
+    this.invalidate();
+  }
+
+  /** Active accounts of these channels not read since `before` (never-read first): the sweeper's balance round. */
+  async balanceDue(channelIds: string[], before: Date, limit: number): Promise<CredentialRow[]> {
+    if (channelIds.length === 0) return [];
+    return (await this.db.query<CredentialRow>(
+      `SELECT * FROM upstream_credentials WHERE channel_id = ANY($1::text[]) AND status = 'active' AND credential_encrypted <> ''
+          AND (balance_checked_at IS NULL OR balance_checked_at < $2)
+        ORDER BY balance_checked_at NULLS FIRST, id LIMIT $3`,
+      [channelIds, before, limit],
+    )).rows;
   }
 
   /** 429: the credential rests until the upstream's retry-after (default 30 s). */

@@ -81,8 +81,10 @@ export class ChannelRouter implements Router {
     return adapter;
   }
 
+  /** Active, not cooling down, and not known to be out of money (an upstream-reported balance ≤ 0). */
   private usable(credential: CredentialRow, now: number): boolean {
-    return credential.status === 'active' && (!credential.cooldown_until || credential.cooldown_until.getTime() <= now);
+    return credential.status === 'active' && (!credential.cooldown_until || credential.cooldown_until.getTime() <= now)
+      && !(credential.remaining_balance !== null && Number(credential.remaining_balance) <= 0);
   }
 
   private candidates(channels: ChannelRow[], credentials: CredentialRow[], model: string, group: string): Array<{ channel: ChannelRow; credential: CredentialRow }> {

@@ -56,13 +56,14 @@ export function withSafeText(text: TextAdapter): TextAdapter {
 }
 
 export function withSafeMessages(adapter: ProviderAdapter): ProviderAdapter {
-  const { start, status, cancel, text } = adapter;
+  const { start, status, cancel, text, balance } = adapter;
   const safe: ProviderAdapter = {
     ...adapter,
     start: (request, context) => guarded(context, async () => safeStart(await start.call(adapter, request, context), context)),
     status: (operation, context) => guarded(context, async () => safeStatus(await status.call(adapter, operation, context), context)),
     ...(cancel ? { cancel: (operation, context) => guarded(context, () => cancel.call(adapter, operation, context)) } : {}),
     ...(text ? { text: withSafeText(text) } : {}),
+    ...(balance ? { balance: (context) => guarded(context, () => balance.call(adapter, context)) } : {}),
   };
   return safe;
 }
