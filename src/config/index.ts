@@ -44,6 +44,9 @@ export interface Config {
   syncWaitMs: number;
   /** Request body bytes a process accepts at once; past it, requests with bodies get 429 (0 = no limit). */
   maxInflightBodyBytes: number;
+  /** Currency the public price list shows money in (ISO 4217 code), and how many credits make one unit of it. */
+  priceCurrency: string;
+  creditsPerCurrencyUnit: number;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +132,8 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     if (!parseCidr(cidr)) throw new ConfigError('TRUSTED_PROXIES', `has an invalid address or CIDR "${cidr}"`);
   }
   const rpm = text(env, 'DEFAULT_RATE_LIMIT_RPM');
+  const priceCurrency = (text(env, 'PRICE_CURRENCY') ?? 'USD').toUpperCase();
+  if (!/^[A-Z]{3}$/.test(priceCurrency)) throw new ConfigError('PRICE_CURRENCY', `must be a three-letter ISO 4217 code, got "${priceCurrency}"`);
   return Object.freeze({
     port,
     host,
@@ -158,5 +163,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),
     maxQueuedPerModel: integer(env, 'MAX_QUEUED_PER_MODEL', 10_000, 1, 10_000_000),
     maxInflightBodyBytes: integer(env, 'MAX_INFLIGHT_BODY_MB', 256, 0, 65_536) * 1024 * 1024,
+    priceCurrency,
+    creditsPerCurrencyUnit: integer(env, 'CREDITS_PER_CURRENCY_UNIT', 10_000, 1, 1_000_000_000),
   });
 }

@@ -1,9 +1,12 @@
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
-import { readiness } from '../../../workflows/readiness.js';
+import type { Metrics } from '../../../lib/metrics.js';
+import { readiness, type ReadinessDeps } from '../../../workflows/readiness.js';
+
+/** What the health routes use: the readiness workflow and the metrics registry. */
+export type HealthRouteDeps = ReadinessDeps & { metrics: Metrics };
 
 /** `/healthz`: the process answers. `/readyz`: the database answers and every migration is applied. */
-export function registerHealthRoutes(app: App, deps: Deps): void {
+export function registerHealthRoutes(app: App, deps: HealthRouteDeps): void {
   app.get('/healthz', { config: { face: 'plain' } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { config: { face: 'plain' } }, async (request, reply) => {
