@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseScenarios, type Scenario } from '../../../src/providers/sandbox/scenario.js';
+import type { MockRoute } from '../shared/harness.js';
 
 /**
  * Mock OpenAI-compatible chat + embeddings upstream (PROVIDERS §4.2, §4.3, §7, §11). Its own node:http server
  * because the shared harness buffers replies and chat needs real, paced SSE. Conventions follow the harness:
  * 127.0.0.1:0, scenario by `x-mock-scenario` header or `[[scenario:…]]` token in messages/input, bearer key check
  * (default `mock-key`, OpenAI-shaped 401), `/__mock/stats` and `/__mock/reset`. Output is derived from the prompt:
- * every word of the last user message becomes one streamed content chunk (and one completion token).
+ * every word of the last user message becomes one streamed content chunk (and one completion token). Routes:
+ * `POST /v1/chat/completions` (streaming, with the usage chunk when `stream_options.include_usage`, or not),
+ * `POST /v1/embeddings` (float or base64), `GET /v1/models`. The same handler is mounted on the combined
+ * `genrelay mock-upstreams` server under `/openai` (test/mock-upstreams/all.ts), beside the OpenAI media routes.
  *
  * Scenarios: success, rate_limited;retry_after=N, quota_exhausted, unauthorized, server_error, invalid_param,
  * moderation_input, not_found, conn_reset, midstream_error[;after=N], midstream_disconnect[;after=N] (after N deltas,
@@ -96,7 +100,32 @@ function base64(values: number[]): string {
   return bytes.toString('base64');
 }
 
-export async function startChatMock(options: ChatMockOptions = {}) {
+export type ChatMockRoute = 'chat' | 'embeddings' | 'models';
+
+/** The route a request names, or null (chat and embeddings are POST, the model list GET). */
+export function chatMockRoute(method: string | undefined, path: string): ChatMockRoute | null {
+  const trimmed = path.replace(/\/+$/, '');
+  if (method === 'POST' && trimmed === '/v1/chat/completions') return 'chat';
+  if (method === 'POST' && trimmed === '/v1/embeddings') return 'embeddings';
+  if (method === 'GET' && trimmed === '/v1/models') return 'models';
+  return null;
+}
+
+/** Models `GET /v1/models` lists; chat and embeddings accept any model name. */
+export const CHAT_MOCK_MODELS = ['mock-chat', 'mock-embed'];
+
+export interface ServeOptions {
+  /** Check the bearer key here (the standalone server); false when the caller already did (the combined mock). */
+  auth: boolean;
+  /** Scenarios already read by the caller (header, prompt, queued); otherwise read from the header and prompt. */
+  scenarios?: Scenario[];
+}
+
+/**
+ * The chat mock's request handling, apart from any server: the standalone mock (`startChatMock`) and the combined
+ * `genrelay mock-upstreams` server (mounted beside the OpenAI media routes, see `chatMockRoutes`) both answer with it.
+ */
+export function createChatHandler(options: ChatMockOptions = {}) {
   const key = options.key === undefined ? 'mock-key' : options.key;
   let counter = 0;
   let stats: ChatMockStats = { requests: {}, creates: {}, last_request_body: null, log: [] };
@@ -240,19 +269,24 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     send(res, 200, JSON.stringify({ object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
   }
 
-  const server = createServer(async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    if (path === '/__mock/stats') return send(res, 200, JSON.stringify(stats));
-    if (path === '/__mock/reset') {
-      stats = { requests: {}, creates: {}, last_request_body: null, log: [] };
-      return send(res, 200, '{}');
-    }
-    const route = path === '/v1/chat/completions' ? 'chat' : path === '/v1/embeddings' ? 'embeddings' : null;
-    if (!route || req.method !== 'POST') return send(res, 404, JSON.stringify({ error: { message: `Unknown request URL: ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
+  /** Answers one chat, embeddings or model-list request whose body (`raw`) was already read. */
+  async function serve(req: IncomingMessage, res: ServerResponse, route: ChatMockRoute, raw: string, serveOptions: ServeOptions): Promise<void> {
     stats.requests[route] = (stats.requests[route] ?? 0) + 1;
+    /** The OpenAI-shaped 401 when this handler checks the key itself and it is missing or wrong; null when accepted. */
+    const refusal = (): string | null => {
+      if (!serveOptions.auth) return null;
+      const auth = req.headers.authorization ?? '';
+      const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+      if (given && (key === null || given === key)) return null;
+      const message = given ? `Incorrect API key provided: ${given.slice(0, 2)}***${given.slice(-2)}. You can find your API key at https://platform.openai.com/account/api-keys.` : "You didn't provide an API key.";
+      return JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: given ? 'invalid_api_key' : null } });
+    };
+    if (route === 'models') {
+      const refused = refusal();
+      if (refused) return send(res, 401, refused);
+      const data = CHAT_MOCK_MODELS.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'genrelay-mock' }));
+      return send(res, 200, JSON.stringify({ object: 'list', data }));
+    }
     let body: any;
     try {
       body = JSON.parse(raw);
@@ -261,7 +295,7 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     }
     stats.last_request_body = body;
     const header = req.headers['x-mock-scenario'];
-    const scenarios = [...(typeof header === 'string' ? parseScenarios(`[[scenario:${header}]]`) : []), ...parseScenarios(promptText(body))];
+    const scenarios = serveOptions.scenarios ?? [...(typeof header === 'string' ? parseScenarios(`[[scenario:${header}]]`) : []), ...parseScenarios(promptText(body))];
     const entry: ChatMockRequestLog = {
       route,
       scenarios: scenarios.map((scenario) => scenario.id),
@@ -276,14 +310,60 @@ export async function startChatMock(options: ChatMockOptions = {}) {
     res.on('close', () => {
       if (!res.writableFinished && !entry.dropped) entry.aborted = true;
     });
-    const auth = req.headers.authorization ?? '';
-    const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
-    if (!given || (key !== null && given !== key)) {
-      const message = given ? `Incorrect API key provided: ${given.slice(0, 2)}***${given.slice(-2)}. You can find your API key at https://platform.openai.com/account/api-keys.` : "You didn't provide an API key.";
-      return send(res, 401, JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: given ? 'invalid_api_key' : null } }));
-    }
+    const refused = refusal();
+    if (refused) return send(res, 401, refused);
     if (route === 'chat') return chat(req, res, body, scenarios, entry);
     return embeddings(res, body, scenarios, entry);
+  }
+
+  return {
+    serve,
+    /** Answers anything else the standalone server is asked: its OpenAI-shaped 404. */
+    notFound: (req: IncomingMessage, res: ServerResponse, path: string) =>
+      send(res, 404, JSON.stringify({ error: { message: `Unknown request URL: ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } })),
+    stats: (): ChatMockStats => stats,
+    reset: () => {
+      stats = { requests: {}, creates: {}, last_request_body: null, log: [] };
+    },
+  };
+}
+
+export type ChatHandler = ReturnType<typeof createChatHandler>;
+
+/**
+ * Chat, embeddings and the model list as harness routes, for a family mounted on the combined mock: the harness has
+ * checked the key and read the scenarios (header, prompt, queued by route name `chat` / `embeddings`); the reply
+ * takes over the response so chat streams for real. Place them before a family's catch-all 404.
+ */
+export function chatMockRoutes(handler: ChatHandler): MockRoute[] {
+  const route = (method: string, path: RegExp, name: ChatMockRoute): MockRoute => ({
+    method,
+    path,
+    name,
+    handle: (request) => ({ status: 200, takeover: (req, res) => handler.serve(req, res, name, request.text, { auth: false, scenarios: request.scenarios }) }),
+  });
+  return [
+    route('POST', /^\/v1\/chat\/completions\/?$/, 'chat'),
+    route('POST', /^\/v1\/embeddings\/?$/, 'embeddings'),
+    route('GET', /^\/v1\/models\/?$/, 'models'),
+  ];
+}
+
+export async function startChatMock(options: ChatMockOptions = {}) {
+  const handler = createChatHandler(options);
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    if (path === '/__mock/stats') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handler.stats()));
+    if (path === '/__mock/reset') {
+      handler.reset();
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    }
+    const route = chatMockRoute(req.method, path);
+    if (!route) return handler.notFound(req, res, path);
+    return handler.serve(req, res, route, raw, { auth: true });
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -297,10 +377,8 @@ export async function startChatMock(options: ChatMockOptions = {}) {
         server.close(() => resolve());
       }),
     control: {
-      stats: (): ChatMockStats => stats,
-      reset: () => {
-        stats = { requests: {}, creates: {}, last_request_body: null, log: [] };
-      },
+      stats: handler.stats,
+      reset: handler.reset,
     },
   };
 }

@@ -28,6 +28,8 @@ export interface MockReply {
   /** Harness behaviours: never answer, reset the socket, or hold headers (PROVIDERS §11.2). */
   behaviour?: 'timeout' | 'conn_reset';
   delayMs?: number;
+  /** The route answers on the response itself (a real, paced SSE stream); `status` and `body` are then unused. */
+  takeover?: (incoming: IncomingMessage, response: ServerResponse) => Promise<void>;
 }
 
 export interface MockRoute {
@@ -230,6 +232,13 @@ async function dispatch(families: MountedFamily[], incoming: IncomingMessage, re
     if (reply.behaviour === 'conn_reset') return void incoming.socket.destroy();
     if (reply.behaviour === 'timeout') return; // never answer; the client's timeout decides
     const write = () => {
+      if (reply.takeover) {
+        return void reply.takeover(incoming, response).catch((error: unknown) => {
+          if (response.headersSent) return void response.destroy();
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ error: String(error) }));
+        });
+      }
       if (reply.bytes) {
         response.writeHead(reply.status, { 'content-length': String(reply.bytes.length), ...reply.headers });
         return void response.end(reply.bytes);
