@@ -23,7 +23,11 @@ declare module 'fastify' {
 export function faceOf(request: FastifyRequest): Face {
   const configured = request.routeOptions?.config?.face;
   if (configured) return configured;
-  const path = request.url.split('?')[0] ?? '';
+  return faceOfPath(request.url.split('?')[0] ?? '');
+}
+
+/** The face a path's prefix implies (unrouted requests, and routes that declare none). */
+export function faceOfPath(path: string): Face {
   if (path.startsWith('/api/v1/')) return 'keys';
   if (path.startsWith('/api/')) return 'operator';
   if (path.startsWith('/v1/jobs') || path === '/v1/usage') return 'jobs';

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifySchema } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App } from './app-type.js';
@@ -15,6 +15,8 @@ import { registerCreditRoutes } from './routes/operator/credits.js';
 import { registerCustomerKeyRoutes } from './routes/operator/customer-keys.js';
 import { registerCustomerRoutes } from './routes/operator/customers.js';
 import { registerHealthRoutes } from './routes/public/health.js';
+import { registerPricingRoutes } from './routes/public/pricing.js';
+import { registerReferenceRoutes } from './routes/public/reference.js';
 import { registerUsageRoute } from './routes/v1/usage.get.js';
 import { registerJobRoutes } from './routes/jobs/jobs.js';
 import { registerWebhookSecretRoutes } from './routes/keys/webhook-secret.js';
@@ -28,14 +30,22 @@ import { registerVideoCreateRoute } from './routes/v1/videos.create.js';
 import { registerVideoReadRoutes } from './routes/v1/videos.read.js';
 import { registerWebhookEndpointRoutes } from './routes/v1/webhook-endpoints.js';
 import { registerChannelRoutes } from './routes/operator/channels.js';
+import { registerGroupRoutes } from './routes/operator/groups.js';
+import { registerModelAdminRoutes } from './routes/operator/models.js';
 import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
+import { registerOperatorTaskRoutes } from './routes/operator/tasks.js';
+import { registerOperatorDeliveryRoutes } from './routes/operator/webhook-deliveries.js';
+import { registerAccountImportRoute } from './routes/operator/account-import.js';
+import { registerWebhookDeliveryRoutes } from './routes/v1/webhook-deliveries.js';
 
 /** One registered route, as the fuzz suite and the API reference enumerate them. */
 export interface RouteEntry {
   method: string;
   url: string;
   face: Face | undefined;
+  /** The route's schema (body, querystring, params, headers, summary): the OpenAPI document is built from it. */
+  schema?: FastifySchema | undefined;
 }
 
 declare module 'fastify' {
@@ -70,7 +80,7 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   app.decorate('routeTable', [] as RouteEntry[]);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, face: route.config?.face });
+      if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, face: route.config?.face, schema: route.schema });
     }
   });
   app.addHook('onRequest', (request, reply, done) => {
@@ -129,5 +139,15 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerCustomerKeyRoutes(app, deps);
   registerCreditRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  // Public, no key: the price list and the API reference (built from routeTable on first request, so routes
+  // registered below are included).
+  registerPricingRoutes(app, deps);
+  registerReferenceRoutes(app, deps);
+  registerModelAdminRoutes(app, deps);
+  registerGroupRoutes(app, deps);
+  registerWebhookDeliveryRoutes(app, deps);
+  registerOperatorTaskRoutes(app, deps);
+  registerOperatorDeliveryRoutes(app, deps);
+  registerAccountImportRoute(app, deps);
   return app;
 }

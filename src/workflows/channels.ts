@@ -3,8 +3,10 @@ import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { isoOrNull } from '../lib/time.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
+import { unknownModels } from '../modules/catalog/store.js';
 import type { ChannelInput, ChannelRow, CredentialPatch, CredentialRow } from '../modules/channels/service.js';
 import { channelProviderIds, isInternalProvider, isProvider } from '../providers/registry.js';
+import { readAccountBalance, type AccountBalanceDeps } from './account-balance.js';
 import { testAccount, type AccountTestResult, type TestAccountDeps } from './test-account.js';
 
 /**
@@ -31,7 +33,8 @@ export function accountView(row: CredentialRow, now: Date) {
     id: row.id, object: 'account', channel_id: row.channel_id, label: row.label,
     status: row.status === 'disabled' ? 'disabled' : cooling ? 'cooldown' : 'active',
     cooldown_until: cooling ? isoOrNull(row.cooldown_until) : null, disabled_reason: row.disabled_reason,
-    remaining_balance: row.remaining_balance, last_used_at: isoOrNull(row.last_used_at), uses: Number(row.uses),
+    remaining_balance: row.remaining_balance, balance: row.remaining_balance === null ? null : Number(row.remaining_balance),
+    balance_checked_at: isoOrNull(row.balance_checked_at), last_used_at: isoOrNull(row.last_used_at), uses: Number(row.uses),
     created_at: isoOrNull(row.created_at),
   };
 }
@@ -40,6 +43,14 @@ export function accountView(row: CredentialRow, now: Date) {
 function checkProvider(provider: string | undefined): void {
   if (provider !== undefined && (!isProvider(provider) || isInternalProvider(provider))) {
     throw new AppError('invalid_request', `Unknown provider "${provider}"; one of: ${channelProviderIds().join(', ')}`, { param: 'provider' });
+  }
+}
+
+/** Every public model a channel maps must be in the catalogue (disabled ones count): else 400 `unknown_model`. */
+async function checkModels(tx: Queryable, models: Record<string, string> | undefined): Promise<void> {
+  const unknown = await unknownModels(tx, Object.keys(models ?? {}));
+  if (unknown.length > 0) {
+    throw new AppError('unknown_model', `The catalogue has no model ${unknown.map((id) => `"${id}"`).join(', ')}; add it with POST /api/admin/models first`, { param: `models.${unknown[0]}` });
   }
 }
 
@@ -52,6 +63,7 @@ async function audited<T>(deps: ChannelsDeps, change: (tx: Queryable, now: Date)
 export async function createChannel(deps: ChannelsDeps, input: ChannelInput, audit: AuditContext): Promise<ChannelRow> {
   checkProvider(input.provider);
   return audited(deps, async (tx, now) => {
+    await checkModels(tx, input.models);
     const row = await deps.channels.createChannel(input, tx);
     await recordAudit(tx, audit, { action: 'channel.create', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
     return row;
@@ -62,6 +74,7 @@ export async function updateChannel(deps: ChannelsDeps, id: string, patch: Parti
   checkProvider(patch.provider);
   return audited(deps, async (tx, now) => {
     const row = await deps.channels.updateChannel(id, patch, tx);
+    await checkModels(tx, patch.models);
     await recordAudit(tx, audit, { action: 'channel.update', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
     return row;
   });
@@ -97,8 +110,11 @@ export async function deleteAccount(deps: ChannelsDeps, id: string, audit: Audit
  * outside any transaction (T3: no transaction is open during a provider call); the health it feeds back is written
  * as for any dispatch.
  */
-export async function testAccountAudited(deps: ChannelsDeps & TestAccountDeps, id: string, model: string | undefined, audit: AuditContext): Promise<AccountTestResult> {
-  const result = await testAccount(deps, id, model);
+export async function testAccountAudited(deps: ChannelsDeps & TestAccountDeps & AccountBalanceDeps, id: string, model: string | undefined, audit: AuditContext): Promise<AccountTestResult & { balance: number | null }> {
+  const tested = await testAccount(deps, id, model);
+  // Where the upstream reports a balance, the test reads it too (account-balance.ts).
+  const reading = await readAccountBalance(deps, id);
+  const result = { ...tested, balance: reading?.amount ?? null };
   await recordAudit(deps.db, audit, { action: 'account.test', targetType: 'account', targetId: id, after: { ok: result.ok, status: result.status } }, deps.clock.now());
   return result;
 }

@@ -64,6 +64,8 @@ export function nativeTaskView(task: TaskRow, media: MediaService) {
     result: task.status === 'succeeded' && files.length > 0 ? { url: files[0]!.url, assets: files } : null,
     error: errorOf(task),
     credits: { reserved: creditsToJson(task.hold_amount), charged: creditsToJson(task.charged) },
+    // The catalogue price version the task was reserved and is charged under (SEMANTICS M9).
+    price_version: task.price_version,
     callback_url: task.callback_url,
     metadata: task.metadata ?? {},
     mode: task.mode,

@@ -31,10 +31,19 @@ const MODES: Mode[] = ['test', 'live'];
 const other = (mode: Mode): Mode => (mode === 'test' ? 'live' : 'test');
 
 /** Objects a customer owns, per mode. */
-const OWNED_KINDS = ['video', 'task', 'job', 'file', 'webhook_endpoint', 'api_key'] as const;
+const OWNED_KINDS = ['video', 'task', 'job', 'file', 'webhook_endpoint', 'webhook_delivery', 'api_key'] as const;
 type OwnedKind = (typeof OWNED_KINDS)[number];
-/** Objects only the operator addresses. `customer_api_key` is a child of the `customer` in the same path. */
-const OPERATOR_KINDS = ['customer', 'customer_api_key', 'channel', 'account'] as const;
+/**
+ * Objects only the operator addresses. `customer_api_key` is a child of the `customer` in the same path; `any_task`
+ * is any customer's task as the operator's task routes name it (no owner check: the operator sees every customer).
+ */
+const OPERATOR_KINDS = ['customer', 'customer_api_key', 'channel', 'account', 'any_task', 'catalogue_model', 'customer_group'] as const;
+/**
+ * `catalogue_model` and `customer_group` are the operator's catalogue and group ids (issue 10): like `/v1/models/:id`
+ * they belong to no customer, so there is no ownership to check; an unknown one is 404 and a real one gets through.
+ * Their unknown ids are named, not derived (they have no random suffix to zero).
+ */
+const UNKNOWN_NAMED: Partial<Record<OperatorKind, string>> = { catalogue_model: 'no-such-model', customer_group: 'no-such-group' };
 type OperatorKind = (typeof OPERATOR_KINDS)[number];
 /** Ids every customer shares: no owner, so no ownership check; an unknown one is still 404. */
 const SHARED_KINDS = {
@@ -51,12 +60,16 @@ const PARAM_KINDS: Array<{ url: RegExp; param: string; kind: Kind }> = [
   { url: /^\/v1\/jobs\/:jobId(\/|$)/, param: 'jobId', kind: 'job' },
   { url: /^\/v1\/files\/:id(\/|$)/, param: 'id', kind: 'file' },
   { url: /^\/v1\/webhook-endpoints\/:id(\/|$)/, param: 'id', kind: 'webhook_endpoint' },
+  { url: /^\/v1\/webhook-deliveries\/:id(\/|$)/, param: 'id', kind: 'webhook_delivery' },
   { url: /^\/api\/v1\/auth\/api-keys\/:id(\/|$)/, param: 'id', kind: 'api_key' },
   { url: /^\/v1\/models\/:id(\/|$)/, param: 'id', kind: 'model' },
   { url: /^\/api\/public\/customers\/:id(\/|$)/, param: 'id', kind: 'customer' },
   { url: /^\/api\/public\/customers\/:id\/api-keys\/:keyId(\/|$)/, param: 'keyId', kind: 'customer_api_key' },
   { url: /^\/api\/admin\/channels\/:id(\/|$)/, param: 'id', kind: 'channel' },
   { url: /^\/api\/accounts\/:id(\/|$)/, param: 'id', kind: 'account' },
+  { url: /^\/api\/admin\/models\/:id(\/|$)/, param: 'id', kind: 'catalogue_model' },
+  { url: /^\/api\/admin\/groups\/:id(\/|$)/, param: 'id', kind: 'customer_group' },
+  { url: /^\/api\/admin\/tasks\/:id(\/|$)/, param: 'id', kind: 'any_task' },
 ];
 
 /**
@@ -73,6 +86,12 @@ const EXCEPTIONS: Record<string, { reason: string; check: () => Promise<void> }>
   'GET /healthz': { reason: 'liveness probe, public by design', check: () => answersWithoutKey('/healthz') },
   'GET /readyz': { reason: 'readiness probe, public by design', check: () => answersWithoutKey('/readyz') },
   'GET /metrics': { reason: 'Prometheus scrape endpoint, public by design (bind it to a private network)', check: () => answersWithoutKey('/metrics') },
+  // Public, no key (issue 10, API.md §11): the price list and the API reference; public-pricing.test.ts and
+  // openapi.test.ts check their content. A key sent anyway changes nothing.
+  'GET /models': { reason: 'public price list page, no key by design', check: () => answersWithoutKey('/models', true) },
+  'GET /api/pricing': { reason: 'public price list as JSON, no key by design', check: () => answersWithoutKey('/api/pricing', true) },
+  'GET /openapi.json': { reason: 'public OpenAPI document, no key by design', check: () => answersWithoutKey('/openapi.json', true) },
+  'GET /docs': { reason: 'public API reference page, no key by design', check: () => answersWithoutKey('/docs', true) },
   'POST /webhooks/upstream/:channel/:token': {
     reason: 'upstream callback: authenticated by the signed token in its path, never by a key',
     check: async () => {
@@ -117,6 +136,8 @@ const BODIES: Record<string, Record<string, unknown>> = {
   'POST /api/public/customers/:id/credits': { amount: 1, reason: 'sweep', mode: 'test' },
   'PATCH /api/admin/channels/:id': { weight: 2 },
   'PATCH /api/accounts/:id': { label: 'sweep' },
+  'PATCH /api/admin/models/:id': { sort_order: 7 },
+  'PATCH /api/admin/groups/:id': { name: 'Renamed by the sweep' },
 };
 
 interface Classified {
@@ -216,9 +237,15 @@ function expectNotFound(face: string, response: TestResponse, label: string): vo
   expectFaceError(face, response, 404, 'not_found', '', label);
 }
 
-async function answersWithoutKey(path: string): Promise<void> {
+async function answersWithoutKey(path: string, sameWithAnyKey = false): Promise<void> {
   const response = await ctx.app.request('GET', path);
   expect(response.status, `${path}: ${response.text.slice(0, 200)}`).toBe(200);
+  if (!sameWithAnyKey) return;
+  for (const key of [OPERATOR_KEY, fx.parties.A.keys.live.key, 'not-a-key']) {
+    const keyed = await send('GET', path, key);
+    expect(keyed.status, `${path} with a key`).toBe(200);
+    expect(keyed.text, `${path} with a key`).toBe(response.text);
+  }
 }
 
 interface Party {
@@ -300,6 +327,7 @@ async function ownObjects(who: Party, mode: Mode): Promise<void> {
     job: all.map((id) => `job_${id.slice('task_'.length)}`),
     file: [video.result.files[0].id],
     webhook_endpoint: [endpoint.id],
+    webhook_delivery: [await freshOwned('webhook_delivery', who, mode)],
     api_key: [apiKey.id],
   };
 }
@@ -319,6 +347,15 @@ async function freshOwned(kind: OwnedKind, who: Party, mode: Mode): Promise<stri
     }
     case 'webhook_endpoint':
       return (expectCreated(await send('POST', '/v1/webhook-endpoints', key, { url: hookUrl }), 'fresh endpoint')).id;
+    case 'webhook_delivery': {
+      // A callback the receiver answers 410: the delivery ends cancelled, so a retry of it is allowed.
+      const created = expectCreated(await send('POST', '/v1/videos', key, { model: MODELS.video, prompt: 'fresh callback', seconds: 5, callback_url: `${hookUrl}/gone` }), 'callback video');
+      await finish(created.id, mode);
+      await ctx.app.worker.drain();
+      const [delivery] = await ctx.app.deps.webhooks.deliveriesOf(created.id);
+      expect(delivery?.status, 'the fixture delivery').toBe('cancelled');
+      return delivery!.id;
+    }
     case 'api_key':
       return (await ctx.app.createKey(who.customerId, { mode, name: 'fresh' })).id;
   }
@@ -334,6 +371,15 @@ async function freshOperator(kind: OperatorKind, values: Record<string, string>,
       return (await createChannel(`spare-${Math.random().toString(36).slice(2, 8)}`)).channelId;
     case 'account':
       return (await createChannel(`spare-${Math.random().toString(36).slice(2, 8)}`)).accountId;
+    case 'catalogue_model': {
+      const id = `spare-model-${Math.random().toString(36).slice(2, 8)}`;
+      const capabilities = { durations: { min: 1, max: 5, default: 5 }, resolutions: ['720p'], default_resolution: '720p', ratios: ['16:9'], default_ratio: '16:9' };
+      return expectCreated(await ctx.app.request('POST', '/api/admin/models', { operator: true, body: { id, type: 'video', display_name: id, capabilities } }), 'fresh model').id;
+    }
+    case 'customer_group':
+      return expectCreated(await ctx.app.request('POST', '/api/admin/groups', { operator: true, body: { id: `spare-${Math.random().toString(36).slice(2, 8)}` } }), 'fresh group').id;
+    case 'any_task':
+      return (expectCreated(await send('POST', '/v1/videos', fx.parties.B.keys.test.key, { model: MODELS.video, prompt: 'fresh for the operator', seconds: 5 }), 'fresh task')).id;
   }
 }
 
@@ -341,7 +387,7 @@ beforeAll(async () => {
   mocks = await startAllMocks(0, { queuedMs: 20, runningMs: 40 });
   receiver = createServer((request, response) => {
     request.resume();
-    request.on('end', () => response.writeHead(200).end());
+    request.on('end', () => response.writeHead(request.url?.endsWith('/gone') ? 410 : 200).end());
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
@@ -383,6 +429,7 @@ describe('route sweep: authentication and ownership on every registered route', 
       'POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/webhook-endpoints', 'GET /v1/webhook-endpoints/:id',
       'DELETE /v1/webhook-endpoints/:id', 'POST /v1/webhook-endpoints/:id/rotate-secret', 'GET /v1/files/:id/content', 'GET /v1/jobs/:jobId',
       'DELETE /api/v1/auth/api-keys/:id', 'GET /api/v1/webhook-secret', 'GET /v1/usage',
+      'GET /v1/webhook-deliveries', 'POST /v1/webhook-deliveries/:id/retry',
     ]));
     expect(swept.filter((entry) => entry.audience === 'operator').length).toBeGreaterThanOrEqual(19);
     for (const entry of Object.values({ ...EXCEPTIONS, ...ALTERNATE_AUTH })) expect(entry.reason.length).toBeGreaterThan(10);
@@ -516,6 +563,9 @@ describe('route sweep: authentication and ownership on every registered route', 
       customer_api_key: A.objects.test.api_key[0]!,
       channel: fx.channelId,
       account: fx.accountId,
+      catalogue_model: MODELS.video,
+      customer_group: GROUP,
+      any_task: B.objects.live.task[0]!,
     };
     for (const { route, label, params } of operator) {
       const body = BODIES[label];
@@ -528,7 +578,7 @@ describe('route sweep: authentication and ownership on every registered route', 
         });
       }
       for (const param of params) {
-        const ids: Array<[string, string]> = [[`unknown ${param.kind}`, unknownLike(base[param.name]!)]];
+        const ids: Array<[string, string]> = [[`unknown ${param.kind}`, UNKNOWN_NAMED[param.kind as OperatorKind] ?? unknownLike(base[param.name]!)]];
         if (param.kind === 'customer_api_key') ids.push(['another customer\'s key under this customer', B.objects.test.api_key[0]!]);
         for (const [what, id] of ids) {
           await attempt(`${label} :${param.name} = ${what}`, async () => {

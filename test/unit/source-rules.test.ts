@@ -8,7 +8,8 @@ import { PROVIDER_FACTORIES } from '../../src/providers/registry.js';
  * House rules checked on the source tree. C53 (SEMANTICS S1): no global `fetch`, `node:http(s)` request functions or
  * direct `undici` use outside the guarded client (provider clients for operator-configured base URLs will join
  * the allow-list). Config discipline: `process.env` only in src/config/. Layering (issue 9): imports point down
- * the layers only, and no provider id is written as a string outside src/providers/.
+ * the layers only, only the composition points and the workflows import src/deps.ts, and no provider id is written
+ * as a string outside src/providers/.
  */
 const ROOT = join(import.meta.dirname, '..', '..', 'src');
 const OUTBOUND_ALLOWED = new Set(['providers/shared/safe-fetch.ts', 'providers/shared/url-policy.ts', 'providers/shared/http.ts', 'providers/shared/http-stream.ts']);
@@ -30,14 +31,15 @@ function sourceFiles(directory: string): string[] {
  *   use everything below, never each other.
  * - `deps` (src/deps.ts, the composition root) builds the services: modules and what they stand on. It must not
  *   import workflows (a stateful service kept there, like the channel router, is in the wrong layer), http or the
- *   worker. Workflows and the entry adapters may import it (the services' type).
+ *   worker. Workflows may import it (the services' type, for their `Pick<Deps, …>` declarations); of the entry
+ *   adapters only src/http/server.ts does (MAY_IMPORT_DEPS below).
  * - `config` sits with `lib` at the bottom: every layer reads it, so it imports nothing above it.
  */
 const BASE_LAYERS = ['providers', 'db', 'lib', 'config'];
 const MAY_IMPORT: Record<string, readonly string[] | 'anything'> = {
   main: 'anything',
   http: ['workflows', 'deps', 'modules', ...BASE_LAYERS],
-  worker: ['workflows', 'deps', 'modules', ...BASE_LAYERS],
+  worker: ['workflows', 'modules', ...BASE_LAYERS],
   workflows: ['deps', 'modules', ...BASE_LAYERS],
   deps: ['modules', ...BASE_LAYERS],
   modules: BASE_LAYERS,
@@ -46,6 +48,20 @@ const MAY_IMPORT: Record<string, readonly string[] | 'anything'> = {
   lib: BASE_LAYERS,
   config: BASE_LAYERS,
 };
+
+/**
+ * Who may import src/deps.ts (issue 9: the composition root is the only place that knows them all). src/deps.ts
+ * builds the bag, src/main.ts creates it, src/http/server.ts (the HTTP composition point) hands it to the routes.
+ * Every route, plugin and the worker declares the narrow set it uses, composed from the workflow, plugin and module
+ * types (`CreateTaskDeps & ApiKeyAuthDeps & { media: MediaService }`); the workflows declare theirs as
+ * `Pick<Deps, …>`, so they may import the type — but not hand it on (a re-export would reopen the bag to everyone).
+ */
+const DEPS_FILE = 'deps.ts';
+const MAY_IMPORT_DEPS = new Set([DEPS_FILE, 'main.ts', join('http', 'server.ts')]);
+
+function mayImportDeps(path: string): boolean {
+  return MAY_IMPORT_DEPS.has(path) || path.startsWith(`workflows${sep}`);
+}
 
 function layerOf(path: string): string {
   const [top] = path.split(sep);
@@ -75,6 +91,27 @@ function relativeImports(source: ts.SourceFile): string[] {
     }
   });
   return specifiers.filter((specifier) => specifier.startsWith('.'));
+}
+
+/** The source file (relative to src/, `.ts`) a relative specifier of `path` points at. */
+function importTarget(path: string, specifier: string): string {
+  return relative(ROOT, resolve(ROOT, dirname(path), specifier)).replace(/\.js$/, '.ts');
+}
+
+/** Where a file hands the `Deps` type on: re-exports from src/deps.ts, `export { Deps }`, `export type X = Deps`. */
+function depsReexports(source: ts.SourceFile): string[] {
+  const found: string[] = [];
+  const line = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  walk(source, (node) => {
+    if (ts.isExportDeclaration(node)) {
+      const fromDeps = node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && node.moduleSpecifier.text.startsWith('.') && importTarget(source.fileName, node.moduleSpecifier.text) === DEPS_FILE;
+      const namesDeps = node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.some((element) => (element.propertyName ?? element.name).text === 'Deps');
+      if (fromDeps || namesDeps) found.push(`${source.fileName}:${line(node)}`);
+    } else if (ts.isTypeAliasDeclaration(node) && node.modifiers?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword) && ts.isTypeReferenceNode(node.type) && node.type.typeName.getText(source) === 'Deps' && !node.type.typeArguments) {
+      found.push(`${source.fileName}:${line(node)}`);
+    }
+  });
+  return found;
 }
 
 /** String literals (quoted, and templates without substitutions, in values and in types) with their line. */
@@ -128,7 +165,7 @@ describe('source rules', () => {
       const from = layerOf(file.path);
       const allowed = MAY_IMPORT[from]!;
       for (const specifier of relativeImports(parse(file.path, file.text))) {
-        const target = relative(ROOT, resolve(ROOT, dirname(file.path), specifier)).replace(/\.js$/, '.ts');
+        const target = importTarget(file.path, specifier);
         checked += 1;
         if (allowed === 'anything') continue;
         const to = target.startsWith('..') ? 'outside src/' : layerOf(target);
@@ -137,6 +174,24 @@ describe('source rules', () => {
     }
     expect(checked).toBeGreaterThan(300);
     expect(offenders).toEqual([]);
+  });
+
+  it('only src/deps.ts, src/main.ts, src/http/server.ts and the workflows import src/deps.ts (issue 9), and none hands Deps on', () => {
+    const importers: string[] = [];
+    const offenders: string[] = [];
+    for (const file of files) {
+      if (file.path === DEPS_FILE) continue;
+      if (!relativeImports(parse(file.path, file.text)).some((specifier) => importTarget(file.path, specifier) === DEPS_FILE)) continue;
+      importers.push(file.path);
+      if (!mayImportDeps(file.path)) offenders.push(file.path);
+    }
+    // The rule sees the imports it is about: the entry point, the HTTP composition point and the workflows' Picks.
+    expect(importers).toEqual(expect.arrayContaining(['main.ts', join('http', 'server.ts'), join('workflows', 'create-task.ts')]));
+    expect(offenders).toEqual([]);
+    // Re-exports are found in every form, and a narrowed `Pick<Deps, …>` is not one.
+    const sample = parse(join('workflows', 'sample.ts'), "export type { Deps } from '../deps.js';\nexport * from '../deps.js';\nimport type { Deps } from '../deps.js';\nexport { type Deps as All };\nexport type Bag = Deps;\nexport type Narrow = Pick<Deps, 'clock'>;\n");
+    expect(depsReexports(sample)).toEqual([1, 2, 4, 5].map((line) => `${join('workflows', 'sample.ts')}:${line}`));
+    expect(files.filter((file) => file.path !== DEPS_FILE).flatMap((file) => depsReexports(parse(file.path, file.text)))).toEqual([]);
   });
 
   it('no provider id is written as a string outside src/providers/ (the registry is the one list)', () => {

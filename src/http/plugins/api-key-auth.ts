@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { Deps } from '../../deps.js';
-import { clientAddress } from '../../lib/ip.js';
-import { requireScope, type Principal } from '../../modules/keys/authenticator.js';
+import type { Logger } from 'pino';
+import { clientAddress, type Cidr } from '../../lib/ip.js';
+import type { Metrics } from '../../lib/metrics.js';
+import { requireScope, type Authenticator, type Principal } from '../../modules/keys/authenticator.js';
+import type { RateLimiter } from '../../modules/limits/rate-limiter.js';
 import type { AuditContext } from '../../modules/audit/service.js';
 import { AppError } from '../../lib/errors.js';
 
@@ -17,7 +19,10 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export function clientIp(deps: Pick<Deps, 'trustedProxies'>, request: FastifyRequest): string {
+/** The proxies whose `X-Forwarded-For` is believed when finding the client's address. */
+export type ClientIpDeps = { trustedProxies: readonly Cidr[] };
+
+export function clientIp(deps: ClientIpDeps, request: FastifyRequest): string {
   const forwarded = request.headers['x-forwarded-for'];
   return clientAddress(
     request.socket.remoteAddress ?? '',
@@ -26,7 +31,7 @@ export function clientIp(deps: Pick<Deps, 'trustedProxies'>, request: FastifyReq
   );
 }
 
-export function auditContext(deps: Pick<Deps, 'trustedProxies'>, request: FastifyRequest, actor: string): AuditContext {
+export function auditContext(deps: ClientIpDeps, request: FastifyRequest, actor: string): AuditContext {
   const agent = request.headers['user-agent'];
   return { actor, ip: clientIp(deps, request), userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
 }
@@ -37,7 +42,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /** The services API-key authentication and the per-key rate limit use. */
-export type ApiKeyAuthDeps = Pick<Deps, 'authenticator' | 'rateLimiter' | 'metrics' | 'logger' | 'trustedProxies'>;
+export type ApiKeyAuthDeps = ClientIpDeps & {
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+};
 
 /**
  * API-key authentication (K3–K9) then the per-key rate limit (R1, R2, R4), both in onRequest so they run before

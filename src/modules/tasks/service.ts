@@ -18,6 +18,19 @@ export interface TaskFilter {
   after?: string | null;
 }
 
+/** The operator's task list (`GET /api/admin/tasks`): every customer and mode, each filter optional. */
+export interface OperatorTaskFilter {
+  customerId?: string;
+  mode?: string;
+  model?: string;
+  status?: string[];
+  type?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  after?: string | null;
+}
+
 export class TaskService {
   constructor(
     private readonly db: Db,
@@ -51,6 +64,20 @@ export class TaskService {
           AND ($5::text IS NULL OR id < $5)
         ORDER BY id DESC LIMIT $6`,
       [filter.customerId, filter.mode, filter.status ?? null, filter.type ?? null, filter.after ?? null, filter.limit],
+    );
+    return result.rows;
+  }
+
+  /** Newest first by id (ids sort by creation time); `from` inclusive, `to` exclusive on `created_at`. */
+  async listAll(filter: OperatorTaskFilter): Promise<TaskRow[]> {
+    const result = await this.db.query<TaskRow>(
+      `SELECT * FROM tasks WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR mode = $2)
+          AND ($3::text IS NULL OR model = $3) AND ($4::text[] IS NULL OR status = ANY($4::text[])) AND ($5::text IS NULL OR type = $5)
+          AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
+          AND ($8::text IS NULL OR id < $8)
+        ORDER BY id DESC LIMIT $9`,
+      [filter.customerId ?? null, filter.mode ?? null, filter.model ?? null, filter.status ?? null, filter.type ?? null,
+        filter.from ?? null, filter.to ?? null, filter.after ?? null, filter.limit],
     );
     return result.rows;
   }

@@ -59,6 +59,9 @@ export interface TaskRow {
   result: { files: ResultFile[] } | null;
   hold_amount: bigint;
   charged: bigint;
+  /** The catalogue price version and group percent the task was reserved under (M9, M10); null before migration 0009. */
+  price_version: number | null;
+  price_percent: number | null;
   error_code: string | null;
   channel_id: string | null;
   credential_id: string | null;

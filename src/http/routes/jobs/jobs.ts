@@ -1,14 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { MediaService } from '../../../modules/media/service.js';
+import type { TaskService } from '../../../modules/tasks/service.js';
 import { AppError, type ErrorCode } from '../../../lib/errors.js';
 import type { Principal } from '../../../modules/keys/authenticator.js';
-import { createImageJob, createVideoJob } from '../../../workflows/jobs-request.js';
-import { refreshIfDue } from '../../../workflows/refresh-task.js';
+import { createImageJob, createVideoJob, type JobsRequestDeps } from '../../../workflows/jobs-request.js';
+import { refreshIfDue, type RefreshTaskDeps } from '../../../workflows/refresh-task.js';
 import { taskErrorMessage } from '../../../workflows/task-errors.js';
 import { jobId, jobView, publicStatus, taskIdFromJobId } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { GENERATION_BODY_LIMIT } from '../v1/common.js';
 
 /**
@@ -48,11 +49,14 @@ const VideoBody = Type.Object(
 );
 const JobParam = Type.Object({ jobId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
-async function ownedJob(deps: Deps, principal: Principal, id: string) {
+/** What the jobs face uses: the jobs request and task refresh workflows, API-key auth, and the tasks and media it reads. */
+export type JobRouteDeps = JobsRequestDeps & RefreshTaskDeps & ApiKeyAuthDeps & { tasks: TaskService; media: MediaService };
+
+async function ownedJob(deps: Pick<JobRouteDeps, 'tasks'>, principal: Principal, id: string) {
   return deps.tasks.getOwned(taskIdFromJobId(id), principal.customerId, principal.mode);
 }
 
-export function registerJobRoutes(app: App, deps: Deps): void {
+export function registerJobRoutes(app: App, deps: JobRouteDeps): void {
   const config = { face: 'jobs' as const };
 
   app.post('/v1/images/generate', { config, onRequest: apiKeyAuth(deps, 'images'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: ImageBody } }, async (request, reply) => {

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
+import type { KeyService } from '../../../modules/keys/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { SCOPES } from '../../../modules/keys/types.js';
-import { createKey, revokeKey, rotateKey } from '../../../workflows/keys.js';
-import { apiKeyAuth, auditContext, principalOf } from '../../plugins/api-key-auth.js';
+import { createKey, revokeKey, rotateKey, type KeysDeps } from '../../../workflows/keys.js';
+import { apiKeyAuth, auditContext, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { keyView } from '../../presenters.js';
 import { IdParam, ModeSchema, Strict, parseTimestamp } from '../../schemas.js';
 
@@ -28,7 +28,10 @@ const RotateBody = Type.Object(
   Strict,
 );
 
-export function registerApiKeyRoutes(app: App, deps: Deps): void {
+/** What key self-service uses: the keys workflow, API-key auth (and its client address for the audit), the key list. */
+export type ApiKeyRouteDeps = KeysDeps & ApiKeyAuthDeps & { keys: KeyService };
+
+export function registerApiKeyRoutes(app: App, deps: ApiKeyRouteDeps): void {
   const config = { face: 'keys' as const };
   const onRequest = apiKeyAuth(deps, 'keys');
 

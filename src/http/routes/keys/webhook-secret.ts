@@ -1,9 +1,12 @@
-import type { Deps } from '../../../deps.js';
+import type { WebhookService } from '../../../modules/webhooks/service.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
+
+/** What the webhook-secret routes use: API-key auth and the webhook service holding the secrets. */
+export type WebhookSecretRouteDeps = ApiKeyAuthDeps & { webhooks: WebhookService };
 
 /** The customer's callback signing secret for the key's mode (API.md §9, SEMANTICS H3/H4). */
-export function registerWebhookSecretRoutes(app: App, deps: Deps): void {
+export function registerWebhookSecretRoutes(app: App, deps: WebhookSecretRouteDeps): void {
   const config = { face: 'keys' as const };
   const onRequest = apiKeyAuth(deps, 'keys');
   app.get('/api/v1/webhook-secret', { config, onRequest }, async (request) => {

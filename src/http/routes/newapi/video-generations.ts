@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { MediaService } from '../../../modules/media/service.js';
+import type { TaskService } from '../../../modules/tasks/service.js';
 import { FACES } from '../../../modules/tasks/types.js';
-import { createTask } from '../../../workflows/create-task.js';
+import { createTask, type CreateTaskDeps } from '../../../workflows/create-task.js';
 import type { RawReference } from '../../../workflows/references.js';
 import { newApiView } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { GENERATION_BODY_LIMIT, Seconds, toSeconds } from '../v1/common.js';
 
 /**
@@ -53,7 +54,10 @@ function referencesOf(body: Static<typeof Body>): RawReference[] {
   return references;
 }
 
-export function registerNewApiRoutes(app: App, deps: Deps): void {
+/** What the new-api face uses: the create-task workflow, API-key auth, and the tasks and media it reads. */
+export type NewApiRouteDeps = CreateTaskDeps & ApiKeyAuthDeps & { tasks: TaskService; media: MediaService };
+
+export function registerNewApiRoutes(app: App, deps: NewApiRouteDeps): void {
   const config = { face: 'v1' as const };
   app.post('/v1/video/generations', { config, onRequest: apiKeyAuth(deps, 'videos'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: Body } }, async (request, reply) => {
     const body = request.body;

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
+import type { AuditLog } from '../../../modules/audit/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { isoOrNull } from '../../../lib/time.js';
-import { operatorAuth } from '../../plugins/operator-auth.js';
+import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { Pagination, Strict, pageLimit } from '../../schemas.js';
 
 /** `GET /api/admin/audit`: the append-only audit log, newest first, filterable by target and action. */
@@ -19,7 +19,10 @@ const Query = Type.Composite(
   Strict,
 );
 
-export function registerAuditRoutes(app: App, deps: Deps): void {
+/** What the audit route uses: operator auth and the audit log. */
+export type AuditRouteDeps = OperatorAuthDeps & { audit: AuditLog };
+
+export function registerAuditRoutes(app: App, deps: AuditRouteDeps): void {
   app.get<{ Querystring: Static<typeof Query> }>(
     '/api/admin/audit',
     { config: { face: 'operator' }, onRequest: operatorAuth(deps), schema: { querystring: Query } },

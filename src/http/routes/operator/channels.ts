@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { ChannelService } from '../../../modules/channels/service.js';
 import type { ErrorClass } from '../../../providers/spec.js';
-import { accountView, channelView, createAccount, createChannel, deleteAccount, testAccountAudited, updateAccount, updateChannel } from '../../../workflows/channels.js';
+import { accountView, channelView, createAccount, createChannel, deleteAccount, testAccountAudited, updateAccount, updateChannel, type ChannelsDeps } from '../../../workflows/channels.js';
+import type { TestAccountDeps } from '../../../workflows/test-account.js';
 import type { App } from '../../app-type.js';
-import { auditContext } from '../../plugins/api-key-auth.js';
-import { operatorAuth } from '../../plugins/operator-auth.js';
+import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
+import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
 
@@ -56,7 +58,13 @@ const PatchAccount = Type.Object(
 const TestBody = Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) }, Strict);
 const AccountQuery = Type.Object({ channel_id: Type.Optional(Type.String({ maxLength: 64 })) }, Strict);
 
-export function registerChannelRoutes(app: App, deps: Deps): void {
+/**
+ * What the channel routes use: the channels and account-test workflows, operator auth, the client address for the
+ * audit, and the channel service and clock they read.
+ */
+export type ChannelRouteDeps = ChannelsDeps & TestAccountDeps & OperatorAuthDeps & ClientIpDeps & { channels: ChannelService; clock: Clock };
+
+export function registerChannelRoutes(app: App, deps: ChannelRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
   const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, OPERATOR_ACTOR);

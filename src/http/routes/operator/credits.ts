@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
+import type { CustomerService } from '../../../modules/customers/service.js';
 import { AppError } from '../../../lib/errors.js';
-import { toBalance } from '../../../modules/wallet/service.js';
-import { creditWallet } from '../../../workflows/credits.js';
-import { auditContext } from '../../plugins/api-key-auth.js';
-import { operatorAuth } from '../../plugins/operator-auth.js';
+import { toBalance, type WalletService } from '../../../modules/wallet/service.js';
+import { creditWallet, type CreditsDeps } from '../../../workflows/credits.js';
+import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
+import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { balanceView, ledgerEntryView } from '../../presenters.js';
 import { Credits, IdParam, ModeSchema, Pagination, Strict, pageLimit } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
@@ -22,7 +22,10 @@ const CreditBody = Type.Object(
 );
 const LedgerQuery = Type.Composite([Pagination, Type.Object({ mode: Type.Optional(ModeSchema) })], Strict);
 
-export function registerCreditRoutes(app: App, deps: Deps): void {
+/** What the credit routes use: the credits workflow, operator auth, the client address for the audit, customers and wallets. */
+export type CreditRouteDeps = CreditsDeps & OperatorAuthDeps & ClientIpDeps & { customers: CustomerService; wallet: WalletService };
+
+export function registerCreditRoutes(app: App, deps: CreditRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
 

@@ -1,12 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { CustomerService } from '../../../modules/customers/service.js';
+import type { KeyService } from '../../../modules/keys/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { parseCidr } from '../../../lib/ip.js';
 import { SCOPES } from '../../../modules/keys/types.js';
-import { createKey, revokeKey, rotateKey } from '../../../workflows/keys.js';
-import { auditContext } from '../../plugins/api-key-auth.js';
-import { operatorAuth } from '../../plugins/operator-auth.js';
+import { createKey, revokeKey, rotateKey, type KeysDeps } from '../../../workflows/keys.js';
+import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
+import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { operatorKeyView } from '../../presenters.js';
 import { IdParam, ModeSchema, Pagination, Strict, listPage, pageLimit, parseTimestamp } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
@@ -36,7 +38,10 @@ const RotateBody = Type.Object(
   Strict,
 );
 
-export function registerCustomerKeyRoutes(app: App, deps: Deps): void {
+/** What the operator key routes use: the keys workflow, operator auth, the client address for the audit, and what they read. */
+export type CustomerKeyRouteDeps = KeysDeps & OperatorAuthDeps & ClientIpDeps & { customers: CustomerService; keys: KeyService; clock: Clock };
+
+export function registerCustomerKeyRoutes(app: App, deps: CustomerKeyRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
 

@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
-import { createCustomer, updateCustomer } from '../../../workflows/customers.js';
-import { operatorAuth } from '../../plugins/operator-auth.js';
-import { auditContext } from '../../plugins/api-key-auth.js';
+import type { CustomerService } from '../../../modules/customers/service.js';
+import type { WalletService } from '../../../modules/wallet/service.js';
+import { createCustomer, updateCustomer, type CustomersDeps } from '../../../workflows/customers.js';
+import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
 import { customerView } from '../../presenters.js';
 import { IdParam, Pagination, Strict, listPage, pageLimit } from '../../schemas.js';
 
@@ -46,7 +47,10 @@ const ListQuery = Type.Composite([Pagination, Type.Object({ status: Type.Optiona
 
 export const OPERATOR_ACTOR = 'operator';
 
-export function registerCustomerRoutes(app: App, deps: Deps): void {
+/** What the customer routes use: the customers workflow, operator auth, the client address for the audit, customers and wallets. */
+export type CustomerRouteDeps = CustomersDeps & OperatorAuthDeps & ClientIpDeps & { customers: CustomerService; wallet: WalletService };
+
+export function registerCustomerRoutes(app: App, deps: CustomerRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
 

@@ -1,10 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../../../deps.js';
 import { AppError } from '../../../lib/errors.js';
-import type { FileRow } from '../../../modules/media/service.js';
+import type { FileRow, MediaService } from '../../../modules/media/service.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
 
 /**
@@ -15,6 +14,12 @@ const Query = Type.Object(
   { expires: Type.Optional(Type.String({ maxLength: 16 })), sig: Type.Optional(Type.String({ maxLength: 128 })) },
   Strict,
 );
+
+/** What sending a stored file reads: the media service. */
+export type SendFileDeps = { media: MediaService };
+
+/** What the file route uses: API-key auth (links without a signature) and the media service. */
+export type FileRouteDeps = ApiKeyAuthDeps & SendFileDeps;
 
 function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'invalid' {
   if (!header) return null;
@@ -35,7 +40,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
-export async function sendFile(deps: Deps, request: FastifyRequest, reply: FastifyReply, file: FileRow): Promise<FastifyReply> {
+export async function sendFile(deps: SendFileDeps, request: FastifyRequest, reply: FastifyReply, file: FileRow): Promise<FastifyReply> {
   const size = Number(file.size_bytes);
   const range = parseRange(request.headers.range, size);
   reply.header('Accept-Ranges', 'bytes').header('Cache-Control', 'private, max-age=3600').type(file.content_type);
@@ -52,7 +57,7 @@ export async function sendFile(deps: Deps, request: FastifyRequest, reply: Fasti
   return reply.send(await deps.media.read(file));
 }
 
-export function registerFileRoutes(app: App, deps: Deps): void {
+export function registerFileRoutes(app: App, deps: FileRouteDeps): void {
   const keyAuth = apiKeyAuth(deps);
   app.get<{ Params: Static<typeof IdParam>; Querystring: Static<typeof Query> }>(
     '/v1/files/:id/content',

@@ -1,15 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { Config } from '../../../config/index.js';
+import type { CatalogService } from '../../../modules/catalog/service.js';
+import type { MediaService } from '../../../modules/media/service.js';
 import { AppError, type ErrorCode } from '../../../lib/errors.js';
 import type { JsonValue } from '../../../providers/spec.js';
-import { createTask, type CreateTaskResult } from '../../../workflows/create-task.js';
+import { createTask, type CreateTaskDeps, type CreateTaskResult } from '../../../workflows/create-task.js';
 import { nativeTaskView } from '../../../workflows/task-views.js';
 import { taskErrorMessage } from '../../../workflows/task-errors.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { CallbackUrl, GENERATION_BODY_LIMIT, Metadata, References, sendCreated, toMetadata, toReferences } from './common.js';
-import { waitForTask } from './wait.js';
+import { waitForTask, type WaitForTaskDeps } from './wait.js';
 
 /**
  * `POST /v1/images/generations` (API.md §4): OpenAI images. Synchronous by default — waits for the task and answers
@@ -51,7 +53,17 @@ function echoed(body: ImageBody): Record<string, JsonValue> {
   return extra;
 }
 
-export function registerImageGenerationRoute(app: App, deps: Deps): void {
+/**
+ * What the images route uses: the create-task workflow, API-key auth, waiting for the task, the catalogue (default
+ * model), the media service and the synchronous wait's bound.
+ */
+export type ImageGenerationRouteDeps = CreateTaskDeps & ApiKeyAuthDeps & WaitForTaskDeps & {
+  catalog: CatalogService;
+  media: MediaService;
+  config: Pick<Config, 'syncWaitMs'>;
+};
+
+export function registerImageGenerationRoute(app: App, deps: ImageGenerationRouteDeps): void {
   app.post('/v1/images/generations', { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'images'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: Body } }, async (request, reply) => {
     const principal = principalOf(request);
     const body = request.body;

@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { CatalogService } from '../../../modules/catalog/service.js';
 import { AppError } from '../../../lib/errors.js';
 import type { Principal } from '../../../modules/keys/authenticator.js';
-import { holdFor, publicPricing, quoteRequest } from '../../../modules/catalog/pricing.js';
+import { atPercent, holdFor, publicPricing, quoteRequest } from '../../../modules/catalog/pricing.js';
 import type { CatalogModel } from '../../../modules/catalog/types.js';
 import { parseVideoSize } from '../../../lib/video-size.js';
 import { normalizeParams, resolveModel } from '../../../workflows/create-task.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { IdParam } from '../../schemas.js';
 import { Seconds, toSeconds } from './common.js';
 
@@ -45,21 +45,25 @@ const QuoteBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerModelRoutes(app: App, deps: Deps): void {
+/** What the model and quote routes use: API-key auth and the catalogue (model resolution reads only the catalogue). */
+export type ModelRouteDeps = ApiKeyAuthDeps & { catalog: CatalogService };
+
+export function registerModelRoutes(app: App, deps: ModelRouteDeps): void {
   const onRequest = apiKeyAuth(deps);
   const config = { face: 'v1' as const };
 
   app.get('/v1/models', { config, onRequest }, async (request) => {
     const principal = principalOf(request);
     const models = (await deps.catalog.list()).filter((model) => visible(principal, model));
-    return { object: 'list', data: models.map(modelView) };
+    const percent = await deps.catalog.percentFor(principal.group);
+    return { object: 'list', data: models.map((model) => modelView(atPercent(model, percent))) };
   });
 
   app.get<{ Params: Static<typeof IdParam> }>('/v1/models/:id', { config, onRequest, schema: { params: IdParam } }, async (request) => {
     const principal = principalOf(request);
     const model = (await deps.catalog.list()).find((candidate) => candidate.id === request.params.id);
     if (!model || !visible(principal, model)) throw new AppError('not_found', 'No such model');
-    return modelView(model);
+    return modelView(atPercent(model, await deps.catalog.percentFor(principal.group)));
   });
 
   app.post('/v1/quotes', { config, onRequest, schema: { body: QuoteBody } }, async (request) => {
@@ -77,7 +81,9 @@ export function registerModelRoutes(app: App, deps: Deps): void {
       ...(body.n !== undefined ? { n: body.n } : {}),
       ...(body.generate_audio !== undefined ? { generate_audio: body.generate_audio } : {}),
     });
-    const quote = quoteRequest(model, params);
-    return { model: model.id, credits: Number(holdFor(model, params)), breakdown: quote.breakdown };
+    // The customer's own price (M10): the group percent applied exactly as the hold will apply it.
+    const customer = atPercent(model, await deps.catalog.percentFor(principal.group));
+    const quote = quoteRequest(customer, params);
+    return { model: model.id, credits: Number(holdFor(customer, params)), breakdown: quote.breakdown, price_version: model.price_version };
   });
 }

@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
-import { createTask } from '../../../workflows/create-task.js';
+import type { CatalogService } from '../../../modules/catalog/service.js';
+import type { MediaService } from '../../../modules/media/service.js';
+import { createTask, type CreateTaskDeps } from '../../../workflows/create-task.js';
 import { nativeTaskView } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { CallbackUrl, Metadata, sendCreated, toMetadata } from './common.js';
 
 /** `POST /v1/music/generations` (API.md §4): an async music task; without `model`, the catalogue's default. */
@@ -22,7 +23,10 @@ const Body = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerMusicGenerationRoute(app: App, deps: Deps): void {
+/** What the music route uses: the create-task workflow, API-key auth, the catalogue (default model) and the media service. */
+export type MusicGenerationRouteDeps = CreateTaskDeps & ApiKeyAuthDeps & { catalog: CatalogService; media: MediaService };
+
+export function registerMusicGenerationRoute(app: App, deps: MusicGenerationRouteDeps): void {
   app.post('/v1/music/generations', { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'music'), schema: { body: Body } }, async (request, reply) => {
     const body = request.body;
     const key = idempotencyKey(request, false);

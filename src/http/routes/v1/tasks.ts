@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { MediaService } from '../../../modules/media/service.js';
+import type { TaskService } from '../../../modules/tasks/service.js';
 import { requireScope } from '../../../modules/keys/authenticator.js';
-import { cancelTask } from '../../../workflows/cancel-task.js';
+import { cancelTask, type CancelTaskDeps } from '../../../workflows/cancel-task.js';
 import { nativeTaskView, taskIdFromJobId } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { IdParam, Pagination, Strict, pageLimit } from '../../schemas.js';
 
 /** Any task, in the native shape (API.md §4): get, list (paginated, filterable), cancel (SEMANTICS T13). */
@@ -24,7 +25,10 @@ const ListQuery = Type.Composite(
 );
 const FAMILY_SCOPE: Record<string, string> = { video: 'videos', image: 'images', music: 'music' };
 
-export function registerTaskRoutes(app: App, deps: Deps): void {
+/** What the task routes use: the cancel workflow, API-key auth, and the tasks and media they read. */
+export type TaskRouteDeps = CancelTaskDeps & ApiKeyAuthDeps & { tasks: TaskService; media: MediaService };
+
+export function registerTaskRoutes(app: App, deps: TaskRouteDeps): void {
   const config = { face: 'v1' as const };
 
   app.get<{ Params: Static<typeof IdParam> }>('/v1/tasks/:id', { config, onRequest: apiKeyAuth(deps, 'tasks:read'), schema: { params: IdParam } }, async (request) => {

@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Deps } from '../../../deps.js';
 import { AppError } from '../../../lib/errors.js';
-import { runTextRequest, type TextKind } from '../../../workflows/text-request.js';
+import { runTextRequest, type TextKind, type TextRequestDeps } from '../../../workflows/text-request.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 
 /**
  * `POST /v1/chat/completions` and `POST /v1/embeddings` (API.md §4). OpenAI fields genrelay does not read are
@@ -60,7 +59,7 @@ function refuseServerOwned(body: Record<string, unknown>): void {
   if (field) throw new AppError('unknown_parameter', `Unknown parameter: ${field}`, { param: field });
 }
 
-async function handle(deps: Deps, kind: TextKind, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+async function handle(deps: TextRequestDeps, kind: TextKind, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
   const body = request.body as Record<string, unknown>;
   refuseServerOwned(body);
   const stream = kind === 'chat' && body.stream === true;
@@ -90,7 +89,10 @@ async function handle(deps: Deps, kind: TextKind, request: FastifyRequest, reply
   if (!clientGone) reply.raw.end('data: [DONE]\n\n');
 }
 
-export function registerTextRoutes(app: App, deps: Deps): void {
+/** What the text routes use: the text request workflow and API-key auth. */
+export type TextRouteDeps = TextRequestDeps & ApiKeyAuthDeps;
+
+export function registerTextRoutes(app: App, deps: TextRouteDeps): void {
   const config = { face: 'v1' as const };
   const onRequest = apiKeyAuth(deps, 'text');
   app.post('/v1/chat/completions', { config, onRequest, bodyLimit: TEXT_BODY_LIMIT, schema: { body: ChatBody } }, (request, reply) => handle(deps, 'chat', request, reply));

@@ -1,9 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../../app-type.js';
-import type { Deps } from '../../../deps.js';
+import type { Clock } from '../../../lib/clock.js';
+import type { TaskService } from '../../../modules/tasks/service.js';
+import type { WalletService } from '../../../modules/wallet/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { creditsToJson } from '../../../lib/money.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { Strict, parseTimestamp } from '../../schemas.js';
 
 /** `GET /v1/usage` (API.md §3): the key's wallet; `from`/`to` add settled usage per model. */
@@ -12,7 +14,10 @@ const Query = Type.Object(
   Strict,
 );
 
-export function registerUsageRoute(app: App, deps: Deps): void {
+/** What the usage route uses: API-key auth, the wallet (balance), the tasks (usage per model) and the clock. */
+export type UsageRouteDeps = ApiKeyAuthDeps & { wallet: WalletService; tasks: TaskService; clock: Clock };
+
+export function registerUsageRoute(app: App, deps: UsageRouteDeps): void {
   app.get<{ Querystring: Static<typeof Query> }>(
     '/v1/usage',
     { config: { face: 'jobs' }, onRequest: apiKeyAuth(deps), schema: { querystring: Query } },

@@ -4,15 +4,15 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import type { Deps } from '../../../deps.js';
+import type { MediaService } from '../../../modules/media/service.js';
 import { FACES } from '../../../modules/tasks/types.js';
 import { AppError } from '../../../lib/errors.js';
 import { parseVideoSize } from '../../../lib/video-size.js';
-import { createTask } from '../../../workflows/create-task.js';
+import { createTask, type CreateTaskDeps } from '../../../workflows/create-task.js';
 import { openAiVideoView } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { inspectInput } from '../../input-guard.js';
 import { CallbackUrl, GENERATION_BODY_LIMIT, Metadata, References, Seconds, sendCreated, toMetadata, toReferences, toSeconds } from './common.js';
 
@@ -109,7 +109,10 @@ function validate(body: unknown): asserts body is VideoBody {
   throw new AppError('invalid_request', `Invalid ${param || 'body'}: ${first.message}`, param ? { param } : {});
 }
 
-export function registerVideoCreateRoute(app: App, deps: Deps): void {
+/** What `POST /v1/videos` uses: the create-task workflow, API-key auth and the media service (the view's links). */
+export type VideoCreateRouteDeps = CreateTaskDeps & ApiKeyAuthDeps & { media: MediaService };
+
+export function registerVideoCreateRoute(app: App, deps: VideoCreateRouteDeps): void {
   app.post(
     '/v1/videos',
     { config: { face: 'v1' }, onRequest: apiKeyAuth(deps, 'videos'), bodyLimit: GENERATION_BODY_LIMIT, schema: { body: { content: { 'application/json': { schema: Body } } } } },

@@ -1,26 +1,30 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { MediaService } from '../../../modules/media/service.js';
+import type { TaskService } from '../../../modules/tasks/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { TERMINAL_STATUSES, type TaskRow } from '../../../modules/tasks/types.js';
 import type { Principal } from '../../../modules/keys/authenticator.js';
-import { cancelTask } from '../../../workflows/cancel-task.js';
+import { cancelTask, type CancelTaskDeps } from '../../../workflows/cancel-task.js';
 import { openAiVideoView } from '../../../workflows/task-views.js';
 import type { App } from '../../app-type.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { IdParam, Pagination, Strict, pageLimit } from '../../schemas.js';
-import { sendFile } from './files.js';
+import { sendFile, type SendFileDeps } from './files.js';
 
 /** OpenAI Video retrieve / list / delete / content (API.md §4). Only video tasks are visible here. */
 const ListQuery = Type.Composite([Pagination, Type.Object({ order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')])) })], Strict);
 const ContentQuery = Type.Object({ variant: Type.Optional(Type.Literal('video')) }, Strict);
 
-export async function ownedVideo(deps: Deps, principal: Principal, id: string): Promise<TaskRow> {
+/** What the video read routes use: the cancel workflow, API-key auth, file sending, and the tasks and media they read. */
+export type VideoReadRouteDeps = CancelTaskDeps & ApiKeyAuthDeps & SendFileDeps & { tasks: TaskService; media: MediaService };
+
+export async function ownedVideo(deps: { tasks: TaskService }, principal: Principal, id: string): Promise<TaskRow> {
   const task = await deps.tasks.getOwned(id, principal.customerId, principal.mode);
   if (task.type !== 'video') throw new AppError('not_found', 'No such video');
   return task;
 }
 
-export function registerVideoReadRoutes(app: App, deps: Deps): void {
+export function registerVideoReadRoutes(app: App, deps: VideoReadRouteDeps): void {
   const onRequest = apiKeyAuth(deps, 'videos');
   const config = { face: 'v1' as const };
 

@@ -1,11 +1,15 @@
-import type { Deps } from '../../../deps.js';
+import type { EventEmitter } from 'node:events';
+import type { TaskService } from '../../../modules/tasks/service.js';
 import { TERMINAL_STATUSES, type TaskRow } from '../../../modules/tasks/types.js';
+
+/** What waiting reads: the task rows and the in-process `task.resolved` wake-ups. */
+export type WaitForTaskDeps = { tasks: TaskService; events: EventEmitter };
 
 /**
  * Waits for a task to reach a terminal state, for synchronous routes: woken in-process when this instance resolves
  * it, and re-reading the row every half second in case another instance did. Returns the last row seen.
  */
-export async function waitForTask(deps: Pick<Deps, 'tasks' | 'events'>, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
+export async function waitForTask(deps: WaitForTaskDeps, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const task = (await deps.tasks.get(taskId))!;

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
+import type { SafeFetch } from '../../../providers/shared/safe-fetch.js';
 import { AppError } from '../../../lib/errors.js';
-import { EVENT_TYPES, type EndpointRow } from '../../../modules/webhooks/endpoints.js';
+import { EVENT_TYPES, type EndpointRow, type EndpointService } from '../../../modules/webhooks/endpoints.js';
 import type { App } from '../../app-type.js';
 import { fingerprint, idempotencyKey } from '../../idempotency.js';
-import { apiKeyAuth, principalOf } from '../../plugins/api-key-auth.js';
+import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
 import { IdParam } from '../../schemas.js';
 
 /** Registered webhook endpoints (API.md §9): events for all of the customer's tasks in the key's mode. */
@@ -31,7 +31,10 @@ function view(row: EndpointRow, secret?: string | null) {
   };
 }
 
-export function registerWebhookEndpointRoutes(app: App, deps: Deps): void {
+/** What the webhook endpoint routes use: API-key auth, the URL policy (safe fetch) and the endpoint service. */
+export type WebhookEndpointRouteDeps = ApiKeyAuthDeps & { safeFetch: SafeFetch; endpoints: EndpointService };
+
+export function registerWebhookEndpointRoutes(app: App, deps: WebhookEndpointRouteDeps): void {
   const config = { face: 'v1' as const };
   const onRequest = apiKeyAuth(deps, 'keys');
 

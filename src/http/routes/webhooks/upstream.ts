@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Deps } from '../../../deps.js';
 import { notFound } from '../../../lib/errors.js';
-import { acceptUpstreamCallback } from '../../../workflows/refresh-task.js';
+import { acceptUpstreamCallback, type RefreshTaskDeps } from '../../../workflows/refresh-task.js';
 import type { App } from '../../app-type.js';
 
 /**
@@ -12,7 +11,10 @@ import type { App } from '../../app-type.js';
  */
 const Params = Type.Object({ channel: Type.String({ maxLength: 64 }), token: Type.String({ maxLength: 200 }) });
 
-export function registerUpstreamCallbackRoute(app: App, deps: Deps): void {
+/** What the callback route uses: the refresh workflow (callback verification and the status check). */
+export type UpstreamCallbackRouteDeps = RefreshTaskDeps;
+
+export function registerUpstreamCallbackRoute(app: App, deps: UpstreamCallbackRouteDeps): void {
   app.post<{ Params: Static<typeof Params> }>('/webhooks/upstream/:channel/:token', { config: { face: 'plain' }, schema: { params: Params } }, async (request, reply) => {
     const outcome = await acceptUpstreamCallback(deps, { channelId: request.params.channel, token: request.params.token, body: request.body, headers: request.headers });
     if (outcome.kind === 'invalid_token') throw notFound('callback');
