@@ -35,6 +35,7 @@ import { registerModelAdminRoutes } from './routes/operator/models.js';
 import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 import { registerOperatorTaskRoutes } from './routes/operator/tasks.js';
+import { registerReportRoutes } from './routes/operator/reports.js';
 import { registerOperatorDeliveryRoutes } from './routes/operator/webhook-deliveries.js';
 import { registerAccountImportRoute } from './routes/operator/account-import.js';
 import { registerWebhookDeliveryRoutes } from './routes/v1/webhook-deliveries.js';
@@ -149,5 +150,6 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerOperatorTaskRoutes(app, deps);
   registerOperatorDeliveryRoutes(app, deps);
   registerAccountImportRoute(app, deps);
+  registerReportRoutes(app, deps);
   return app;
 }

@@ -3,7 +3,9 @@ import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { isoOrNull } from '../lib/time.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
-import { unknownModels } from '../modules/catalog/store.js';
+import { modelRow, unknownModels } from '../modules/catalog/store.js';
+import type { PriceRule } from '../modules/catalog/types.js';
+import { validatePricing } from '../modules/catalog/validate.js';
 import type { ChannelInput, ChannelRow, CredentialPatch, CredentialRow } from '../modules/channels/service.js';
 import { channelProviderIds, isInternalProvider, isProvider } from '../providers/registry.js';
 import { readAccountBalance, type AccountBalanceDeps } from './account-balance.js';
@@ -21,6 +23,7 @@ export function channelView(row: ChannelRow, now: Date) {
   return {
     id: row.id, object: 'channel', name: row.name, provider: row.provider, base_url: row.base_url, models: row.models,
     group: row.group_name, priority: row.priority, weight: row.weight, enabled: row.enabled, retry: row.retry, settings: row.settings,
+    costs: row.costs ?? {},
     health: row.open_until && row.open_until.getTime() > now.getTime() ? 'open' : row.consecutive_failures > 0 ? 'degraded' : 'healthy',
     consecutive_failures: row.consecutive_failures, open_until: isoOrNull(row.open_until),
     created_at: isoOrNull(row.created_at), updated_at: isoOrNull(row.updated_at),
@@ -54,6 +57,26 @@ async function checkModels(tx: Queryable, models: Record<string, string> | undef
   }
 }
 
+/**
+ * M11: each cost is for a model the channel maps, in the rule shape the catalogue would accept as that model's price
+ * (unit of its type, variants it allows; the schema already made every amount a non-negative integer). Checked on
+ * the channel as it will be stored, so a change of `models` cannot leave a cost for a model no longer mapped.
+ */
+async function checkCosts(tx: Queryable, models: Record<string, string>, costs: Record<string, PriceRule> | undefined): Promise<void> {
+  for (const [model, rule] of Object.entries(costs ?? {})) {
+    if (models[model] === undefined) {
+      throw new AppError('invalid_request', `costs names "${model}", which this channel does not map in models`, { param: `costs.${model}` });
+    }
+    const row = await modelRow(tx, model);
+    try {
+      validatePricing(row.type, row.capabilities, rule);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      throw new AppError(error.code, error.message, { param: `costs.${model}${error.param ? error.param.replace(/^pricing/, '') : ''}` });
+    }
+  }
+}
+
 async function audited<T>(deps: ChannelsDeps, change: (tx: Queryable, now: Date) => Promise<T>): Promise<T> {
   const result = await deps.db.transaction((tx) => change(tx, deps.clock.now()));
   deps.channels.invalidate();
@@ -64,6 +87,7 @@ export async function createChannel(deps: ChannelsDeps, input: ChannelInput, aud
   checkProvider(input.provider);
   return audited(deps, async (tx, now) => {
     await checkModels(tx, input.models);
+    await checkCosts(tx, input.models, input.costs);
     const row = await deps.channels.createChannel(input, tx);
     await recordAudit(tx, audit, { action: 'channel.create', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
     return row;
@@ -75,6 +99,7 @@ export async function updateChannel(deps: ChannelsDeps, id: string, patch: Parti
   return audited(deps, async (tx, now) => {
     const row = await deps.channels.updateChannel(id, patch, tx);
     await checkModels(tx, patch.models);
+    if (patch.costs !== undefined || patch.models !== undefined) await checkCosts(tx, row.models, row.costs);
     await recordAudit(tx, audit, { action: 'channel.update', targetType: 'channel', targetId: row.id, after: channelView(row, now) }, now);
     return row;
   });

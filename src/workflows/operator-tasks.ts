@@ -17,11 +17,7 @@ import { publicStatus } from './task-views.js';
 export type OperatorTasksDeps = Pick<Deps, 'tasks' | 'channels'>;
 export type OperatorCancelDeps = OperatorTasksDeps & CancelTaskDeps & Pick<Deps, 'db'>;
 
-/** The upstream cost column (issue 10, being added with channel costs): shown when the row has it. */
-type TaskWithCost = TaskRow & { cost_credits?: bigint | number | string | null };
-
 export function operatorTaskView(task: TaskRow, accountLabel: string | null) {
-  const row = task as TaskWithCost;
   return {
     id: task.id,
     object: 'task',
@@ -49,7 +45,8 @@ export function operatorTaskView(task: TaskRow, accountLabel: string | null) {
     credits: {
       reserved: creditsToJson(task.hold_amount),
       charged: creditsToJson(task.charged),
-      ...('cost_credits' in row ? { cost: row.cost_credits == null ? null : creditsToJson(row.cost_credits) } : {}),
+      // M11: the upstream cost recorded when the task resolved (null when unknown).
+      cost: task.cost_credits == null ? null : creditsToJson(task.cost_credits),
     },
     price_version: task.price_version ?? null,
     price_percent: task.price_percent ?? null,

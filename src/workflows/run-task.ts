@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { atPercent, chargeFor } from '../modules/catalog/pricing.js';
+import { atPercent, chargeFor, costFor } from '../modules/catalog/pricing.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
 import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
@@ -213,7 +213,9 @@ async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, s
   // M9, M10: charged at the price version and group percent the task was reserved under, whatever changed since.
   const model = await deps.catalog.atVersion(task.model, task.price_version);
   const actual = model ? chargeFor(atPercent(model, task.price_percent ?? 100), task.request, status.usage) : task.hold_amount;
-  const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files });
+  // M11: the upstream cost, from the same usage facts at the channel's cost rule, stored in the settling statement.
+  const cost = model ? costFor(model, route.cost, task.request, status.usage) : null;
+  const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files }, cost);
   if (settled.outcome === 'settled') {
     if (settled.overage > 0n) {
       deps.logger.warn({ taskId: task.id, hold: String(task.hold_amount), actual: String(actual), overage: String(settled.overage) }, 'pricing_overage');

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { requireModel, type Principal } from '../modules/keys/authenticator.js';
-import { atPercent, textHold, tokenCost } from '../modules/catalog/pricing.js';
+import { atPercent, textHold, tokenCost, tokenCostFor } from '../modules/catalog/pricing.js';
 import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
@@ -91,9 +91,11 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
   return { tokens_in: Math.ceil(promptBytes / 4), tokens_out: model.type === 'embedding' ? 0 : Math.ceil(outputChars / 4) };
 }
 
-async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage): Promise<void> {
-  // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10).
-  const result = await deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now());
+async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage, route: Route | null): Promise<void> {
+  // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10); the
+  // upstream cost is the same usage at the serving channel's cost rule (M11), stored in the settling statement.
+  const cost = tokenCostFor(model, route?.cost, usage);
+  const result = await deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now(), undefined, null, cost);
   if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
 }
 
@@ -127,7 +129,7 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   if (!result.stream) {
     const body = rewrite(result.body, task, model);
     const text = JSON.stringify((result.body as { choices?: unknown }).choices ?? '');
-    await settle(deps, task, model, result.usage ?? counted(model, promptBytes, text.length));
+    await settle(deps, task, model, result.usage ?? counted(model, promptBytes, text.length), outcome.route);
     return { stream: false, body: model.type === 'embedding' ? { ...result.body, model: model.id } : body };
   }
   const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -167,7 +169,7 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
         await deps.wallet.release(task.id, 'failed', 'provider_error', deps.clock.now());
         return;
       }
-      await settle(deps, task, model, usage ?? counted(model, promptBytes, produced));
+      await settle(deps, task, model, usage ?? counted(model, promptBytes, produced), outcome.route);
     },
   };
 }

@@ -104,6 +104,25 @@ export function chargeFor(model: CatalogModel, request: PricedRequest, usage: Us
 }
 
 /**
+ * The upstream cost of a task (M11): the channel's cost rule for the model priced on the same request and usage facts
+ * as the charge, with the same rounding. Null when there is no rule, or it does not price this variant or unit.
+ */
+export function costFor(model: CatalogModel, rule: PriceRule | null | undefined, request: PricedRequest, usage: UsageFacts | undefined): bigint | null {
+  if (!rule || rule.unit !== model.pricing.unit) return null;
+  try {
+    return chargeFor({ ...model, pricing: rule }, request, usage);
+  } catch {
+    return null;
+  }
+}
+
+/** The upstream cost of a text request (M11) at the channel's per-million token costs, null without a token rule. */
+export function tokenCostFor(model: CatalogModel, rule: PriceRule | null | undefined, usage: { tokens_in: number; tokens_out: number; tokens_reasoning?: number }): bigint | null {
+  if (!rule || rule.unit !== 'token') return null;
+  return tokenCost({ ...model, pricing: rule }, usage);
+}
+
+/**
  * Token prices (M1): credits per million tokens, rounded up. Reasoning tokens are billed at the output price, once
  * (PROVIDERS §12).
  */

@@ -5,6 +5,7 @@ import { sha256Hex } from '../../lib/hash.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import type { ErrorClass } from '../../providers/spec.js';
+import type { PriceRule } from '../catalog/types.js';
 
 /**
  * Channels and the upstream credential pool (API.md §8). Routing reads a snapshot refreshed every second or two;
@@ -24,6 +25,8 @@ export interface ChannelRow {
   enabled: boolean;
   retry: { attempts?: number; failover_on?: ErrorClass[] };
   settings: Record<string, unknown>;
+  /** Upstream cost per public model (M11), the catalogue's price rule shapes in credits. */
+  costs: Record<string, PriceRule>;
   consecutive_failures: number;
   open_until: Date | null;
   created_at: Date;
@@ -60,6 +63,7 @@ export interface ChannelInput {
   enabled?: boolean;
   retry?: ChannelRow['retry'];
   settings?: Record<string, unknown>;
+  costs?: Record<string, PriceRule>;
 }
 
 /** An operator's change to a credential: enable/disable, relabel, rotate the secret. */
@@ -101,10 +105,11 @@ export class ChannelService {
   async createChannel(input: ChannelInput, db: Queryable = this.db): Promise<ChannelRow> {
     const now = this.clock.now();
     const result = await db.query<ChannelRow>(
-      `INSERT INTO channels (id, name, provider, base_url, models, group_name, priority, weight, enabled, retry, settings, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *`,
+      `INSERT INTO channels (id, name, provider, base_url, models, group_name, priority, weight, enabled, retry, settings, created_at, updated_at, costs)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING *`,
       [this.ids('ch'), input.name, input.provider, input.base_url.replace(/\/$/, ''), JSON.stringify(input.models), input.group ?? 'default',
-        input.priority ?? 0, input.weight ?? 1, input.enabled ?? true, JSON.stringify(input.retry ?? {}), JSON.stringify(input.settings ?? {}), now],
+        input.priority ?? 0, input.weight ?? 1, input.enabled ?? true, JSON.stringify(input.retry ?? {}), JSON.stringify(input.settings ?? {}), now,
+        JSON.stringify(input.costs ?? {})],
     );
     this.invalidate();
     return result.rows[0]!;
@@ -115,12 +120,13 @@ export class ChannelService {
     const next = { ...current, ...patch };
     const result = await db.query<ChannelRow>(
       `UPDATE channels SET name = $2, provider = $3, base_url = $4, models = $5, group_name = $6, priority = $7, weight = $8,
-              enabled = $9, retry = $10, settings = $11, updated_at = $12,
+              enabled = $9, retry = $10, settings = $11, updated_at = $12, costs = $13,
               consecutive_failures = CASE WHEN $9 AND NOT enabled THEN 0 ELSE consecutive_failures END,
               open_until = CASE WHEN $9 AND NOT enabled THEN NULL ELSE open_until END
         WHERE id = $1 RETURNING *`,
       [id, next.name, next.provider, next.base_url.replace(/\/$/, ''), JSON.stringify(next.models), patch.group ?? current.group_name,
-        next.priority, next.weight, next.enabled, JSON.stringify(next.retry ?? {}), JSON.stringify(next.settings ?? {}), this.clock.now()],
+        next.priority, next.weight, next.enabled, JSON.stringify(next.retry ?? {}), JSON.stringify(next.settings ?? {}), this.clock.now(),
+        JSON.stringify(next.costs ?? {})],
     );
     this.invalidate();
     return result.rows[0]!;

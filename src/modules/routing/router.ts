@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { TokenBucket } from '../../lib/token-bucket.js';
-import type { CatalogModel } from '../catalog/types.js';
+import type { CatalogModel, PriceRule } from '../catalog/types.js';
 import type { ChannelRow, ChannelService, CredentialRow } from '../channels/service.js';
 import type { TaskRow } from '../tasks/types.js';
 import { createAdapter, isInternalProvider, TEST_MODE_PROVIDER } from '../../providers/registry.js';
@@ -24,6 +24,8 @@ export interface Route {
   /** Error classes on which this channel's failures move the task to the next channel. */
   failoverOn: ErrorClass[];
   maxAttempts: number;
+  /** The channel's upstream cost rule for the task's model (M11); null on the sandbox or when the channel has none. */
+  cost: PriceRule | null;
   /** Waits for the channel's upstream request budget (settings.requests_per_second, default 100 per process). */
   budget: () => Promise<void>;
 }
@@ -68,7 +70,7 @@ export class ChannelRouter implements Router {
   }
 
   private sandboxRoute(task: TaskRow): Route {
-    return { providerId: TEST_MODE_PROVIDER, channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5, budget: async () => {} };
+    return { providerId: TEST_MODE_PROVIDER, channelId: null, credentialId: null, adapter: this.sandbox, context: { upstreamModel: task.model, settings: {} }, trustedOrigins: [], failoverOn: [], maxAttempts: 5, cost: null, budget: async () => {} };
   }
 
   private adapterFor(channel: ChannelRow): ProviderAdapter {
@@ -164,6 +166,7 @@ export class ChannelRouter implements Router {
       trustedOrigins: [new URL(channel.base_url).origin, ...resultOrigins(channel.settings.result_origins)],
       failoverOn: channel.retry.failover_on ?? DEFAULT_FAILOVER_ON,
       maxAttempts: channel.retry.attempts ?? 5,
+      cost: channel.costs?.[task.model] ?? null,
       budget: () => this.budgetOf(channel).take(),
     };
   }

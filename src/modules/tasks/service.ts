@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../db/pool.js';
 import { AppError } from '../../lib/errors.js';
 import type { JsonValue } from '../../providers/spec.js';
 import type { TaskRow, TaskStatus } from './types.js';
-import { usageByModel, type UsageRow } from './usage.js';
+import { usageByModel, usageReport, type UsageReportFilter, type UsageReportRow, type UsageRow } from './usage.js';
 
 /**
  * Task rows outside the two hot-path functions: reads scoped to a customer and mode (other customers' and other
@@ -45,6 +45,11 @@ export class TaskService {
   /** Settled usage per model of one customer and mode in [from, to) (`GET /v1/usage?from=&to=`). */
   async usageByModel(customerId: string, mode: string, from: Date, to: Date): Promise<UsageRow[]> {
     return usageByModel(this.db, customerId, mode, from, to);
+  }
+
+  /** One page of a grouped usage report (`GET /api/admin/reports/usage`, `GET /v1/usage?group_by=`). */
+  async usageReport(filter: UsageReportFilter): Promise<UsageReportRow[]> {
+    return usageReport(this.db, filter);
   }
 
   async getOwned(id: string, customerId: string, mode: string): Promise<TaskRow> {

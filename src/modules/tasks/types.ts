@@ -59,6 +59,8 @@ export interface TaskRow {
   result: { files: ResultFile[] } | null;
   hold_amount: bigint;
   charged: bigint;
+  /** Upstream cost in credits (M11, migration 0010): null while open or when the route had no cost for the model; 0 when released. */
+  cost_credits: bigint | null;
   /** The catalogue price version and group percent the task was reserved under (M9, M10); null before migration 0009. */
   price_version: number | null;
   price_percent: number | null;

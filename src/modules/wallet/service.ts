@@ -197,9 +197,12 @@ export class WalletService {
     }
   }
 
-  /** Charges min(actual, hold) (M3) and marks the task succeeded. */
-  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db, result: unknown = null): Promise<ResolveResult> {
-    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null, result);
+  /**
+   * Charges min(actual, hold) (M3) and marks the task succeeded; `cost` is the upstream cost of the task in credits
+   * (M11), stored on the task in the same statement (null when the route has no cost for the model).
+   */
+  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db, result: unknown = null, cost: bigint | null = null): Promise<ResolveResult> {
+    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null, result, cost);
   }
 
   /** Returns the whole hold (M4); the task ends failed, cancelled or expired with `errorCode`. */
@@ -224,8 +227,9 @@ export class WalletService {
     now: Date,
     onlyIfStatus: string | null,
     taskResult: unknown = null,
+    cost: bigint | null = null,
   ): Promise<ResolveResult> {
-    const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7, $8)', [
+    const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
       taskId,
       outcome,
       finalStatus,
@@ -234,6 +238,7 @@ export class WalletService {
       now,
       onlyIfStatus,
       taskResult === null ? null : JSON.stringify(taskResult),
+      cost,
     ]);
     return result.rows[0]!;
   }

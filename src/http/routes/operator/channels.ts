@@ -9,6 +9,7 @@ import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
 import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
 import { OPERATOR_ACTOR } from './customers.js';
+import { PricingSchema } from './models.js';
 
 /**
  * Operator API: channels and the upstream credential pool (API.md §8). Credentials are encrypted at rest and never
@@ -33,12 +34,15 @@ const ChannelFields = {
   enabled: Type.Boolean(),
   retry: Retry,
   settings: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 }),
+  /** M11: the upstream cost of each mapped model, in the catalogue's price rule shapes (credits). */
+  costs: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), PricingSchema, { maxProperties: 500 }),
 };
 const CreateChannel = Type.Object(
   {
     name: ChannelFields.name, provider: ChannelFields.provider, base_url: ChannelFields.base_url, models: ChannelFields.models,
     group: Type.Optional(ChannelFields.group), priority: Type.Optional(ChannelFields.priority), weight: Type.Optional(ChannelFields.weight),
     enabled: Type.Optional(ChannelFields.enabled), retry: Type.Optional(ChannelFields.retry), settings: Type.Optional(ChannelFields.settings),
+    costs: Type.Optional(ChannelFields.costs),
   },
   Strict,
 );

@@ -6,23 +6,56 @@ import type { WalletService } from '../../../modules/wallet/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { creditsToJson } from '../../../lib/money.js';
 import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
-import { Strict, parseTimestamp } from '../../schemas.js';
+import { CUSTOMER_USAGE_COLUMNS, MAX_REPORT_GROUPS, customerUsageReport, toCsv } from '../../../workflows/usage-reports.js';
+import { Pagination, Strict, pageLimit, parseTimestamp } from '../../schemas.js';
+import { ReportFormat } from '../operator/reports.js';
 
-/** `GET /v1/usage` (API.md §3): the key's wallet; `from`/`to` add settled usage per model. */
-const Query = Type.Object(
-  { from: Type.Optional(Type.String({ maxLength: 64 })), to: Type.Optional(Type.String({ maxLength: 64 })) },
+/**
+ * `GET /v1/usage` (API.md §3): the key's wallet; `from`/`to` add settled usage per model. `group_by=day|model|key`
+ * answers the customer's own tasks created in [from, to) (default: the last 30 days) grouped instead, one page of
+ * at most 1,000 groups, and `format=csv` those rows as CSV (workflows/usage-reports.ts; never any upstream cost).
+ */
+const Query = Type.Composite(
+  [
+    Pagination,
+    Type.Object({
+      from: Type.Optional(Type.String({ maxLength: 64 })),
+      to: Type.Optional(Type.String({ maxLength: 64 })),
+      group_by: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('model'), Type.Literal('key')])),
+      format: Type.Optional(ReportFormat),
+    }),
+  ],
   Strict,
 );
 
-/** What the usage route uses: API-key auth, the wallet (balance), the tasks (usage per model) and the clock. */
+/** What the usage route uses: API-key auth, the wallet (balance), the tasks (usage per model and grouped) and the clock. */
 export type UsageRouteDeps = ApiKeyAuthDeps & { wallet: WalletService; tasks: TaskService; clock: Clock };
 
 export function registerUsageRoute(app: App, deps: UsageRouteDeps): void {
   app.get<{ Querystring: Static<typeof Query> }>(
     '/v1/usage',
     { config: { face: 'jobs' }, onRequest: apiKeyAuth(deps), schema: { querystring: Query } },
-    async (request) => {
+    async (request, reply) => {
       const principal = principalOf(request);
+      const query = request.query;
+      if (query.group_by === undefined && (query.format !== undefined || query.limit !== undefined || query.after !== undefined)) {
+        const param = query.format !== undefined ? 'format' : query.limit !== undefined ? 'limit' : 'after';
+        throw new AppError('invalid_request', `${param} applies to grouped usage; add group_by=day|model|key`, { param });
+      }
+      let grouped: Awaited<ReturnType<typeof customerUsageReport>> | null = null;
+      if (query.group_by !== undefined) {
+        const report = await customerUsageReport(deps, principal.customerId, principal.mode, {
+          ...(query.from !== undefined ? { from: parseTimestamp(query.from, 'from') } : {}),
+          ...(query.to !== undefined ? { to: parseTimestamp(query.to, 'to') } : {}),
+          groupBy: query.group_by,
+          limit: pageLimit(query, MAX_REPORT_GROUPS, MAX_REPORT_GROUPS),
+          after: query.after ?? null,
+        });
+        if (query.format === 'csv') {
+          return reply.header('content-type', 'text/csv; charset=utf-8').header('x-has-more', String(report.has_more)).send(toCsv(CUSTOMER_USAGE_COLUMNS, report.rows));
+        }
+        grouped = report;
+      }
       const balance = await deps.wallet.balance(principal.customerId, principal.mode);
       const body: Record<string, unknown> = {
         creditsBalance: creditsToJson(balance.balance),
@@ -30,6 +63,7 @@ export function registerUsageRoute(app: App, deps: UsageRouteDeps): void {
         creditsAvailable: creditsToJson(balance.available),
         mode: principal.mode,
       };
+      if (grouped) return { ...body, from: grouped.from, to: grouped.to, group_by: grouped.group_by, usage: grouped.rows, has_more: grouped.has_more };
       const { from, to } = request.query;
       if (from !== undefined || to !== undefined) {
         const start = from === undefined ? new Date(0) : parseTimestamp(from, 'from');
