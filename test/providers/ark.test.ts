@@ -429,8 +429,10 @@ describe('ark: callbacks (§2.4)', () => {
     const hook = await receiver(2);
     const h = await setup({ callbackRetryMs: 5 }, { callbackUrl: hook.url });
     await h.adapter.start(video('x [[scenario:callback_fail;times=2]]'), h.context);
-    await drive(h, () => hook.bodies.some((body) => body.status === 'succeeded'));
-    const terminal = h.mock.stats.callbacks.filter((delivery) => (delivery.body as { status: string }).status === 'succeeded');
+    const terminalRecords = () => h.mock.stats.callbacks.filter((delivery) => (delivery.body as { status: string }).status === 'succeeded');
+    // The receiver sees the body before the mock has read the 200 back and recorded it: wait for the record too.
+    await drive(h, () => hook.bodies.some((body) => body.status === 'succeeded') && terminalRecords().length >= 3);
+    const terminal = terminalRecords();
     expect(terminal.map((delivery) => delivery.status)).toEqual([500, 500, 200]);
   });
 });

@@ -359,6 +359,8 @@ describe('newapi adapter: callbacks', () => {
     accepted(await adapter.start(generation('x [[scenario:callback_fail;times=2]]'), context));
     control.offsetMs += 500;
     await waitFor(() => hook.bodies[0]);
+    // The receiver sees the body before the mock has read the 200 back and recorded it: wait for the record.
+    await waitFor(() => (control.stats.callbacks.length >= 3 ? true : undefined));
     expect(control.stats.callbacks.map((delivery) => delivery.status)).toEqual([500, 500, 200]);
   });
 
