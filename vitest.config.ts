@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Projects: unit tests; the integration suite twice (embedded PGlite and real PostgreSQL, SEMANTICS D1);
- * concurrency tests on PostgreSQL only (D9). The global setup migrates one template of each engine.
+ * concurrency tests on PostgreSQL only (D9); the operator console in Chromium (browser). The global setup migrates one template of each engine.
  */
 export default defineConfig({
   test: {
@@ -21,6 +21,11 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'integration-postgres', include: ['test/integration/**/*.test.ts'], env: { GENRELAY_TEST_ENGINE: 'postgres' } },
+      },
+      {
+        // The console in real Chromium (test/browser/harness.ts): one file at a time, each with its own app and browser.
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], fileParallelism: false, testTimeout: 120_000 },
       },
       {
         extends: true,

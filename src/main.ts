@@ -1,3 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { Command } from 'commander';
 import { ConfigError, parseConfig } from './config/index.js';
 import { loadSecrets } from './config/secrets.js';
@@ -6,9 +12,14 @@ import { migrate } from './db/migrate.js';
 import { buildDeps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { seedDemo } from './workflows/bootstrap.js';
+import { createAdminWithLink, ensureFirstOwner, type CreatedAdmin } from './workflows/admins.js';
+import { ADMIN_ROLES, type AdminRole } from './modules/admin-auth/admins.js';
+import { systemClock } from './lib/clock.js';
+import { createIdGenerator } from './lib/ids.js';
+import { AppError } from './lib/errors.js';
 import { Worker } from './worker/worker.js';
 
-/** CLI entry: `genrelay serve | migrate`. Config is parsed once here; bad config exits with a clear message. */
+/** CLI entry: `genrelay serve | migrate | admin create | mock-upstreams`. Config is parsed once here; bad config exits with a clear message. */
 const program = new Command()
   .name('genrelay')
   .description('Self-hosted gateway for reselling AI generation behind one API key and one credit wallet');
@@ -23,18 +34,25 @@ program
     await deps.catalog.seedDefaults();
     const app = buildServer(deps, { apiRoutes: config.role !== 'worker' });
     const demo = config.demo ? await seedDemo(deps) : null;
+    // The embedded default's first start: a pending owner to enroll from the console (a server database gets its
+    // first owner from `genrelay admin create`).
+    const owner = config.databaseUrl === null && config.role !== 'worker' ? await ensureFirstOwner(deps, config.adminEmail) : null;
     const worker = config.role === 'api' ? null : new Worker(deps);
     await app.listen({ port: config.port, host: config.host });
+    if (config.databaseUrl === null) markEmbeddedInUse(config.dataDir);
+    const consoleBuild = config.role === 'worker' ? null : buildConsoleIfMissing(config.consoleDir, deps.logger);
     worker?.start();
-    printFirstStart(config.publicBaseUrl, secrets.generatedOperatorKey, demo?.testKey ?? null);
+    printFirstStart(config.publicBaseUrl, secrets.generatedOperatorKey, demo?.testKey ?? null, owner);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       deps.logger.info({ signal }, 'shutting down');
+      consoleBuild?.kill();
       await app.close();
       await worker?.stop();
       await deps.close();
+      if (config.databaseUrl === null) releaseEmbedded(config.dataDir);
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
@@ -50,6 +68,47 @@ program
     const applied = await migrate(db);
     await db.close();
     console.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+const admin = program.command('admin').description('operator console admins');
+
+admin
+  .command('create')
+  .description('create a pending console admin and print a one-time enrollment link (valid 24 h)')
+  .requiredOption('--email <email>', 'the admin\'s email (their sign-in name)')
+  .option('--role <role>', `${ADMIN_ROLES.join(', ')}`, 'owner')
+  .action(async (options: { email: string; role: string }) => {
+    const config = parseConfig();
+    if (!(ADMIN_ROLES as readonly string[]).includes(options.role)) {
+      console.error(`--role must be one of ${ADMIN_ROLES.join(', ')}`);
+      process.exit(2);
+    }
+    if (!/^[^@\s]+@[^@\s]+$/.test(options.email) || options.email.length > 254) {
+      console.error('--email must be an email address');
+      process.exit(2);
+    }
+    if (config.databaseUrl === null) refuseIfEmbeddedInUse(config.dataDir);
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      await migrate(db);
+      const created = await createAdminWithLink(
+        { db, clock: systemClock, ids: createIdGenerator(systemClock), config },
+        { email: options.email, role: options.role as AdminRole },
+      );
+      const what = created.reissued ? 'new enrollment link for the pending admin' : `${created.admin.role} created (pending)`;
+      console.log(`${created.admin.email}: ${what}`);
+      console.log(`Enrollment link (one-time, valid until ${created.expiresAt.toISOString()}):`);
+      console.log(`  ${created.url}`);
+    } catch (error) {
+      if (error instanceof AppError) {
+        console.error(error.message);
+        process.exitCode = 1;
+      } else {
+        throw error;
+      }
+    } finally {
+      await db.close();
+    }
   });
 
 program
@@ -71,11 +130,69 @@ program
     for (const [family, path] of Object.entries(FAMILY_BASE_PATHS)) console.log(`  ${family.padEnd(10)} ${running.baseUrl}${path}`);
   });
 
-function printFirstStart(baseUrl: string, operatorKey: string | null, testKey: string | null): void {
-  if (!operatorKey && !testKey) return;
+/**
+ * `npm ci` builds the console (`prepare`); an install without it (a checkout where the build was skipped) builds it
+ * on the first start, in the background: `/admin` answers its 503 page until `dist/console/admin` is there. Only the
+ * package's own `dist/console` is built this way (a custom CONSOLE_DIR is the operator's to fill).
+ */
+function buildConsoleIfMissing(consoleDir: string, logger: Logger): ChildProcess | null {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const viteConfig = join(root, 'console', 'vite.config.ts');
+  if (existsSync(join(consoleDir, 'admin', 'index.html')) || resolve(consoleDir) !== join(root, 'dist', 'console') || !existsSync(viteConfig)) return null;
+  let vite: string;
+  try {
+    vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  } catch {
+    logger.warn('the operator console is not built and vite is not installed: run npm run build:console');
+    return null;
+  }
+  logger.info('the operator console is not built: building it now (npm run build:console)');
+  const child = spawn(process.execPath, [vite, 'build', '--config', viteConfig], { cwd: root, stdio: 'ignore' });
+  child.on('exit', (code) => {
+    if (code === 0) logger.info('operator console built: /admin is ready');
+    else if (code !== null) logger.warn({ code }, 'building the operator console failed: run npm run build:console to see why');
+  });
+  child.on('error', (error) => logger.warn({ err: error }, 'could not start the console build'));
+  return child;
+}
+
+/**
+ * The embedded database is one PGlite directory that only one process may open. A serving process leaves its pid in
+ * DATA_DIR/genrelay.pid; `admin create` refuses to open the directory while that process lives.
+ */
+const pidFile = (dataDir: string) => join(dataDir, 'genrelay.pid');
+
+function markEmbeddedInUse(dataDir: string): void {
+  writeFileSync(pidFile(dataDir), `${process.pid}\n`);
+}
+
+function releaseEmbedded(dataDir: string): void {
+  rmSync(pidFile(dataDir), { force: true });
+}
+
+function refuseIfEmbeddedInUse(dataDir: string): void {
+  if (!existsSync(pidFile(dataDir))) return;
+  const pid = Number(readFileSync(pidFile(dataDir), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EPERM') return; // a stale file: that process is gone
+  }
+  console.error(`genrelay is serving from ${dataDir} (pid ${pid}); the embedded database cannot be opened twice.`);
+  console.error('Stop it first, or invite the admin from the console (Admins).');
+  process.exit(1);
+}
+
+function printFirstStart(baseUrl: string, operatorKey: string | null, testKey: string | null, owner: CreatedAdmin | null): void {
+  if (!operatorKey && !testKey && !owner) return;
   const lines = ['', '  genrelay first start — these secrets are shown once; store them now.', ''];
   if (operatorKey) lines.push(`  Operator API key:   ${operatorKey}`);
   if (testKey) lines.push(`  Demo test API key:  ${testKey}`);
+  if (owner) {
+    lines.push(`  Console owner:      ${owner.admin.email} — enroll within 24 h (password + authenticator app):`);
+    lines.push(`  Enrollment link:    ${owner.url}`);
+  }
   lines.push('', `  Try:  curl -H "Authorization: Bearer ${testKey ?? '<key>'}" ${baseUrl}/v1/usage`, '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseCidr } from '../lib/ip.js';
 import { parseDuration } from '../lib/time.js';
 import { assertValidPrefix } from '../lib/key-prefix.js';
@@ -47,7 +48,14 @@ export interface Config {
   /** Currency the public price list shows money in (ISO 4217 code), and how many credits make one unit of it. */
   priceCurrency: string;
   creditsPerCurrencyUnit: number;
+  /** Email of the pending owner the embedded default creates on its first start (no admin yet). */
+  adminEmail: string;
+  /** The built console (`npm run build:console` writes it); `/admin` serves `<consoleDir>/admin`. */
+  consoleDir: string;
 }
+
+/** The package root (src/config/ is two levels down), where `dist/console` is built. */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export class ConfigError extends Error {
   constructor(variable: string, problem: string) {
@@ -134,6 +142,8 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   const rpm = text(env, 'DEFAULT_RATE_LIMIT_RPM');
   const priceCurrency = (text(env, 'PRICE_CURRENCY') ?? 'USD').toUpperCase();
   if (!/^[A-Z]{3}$/.test(priceCurrency)) throw new ConfigError('PRICE_CURRENCY', `must be a three-letter ISO 4217 code, got "${priceCurrency}"`);
+  const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
+  if (!/^[^@\s]+@[^@\s]+$/.test(adminEmail) || adminEmail.length > 254) throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
   return Object.freeze({
     port,
     host,
@@ -165,5 +175,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     maxInflightBodyBytes: integer(env, 'MAX_INFLIGHT_BODY_MB', 256, 0, 65_536) * 1024 * 1024,
     priceCurrency,
     creditsPerCurrencyUnit: integer(env, 'CREDITS_PER_CURRENCY_UNIT', 10_000, 1, 1_000_000_000),
+    adminEmail,
+    consoleDir: resolve(text(env, 'CONSOLE_DIR') ?? resolve(PACKAGE_ROOT, 'dist', 'console')),
   });
 }

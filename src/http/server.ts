@@ -1,4 +1,5 @@
 import Fastify, { type FastifySchema } from 'fastify';
+import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App } from './app-type.js';
@@ -36,9 +37,17 @@ import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 import { registerOperatorTaskRoutes } from './routes/operator/tasks.js';
 import { registerReportRoutes } from './routes/operator/reports.js';
+import { registerDashboardRoutes } from './routes/operator/dashboard.js';
+import { registerSettingsRoutes } from './routes/operator/settings.js';
 import { registerOperatorDeliveryRoutes } from './routes/operator/webhook-deliveries.js';
 import { registerAccountImportRoute } from './routes/operator/account-import.js';
 import { registerWebhookDeliveryRoutes } from './routes/v1/webhook-deliveries.js';
+import { registerAdminAuthRoutes } from './routes/admin/auth.js';
+import { registerAdminRoutes } from './routes/admin/admins.js';
+import { registerAdminSessionRoutes } from './routes/admin/sessions.js';
+import { registerConsoleStaticRoutes } from './routes/console/static.js';
+import { CONSOLE_PREFIX, adminSession, isConsoleRoute, setConsoleHeaders } from './plugins/admin-session.js';
+import { dummyHash } from '../modules/admin-auth/passwords.js';
 
 /** One registered route, as the fuzz suite and the API reference enumerate them. */
 export interface RouteEntry {
@@ -114,12 +123,18 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     }
     return sendError(request, reply, error);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 'No such route')));
+  app.setNotFoundHandler((request, reply) => {
+    // Unrouted console paths (e.g. /admin/api/nothing) are console responses too (A12).
+    if (isConsoleRoute(request.url.split('?')[0] ?? '')) setConsoleHeaders(reply);
+    return sendError(request, reply, new AppError('not_found', 'No such route'));
+  });
 
   registerHealthRoutes(app, deps);
   // A worker-only process serves health and metrics, nothing else.
   if (options.apiRoutes === false) return app;
   void app.register(multipart, { limits: { fileSize: 64 * 1024 * 1024, files: 4, fields: 64 } });
+  // Parses the console's session cookie (only the /admin/api routes read it; /v1 and the bearer faces never do).
+  void app.register(cookie);
   registerUsageRoute(app, deps);
   registerVideoCreateRoute(app, deps);
   registerVideoReadRoutes(app, deps);
@@ -132,24 +147,50 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerNewApiRoutes(app, deps);
   registerWebhookSecretRoutes(app, deps);
   registerWebhookEndpointRoutes(app, deps);
-  registerChannelRoutes(app, deps);
   registerTextRoutes(app, deps);
   registerUpstreamCallbackRoute(app, deps);
   registerApiKeyRoutes(app, deps);
-  registerCustomerRoutes(app, deps);
-  registerCustomerKeyRoutes(app, deps);
-  registerCreditRoutes(app, deps);
-  registerAuditRoutes(app, deps);
+  registerWebhookDeliveryRoutes(app, deps);
   // Public, no key: the price list and the API reference (built from routeTable on first request, so routes
   // registered below are included).
   registerPricingRoutes(app, deps);
   registerReferenceRoutes(app, deps);
+  // The operator API with the operator key, and the same routes again under /admin for console sessions.
+  registerOperatorApi(app, deps);
+  void app.register(async (scope) => {
+    scope.addHook('onRequest', adminSession(deps, { require: 'authenticated' }));
+    registerOperatorApi(scope as unknown as App, deps);
+  }, { prefix: CONSOLE_PREFIX });
+  // The console's own JSON (sign-in, admins, sessions) and its pages.
+  void app.register(async (scope) => {
+    const consoleApp = scope as unknown as App;
+    registerAdminAuthRoutes(consoleApp, deps);
+    registerAdminRoutes(consoleApp, deps);
+    registerAdminSessionRoutes(consoleApp, deps);
+  });
+  registerConsoleStaticRoutes(app, deps);
+  // The dummy password hash is made now, so the first sign-in of an unknown account costs what any other does (A2).
+  void dummyHash();
+  return app;
+}
+
+/**
+ * Every operator-API route (paths under /api/, face `operator`). Registered twice by buildServer: as is, behind the
+ * operator key, and inside the `/admin` prefix, where the admin-session hook has authenticated a console session
+ * before the routes' own `operatorAuth` runs (which then accepts the admin principal). Same handlers, same workflows.
+ */
+function registerOperatorApi(app: App, deps: Deps): void {
+  registerChannelRoutes(app, deps);
+  registerCustomerRoutes(app, deps);
+  registerCustomerKeyRoutes(app, deps);
+  registerCreditRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   registerModelAdminRoutes(app, deps);
   registerGroupRoutes(app, deps);
-  registerWebhookDeliveryRoutes(app, deps);
   registerOperatorTaskRoutes(app, deps);
   registerOperatorDeliveryRoutes(app, deps);
   registerAccountImportRoute(app, deps);
   registerReportRoutes(app, deps);
-  return app;
+  registerDashboardRoutes(app, deps);
+  registerSettingsRoutes(app, deps);
 }

@@ -190,7 +190,7 @@ export interface ProviderAdapter {
   readonly text?: TextAdapter;
   /**
    * The remaining balance of the account behind `context.credential`, for upstreams whose wire contract documents a
-   * balance read (PROVIDERS §1). Optional: no adapter implements it until its upstream documents one. The engine
+   * balance read (PROVIDERS §1.4, §8.1: new-api's billing routes). Optional: only such adapters have it. The engine
    * reads it on the operator's account test and on a schedule, and routes around an account whose balance is ≤ 0.
    * Null when the upstream answered without a usable figure.
    */

@@ -87,15 +87,20 @@ export async function getOperatorTask(deps: OperatorTasksDeps, id: string) {
 }
 
 /**
- * The operator cancels any customer's task (SEMANTICS T13, the same rules as the customer's cancel), then the audit
- * row: the cancel may ask the upstream, so it runs outside any transaction (T3) and only a done cancel is audited.
+ * The operator cancels any customer's task (SEMANTICS T13, the same rules as the customer's cancel). The audit row is
+ * written in the transaction that moves the task to `cancelled` (K13); a cancel that changes nothing (409) writes
+ * none. An upstream cancel, when one is needed, is asked before and outside that transaction (T3).
  */
 export async function cancelOperatorTask(deps: OperatorCancelDeps, id: string, audit: AuditContext) {
   const task = await taskOrNotFound(deps, id);
-  const cancelled = await cancelTask(deps, task);
-  await recordAudit(deps.db, audit, {
-    action: 'task.cancel', targetType: 'task', targetId: id,
-    before: { status: publicStatus(task) }, after: { status: publicStatus(cancelled), customer_id: cancelled.customer_id },
-  }, deps.clock.now());
+  await cancelTask(deps, task, {
+    db: deps.db,
+    write: async (tx, now, from) => {
+      await recordAudit(tx, audit, {
+        action: 'task.cancel', targetType: 'task', targetId: id,
+        before: { status: publicStatus({ ...task, status: from }) }, after: { status: 'cancelled', customer_id: task.customer_id },
+      }, now);
+    },
+  });
   return getOperatorTask(deps, id);
 }

@@ -7,12 +7,15 @@ import type { UsageGroup, UsageReportRow } from '../modules/tasks/usage.js';
  * Usage reports (SEMANTICS M11, API.md §8 "Reports" and §3 `/v1/usage`): tasks created in [from, to) grouped by
  * day (UTC), customer, model, channel or API key, one bounded page of at most 1,000 groups in key order (D5; `after`
  * is the last key of the previous page). The operator's rows carry the upstream cost and the margin; a customer's
- * rows never do (E3). Both can be answered as CSV with a header row.
+ * rows never do (E3). As CSV, every group of the range is exported: read in batches of CSV_BATCH groups by key
+ * (keyset), each batch its own short query, so no transaction stays open while the response is written.
  */
 export type UsageReportDeps = Pick<Deps, 'tasks' | 'clock'>;
 
 export const MAX_REPORT_GROUPS = 1000;
 const DEFAULT_RANGE_MS = 30 * 24 * 60 * 60 * 1000;
+/** Groups read per query while a CSV export streams. */
+export const CSV_BATCH = 500;
 
 export interface UsageReportQuery {
   from?: Date;
@@ -82,10 +85,55 @@ function field(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** RFC 4180 CSV of report rows: a header row with the JSON field names, then one line per row, CRLF line ends. */
-export function toCsv(columns: readonly string[], rows: ReadonlyArray<Record<string, unknown>>): string {
-  const lines = [columns.join(','), ...rows.map((row) => columns.map((column) => field(row[column])).join(','))];
-  return `${lines.join('\r\n')}\r\n`;
+/** One RFC 4180 record with its CRLF (the header row is the JSON field names). */
+function csvLine(columns: readonly string[], row: Record<string, unknown>): string {
+  return `${columns.map((column) => field(row[column])).join(',')}\r\n`;
+}
+
+/** A CSV export being written: its file name and its text, one chunk per batch (header first). */
+export interface CsvExport {
+  filename: string;
+  chunks: AsyncIterable<string>;
+}
+
+/**
+ * Every group of the range after `query.after` as CSV. The range is checked and the first batch read before this
+ * returns, so a bad range (400) or a failing database (500) is answered as an error, not a cut-off file; later
+ * batches are read as the client takes the text (a reader that goes away stops the export).
+ */
+async function csvExport<T extends Record<string, unknown>>(
+  deps: UsageReportDeps,
+  query: UsageReportQuery,
+  scope: { customerId?: string; mode?: string },
+  columns: readonly string[],
+  view: (row: UsageReportRow) => T,
+  name: string,
+): Promise<CsvExport> {
+  const { from, to } = range(deps, query);
+  const batch = (after: string | null) => deps.tasks.usageReport({ from, to, groupBy: query.groupBy, ...scope, after, limit: CSV_BATCH });
+  const first = await batch(query.after ?? null);
+  async function* chunks(): AsyncGenerator<string> {
+    yield `${columns.join(',')}\r\n`;
+    let rows = first;
+    for (;;) {
+      if (rows.length > 0) yield rows.map((row) => csvLine(columns, view(row))).join('');
+      if (rows.length < CSV_BATCH) return;
+      // Keyset: the next batch starts after the last key seen (raw key, '' for "no channel"), so no group repeats.
+      rows = await batch(rows[rows.length - 1]!.key);
+    }
+  }
+  const day = (date: Date) => date.toISOString().slice(0, 10);
+  return { filename: `${name}-${query.groupBy}-${day(from)}-${day(to)}.csv`, chunks: chunks() };
+}
+
+/** The operator's report of one mode as a CSV export of every group. */
+export function operatorUsageCsv(deps: UsageReportDeps, query: UsageReportQuery & { mode: 'live' | 'test' }): Promise<CsvExport> {
+  return csvExport(deps, query, { mode: query.mode }, OPERATOR_USAGE_COLUMNS, operatorUsageRow, `usage-${query.mode}`);
+}
+
+/** One customer's own usage in the key's mode as a CSV export of every group (no costs). */
+export function customerUsageCsv(deps: UsageReportDeps, customerId: string, mode: string, query: UsageReportQuery): Promise<CsvExport> {
+  return csvExport(deps, query, { customerId, mode }, CUSTOMER_USAGE_COLUMNS, customerUsageRow, `usage-${mode}`);
 }
 
 export const OPERATOR_USAGE_COLUMNS = ['key', 'requests', 'succeeded', 'failed', 'credits_charged', 'cost_credits', 'margin_credits'] as const;

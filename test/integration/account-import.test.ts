@@ -66,7 +66,7 @@ describe('POST /api/accounts/import', () => {
     expect(pool.find((account) => account.id === results[1].id)).toMatchObject({ label: 'second', status: 'active' });
     const audit = await operator('GET', `/api/admin/audit?action=account.import&target_id=${channelId}`);
     expect(audit.body.data).toHaveLength(1);
-    expect(audit.body.data[0]).toMatchObject({ actor: 'operator', target_type: 'channel', after: { created: [results[0].id, results[1].id], duplicates: 2, invalid: 4 } });
+    expect(audit.body.data[0]).toMatchObject({ actor: 'operator-key', target_type: 'channel', after: { created: [results[0].id, results[1].id], duplicates: 2, invalid: 4 } });
     expect(JSON.stringify(audit.body.data[0])).not.toContain('sk-new');
   });
 
@@ -140,7 +140,7 @@ describe('upstream-reported balance', () => {
     const [poor, rich] = imported.body.results.map((result: any) => result.id as string);
     const plain = await channel('no balance reads');
     const unread = (await operator('POST', '/api/accounts', { channel_id: plain, credential: 'sk-plain' })).body.id;
-    // No adapter documents a balance read today (PROVIDERS.md): this channel's adapter gets one for the test.
+    // Ark documents no balance read (PROVIDERS.md §1.4): this channel's adapter gets one for the test.
     const balances: Record<string, number> = { 'sk-poor': 0, 'sk-rich': 5 };
     const route = await ctx.app.deps.router.routeForCredential(poor, model);
     (route!.adapter as { balance?: unknown }).balance = async (context: { credential?: string }) => ({ amount: balances[context.credential!]!, currency: 'USD' });

@@ -165,13 +165,53 @@ describe('POST /api/admin/tasks/:id/cancel', () => {
     expect(response.body.credits.charged).toBe(0);
     const audit = await operator('GET', `/api/admin/audit?target_type=task&target_id=${queued}`);
     expect(audit.body.data).toHaveLength(1);
-    expect(audit.body.data[0]).toMatchObject({ action: 'task.cancel', actor: 'operator', before: { status: 'queued' }, after: { status: 'cancelled', customer_id: B.customerId } });
+    expect(audit.body.data[0]).toMatchObject({ action: 'task.cancel', actor: 'operator-key', before: { status: 'queued' }, after: { status: 'cancelled', customer_id: B.customerId } });
     const again = await operator('POST', `/api/admin/tasks/${queued}/cancel`);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('task_not_cancellable');
+    // A cancel that changes nothing writes no audit row.
+    expect((await operator('GET', `/api/admin/audit?target_type=task&target_id=${queued}`)).body.data).toHaveLength(1);
     const done = await operator('POST', `/api/admin/tasks/${testTask}/cancel`);
     expect(done.status).toBe(409);
     expect((await operator('GET', `/api/admin/audit?target_type=task&target_id=${testTask}`)).body.data).toEqual([]);
+  });
+
+  it('the audit row is written in the transaction that cancels: when it cannot be written, the task is not cancelled', async () => {
+    const queued = await video(B.test, 'audit must commit with the cancel');
+    const db = ctx.app.deps.db;
+    // A trigger that refuses this task's audit row: the cancel in the same transaction must roll back with it.
+    await db.query(`CREATE FUNCTION gr_test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'audit refused for the test'; END $$`);
+    await db.query(`CREATE TRIGGER gr_test_refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW
+      WHEN (NEW.target_id = '${queued}') EXECUTE FUNCTION gr_test_refuse_audit()`);
+    try {
+      const refused = await operator('POST', `/api/admin/tasks/${queued}/cancel`);
+      expect(refused.status).toBe(500);
+      const task = (await ctx.app.deps.tasks.get(queued))!;
+      expect(task.status).toBe('queued');
+      const hold = await db.query<{ status: string }>('SELECT status FROM reservations WHERE task_id = $1', [queued]);
+      expect(hold.rows[0]!.status).toBe('held');
+    } finally {
+      await db.query('DROP TRIGGER gr_test_refuse_audit ON audit_events');
+      await db.query('DROP FUNCTION gr_test_refuse_audit()');
+    }
+    expect((await operator('GET', `/api/admin/audit?target_type=task&target_id=${queued}`)).body.data).toEqual([]);
+    const cancelled = await operator('POST', `/api/admin/tasks/${queued}/cancel`);
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect((await operator('GET', `/api/admin/audit?target_type=task&target_id=${queued}`)).body.data).toHaveLength(1);
+  });
+
+  it('a submitted task: the provider\'s cancel is asked first, then the cancel and its audit row commit together', async () => {
+    // The sandbox provider (test keys) cancels a submitted task upstream-style; its time is the injected clock.
+    const submitted = await video(A.test, 'a slow heron [[scenario:slow_queue;ms=600000]]');
+    await ctx.app.worker.drain();
+    expect((await ctx.app.deps.tasks.get(submitted))!.status).toBe('submitted');
+    const response = await operator('POST', `/api/admin/tasks/${submitted}/cancel`);
+    expect(response.status, response.text).toBe(200);
+    expect(response.body).toMatchObject({ status: 'cancelled', internal_status: 'cancelled', credits: { charged: 0 } });
+    const audit = (await operator('GET', `/api/admin/audit?target_type=task&target_id=${submitted}`)).body.data;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ action: 'task.cancel', before: { status: 'queued' }, after: { status: 'cancelled', customer_id: A.customerId } });
   });
 
   it('an unknown id → 404; no key and customer keys → 401 and nothing is cancelled', async () => {

@@ -63,7 +63,7 @@ describe('catalogue: models', () => {
     expect(enabled.status, enabled.text).toBe(200);
     expect((await ctx.app.request('GET', '/v1/models/hidden-video', { key: owner.key })).body.pricing).toEqual({ unit: 'second', credits_by: { '480p': 100, '720p': 200 } });
     const [audit] = await auditOf('hidden-video', 'model.create');
-    expect(audit).toMatchObject({ actor: 'operator', after: { id: 'hidden-video', enabled: false, price_version: 1 } });
+    expect(audit).toMatchObject({ actor: 'operator-key', after: { id: 'hidden-video', enabled: false, price_version: 1 } });
     const [update] = await auditOf('hidden-video', 'model.update');
     expect(update).toMatchObject({ before: { enabled: false }, after: { enabled: true } });
   });

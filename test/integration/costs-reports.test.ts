@@ -120,7 +120,7 @@ describe('cost recorded with the settlement', () => {
     expect(response.status, response.text).toBe(200);
     const { prompt_tokens: input, completion_tokens: output } = response.body.usage;
     const [task] = (await ctx.app.deps.tasks.listAll({ customerId: customer.id, limit: 1 }));
-    expect(Number(task!.charged)).toBe(Math.ceil((input * 2500 + output * 20_000) / 1_000_000));
+    expect(Number(task!.charged)).toBe(Math.ceil((input * 1750 + output * 14_000) / 1_000_000));
     expect(Number(task!.cost_credits)).toBe(Math.ceil((input * 1000 + output * 10_000) / 1_000_000));
   });
 });

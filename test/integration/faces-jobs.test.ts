@@ -103,7 +103,7 @@ describe('jobs face (API.md §5)', () => {
     const cases: Array<[string, string, string, number]> = [
       ['seedance-2.0', '9:16_SMALL', '480p', 4 * 900],
       ['happyhorse-1.0', '1:1_SMALL', '720p', 4 * 1400],
-      ['sora-2', '16:9_SMALL', '720p', 4 * 1000],
+      ['sora-2', '16:9_SMALL', '720p', 4 * 700],
     ];
     for (const [model, size, resolution, price] of cases) {
       const created = await ctx.app.request('POST', '/v1/videos/generate', { key: owner.key, headers: idem(), body: { prompt: 'p', model, size, duration: 4 } });

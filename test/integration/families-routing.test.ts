@@ -33,7 +33,7 @@ interface Family {
 const FAMILIES: Family[] = [
   { provider: 'ark', basePath: '/ark/api/v3', model: 'seedance-2.0-fast', upstream: 'dreamina-seedance-2-0-fast-260128', path: '/v1/videos', body: { seconds: 5 }, moderation: 'moderation_output', price: 5 * 1200 },
   { provider: 'xai', basePath: '/xai/v1', model: 'grok-imagine-video', upstream: 'grok-imagine-video', path: '/v1/videos', body: { seconds: 6, resolution: '480p' }, moderation: 'moderation_output', price: 6 * 500 },
-  { provider: 'openai', basePath: '/openai/v1', model: 'sora-2', upstream: 'sora-2', path: '/v1/videos', body: { seconds: 4, size: '1280x720' }, moderation: 'moderation_output', price: 4 * 1000 },
+  { provider: 'openai', basePath: '/openai/v1', model: 'sora-2', upstream: 'sora-2', path: '/v1/videos', body: { seconds: 4, size: '1280x720' }, moderation: 'moderation_output', price: 4 * 700 },
   { provider: 'dashscope', basePath: '/dashscope/api/v1', model: 'happyhorse-1.0', upstream: 'happyhorse-1.0-t2v', path: '/v1/videos', body: { seconds: 5, resolution: '720p' }, moderation: 'moderation_output', price: 5 * 1400 },
   { provider: 'newapi', basePath: '/newapi/v1', model: 'seedance-2.0', upstream: 'doubao-seedance-2-0', path: '/v1/videos', body: { seconds: 5, resolution: '720p' }, moderation: 'moderation_output', price: 5 * 1800 },
   { provider: 'suno', basePath: '/suno/api/v1', model: 'suno-v5', upstream: 'V5', path: '/v1/music/generations', body: {}, moderation: 'moderation_input', price: 1500 },

@@ -51,7 +51,7 @@ describe('groups: the operator routes', () => {
     expect(patched.body).toMatchObject({ id: 'resellers', name: 'Resellers', price_percent: 75 });
     const audit = await op('GET', '/api/admin/audit?target_type=group&target_id=resellers');
     expect(audit.body.data.map((row: any) => row.action)).toEqual(['group.update', 'group.create']);
-    expect(audit.body.data[0]).toMatchObject({ actor: 'operator', before: { price_percent: 80 }, after: { price_percent: 75 } });
+    expect(audit.body.data[0]).toMatchObject({ actor: 'operator-key', before: { price_percent: 80 }, after: { price_percent: 75 } });
 
     expectV1Error(await op('PATCH', '/api/admin/groups/no-such-group', { price_percent: 90 }), 404, 'not_found');
     expectV1Error(await op('POST', '/api/admin/groups', { id: 'resellers' }), 409, 'conflict');
@@ -94,7 +94,8 @@ describe('groups: the customer pays its own price', () => {
     // gpt-image-2: 500 flat, low 150, medium 500, high 2000 → 365, 110 (109.5 rounded up), 365, 1460.
     expect(image.pricing).toMatchObject({ unit: 'image', credits: 365, credits_by: { low: 110, medium: 365, high: 1460 } });
     const chat = list.body.data.find((model: any) => model.id === 'grok-4-fast');
-    expect(chat.pricing).toMatchObject({ input_credits_per_million: 1460, output_credits_per_million: 3650 });
+    // grok-4-fast: 1,400 / 3,500 per million tokens → 1022, 2555.
+    expect(chat.pricing).toMatchObject({ input_credits_per_million: 1022, output_credits_per_million: 2555 });
     expect((await ctx.app.request('GET', '/v1/models/seedance-2.0-fast', { key: owner.key })).body.pricing.credits_by).toEqual({ '480p': 438, '720p': 876 });
 
     const quote = await ctx.app.request('POST', '/v1/quotes', { key: owner.key, body: { model: 'gpt-image-2', quality: 'low', n: 2 } });
@@ -118,7 +119,7 @@ describe('groups: the customer pays its own price', () => {
     const client = new OpenAI({ apiKey: owner.key, baseURL: `${ctx.app.baseUrl}/v1`, maxRetries: 0 });
     const completion = await client.chat.completions.create({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'Hello there.' }] });
     const usage = completion.usage!;
-    const expected = Math.ceil((usage.prompt_tokens * 1460 + usage.completion_tokens * 3650) / 1_000_000);
+    const expected = Math.ceil((usage.prompt_tokens * 1022 + usage.completion_tokens * 2555) / 1_000_000);
     expect((await charges(owner.customerId)).at(-1)).toBe(expected);
 
     // The same requests at list price for a customer of the default group.

@@ -51,7 +51,7 @@ describe('customers', () => {
     expect(response.headers.get('location')).toBe(`/api/public/customers/${response.body.id}`);
     const audit = await ctx.app.request('GET', `/api/admin/audit?target_id=${response.body.id}`, { operator: true });
     expect(audit.body.data).toHaveLength(1);
-    expect(audit.body.data[0]).toMatchObject({ actor: 'operator', action: 'customer.create', target_type: 'customer' });
+    expect(audit.body.data[0]).toMatchObject({ actor: 'operator-key', action: 'customer.create', target_type: 'customer' });
   });
 
   it('rejects invalid bodies with 400 and stores nothing', async () => {

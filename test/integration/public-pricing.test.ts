@@ -65,10 +65,10 @@ describe('public price list', () => {
     expect(fast.limits).not.toHaveProperty('default_resolution');
     const mini = json.data.find((entry: any) => entry.id === 'gpt-5-mini');
     // OpenRouter's convention: per-token prices as decimal strings.
-    expect(mini).toMatchObject({ context_length: 400_000, pricing: { unit: 'token', prompt: '0.00000025', completion: '0.000002' } });
-    expect(mini.prices.map((line: any) => [line.variant, line.unit, line.credits, line.amount])).toEqual([
-      ['input', '1M tokens', 2_500, '0.25'],
-      ['output', '1M tokens', 20_000, '2'],
+    expect(mini).toMatchObject({ context_length: 400_000, pricing: { unit: 'token', prompt: '0.000000175', completion: '0.0000014' } });
+    expect(mini.prices.map((line: any) => [line.variant, line.unit, line.credits, line.amount, line.discount_percent])).toEqual([
+      ['input', '1M tokens', 1_750, '0.175', 30],
+      ['output', '1M tokens', 14_000, '1.4', 30],
     ]);
     const image = json.data.find((entry: any) => entry.id === 'gpt-image-2');
     // Every quality is priced, so the flat fallback price is not a line of its own.
@@ -76,15 +76,59 @@ describe('public price list', () => {
     expect(image.pricing.image).toBe('0.015');
   });
 
-  it('shows the official list price and how far below it the price is', async () => {
-    await setPrice('sora-2', { unit: 'second', credits_by: { '720p': 700 } });
+  it('the demo catalogue is priced below list: every model with a list price shows a positive "% below list"', async () => {
+    const listed = DEFAULT_CATALOG.filter((model) => model.list_price !== null);
+    expect(listed.map((model) => model.id)).toEqual(['sora-2', 'seedream-4.5', 'grok-4-fast', 'gpt-5-mini', 'text-embedding-3-small']);
+    const json = (await pricing()).body;
+    const page = await ctx.app.request('GET', '/models');
+    for (const model of listed) {
+      const entry = json.data.find((item: any) => item.id === model.id);
+      expect(entry.list_price, model.id).toMatchObject({ amount: model.list_price!.amount, currency: 'USD' });
+      expect(entry.discount_percent, model.id).toBeGreaterThan(0);
+      for (const line of entry.prices) {
+        // Every variant is below its own list price (per-direction amounts for tokens).
+        expect(line.discount_percent, `${model.id} ${line.variant}`).toBeGreaterThan(0);
+        expect(Number(line.amount), `${model.id} ${line.variant}`).toBeLessThan(line.list_price.amount);
+      }
+      // The model's section of the HTML page says how far below list it is.
+      const start = page.text.indexOf(`id="${model.id}"`);
+      const section = page.text.slice(start, page.text.indexOf('</section>', start));
+      expect(section, model.id).toContain(`${entry.discount_percent} % below list`);
+    }
+    // The demo prices: 30 % below list throughout (10,000 credits = $1).
+    expect(json.data.find((item: any) => item.id === 'sora-2').prices).toEqual([
+      { variant: '720p', unit: 'second', credits: 700, amount: '0.07', list_price: { amount: 0.1, currency: 'USD', unit: 'second' }, discount_percent: 30 },
+    ]);
+    expect(json.data.find((item: any) => item.id === 'seedream-4.5').prices).toEqual([
+      { variant: null, unit: 'image', credits: 280, amount: '0.028', list_price: { amount: 0.04, currency: 'USD', unit: 'image' }, discount_percent: 30 },
+    ]);
+    expect(json.data.find((item: any) => item.id === 'grok-4-fast').prices.map((line: any) => [line.variant, line.credits, line.list_price.amount, line.discount_percent])).toEqual([
+      ['input', 1_400, 0.2, 30],
+      ['output', 3_500, 0.5, 30],
+    ]);
+    expect(json.data.find((item: any) => item.id === 'text-embedding-3-small').prices.map((line: any) => [line.variant, line.credits, line.amount, line.discount_percent])).toEqual([
+      ['input', 140, '0.014', 30],
+    ]);
+    // Models without a published list price show none and claim no discount.
+    for (const model of DEFAULT_CATALOG.filter((item) => item.list_price === null)) {
+      const entry = json.data.find((item: any) => item.id === model.id);
+      expect(entry, model.id).toMatchObject({ list_price: null, discount_percent: null });
+    }
+  });
+
+  it('a price change moves the "% below list"; at or above list none is shown', async () => {
+    await setPrice('sora-2', { unit: 'second', credits_by: { '720p': 850 } });
     const sora = (await pricing('?type=video')).body.data.find((entry: any) => entry.id === 'sora-2');
     expect(sora.list_price).toMatchObject({ amount: 0.1, currency: 'USD', unit: 'second' });
-    expect(sora.prices).toEqual([{ variant: '720p', unit: 'second', credits: 700, amount: '0.07', list_price: { amount: 0.1, currency: 'USD', unit: 'second' }, discount_percent: 30 }]);
-    expect(sora.discount_percent).toBe(30);
+    expect(sora.prices).toEqual([{ variant: '720p', unit: 'second', credits: 850, amount: '0.085', list_price: { amount: 0.1, currency: 'USD', unit: 'second' }, discount_percent: 15 }]);
+    expect(sora.discount_percent).toBe(15);
     const page = await ctx.app.request('GET', '/models?type=video');
-    expect(page.text).toContain('30 % below list');
+    expect(page.text).toContain('15 % below list');
     expect(page.text).toContain('$0.10');
+    await setPrice('sora-2', { unit: 'second', credits_by: { '720p': 1000 } });
+    const atList = (await pricing('?type=video')).body.data.find((entry: any) => entry.id === 'sora-2');
+    expect(atList).toMatchObject({ discount_percent: null, prices: [{ credits: 1000, discount_percent: null }] });
+    await setPrice('sora-2', { unit: 'second', credits_by: { '720p': 700 } });
   });
 
   it('never shows a disabled or unpriced model', async () => {

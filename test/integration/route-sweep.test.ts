@@ -7,6 +7,7 @@ import type { RunningMock } from '../mock-upstreams/shared/harness.js';
 import { OPERATOR_KEY, type TestResponse } from '../harness/app.js';
 import { runLiveUntilDone, runUntilDone } from '../harness/flows.js';
 import { useTestApp } from '../harness/setup.js';
+import { enrolledAdmin } from '../harness/console.js';
 
 /**
  * The authentication and ownership sweep (issue 9), generated from the app's own route table: a route added later is
@@ -92,6 +93,10 @@ const EXCEPTIONS: Record<string, { reason: string; check: () => Promise<void> }>
   'GET /api/pricing': { reason: 'public price list as JSON, no key by design', check: () => answersWithoutKey('/api/pricing', true) },
   'GET /openapi.json': { reason: 'public OpenAPI document, no key by design', check: () => answersWithoutKey('/openapi.json', true) },
   'GET /docs': { reason: 'public API reference page, no key by design', check: () => answersWithoutKey('/docs', true) },
+  // The operator console's pages (issue 11, API.md §12): a static single-page app, public like any web page; the
+  // data it shows comes from /admin/api, which takes a console session (swept below as the `console` audience).
+  'GET /admin': { reason: 'operator console page (static single-page app), public by design', check: () => consolePage('/admin') },
+  'GET /admin/*': { reason: 'operator console pages and assets (static), public by design', check: () => consolePage('/admin/customers') },
   'POST /webhooks/upstream/:channel/:token': {
     reason: 'upstream callback: authenticated by the signed token in its path, never by a key',
     check: async () => {
@@ -140,11 +145,41 @@ const BODIES: Record<string, Record<string, unknown>> = {
   'PATCH /api/admin/groups/:id': { name: 'Renamed by the sweep' },
 };
 
+/**
+ * The console's own JSON routes (issue 11, API.md §12) and what they need: `public` opens a pre-session; a
+ * `sign-in step` needs the pre-session's CSRF token (403 csrf_failed without one); `signed in` needs an authenticated
+ * session (401 unauthenticated). The operator routes mounted again under /admin/api are `signed in` and are placed
+ * automatically (each must be the twin of a registered /api/ operator route).
+ */
+const CONSOLE_OWN: Record<string, ConsoleAccess> = {
+  'GET /admin/api/auth/session': 'public',
+  'POST /admin/api/auth/login': 'sign-in step',
+  'POST /admin/api/auth/totp': 'sign-in step',
+  'POST /admin/api/auth/logout': 'sign-in step',
+  'POST /admin/api/auth/enroll/start': 'sign-in step',
+  'POST /admin/api/auth/enroll/finish': 'sign-in step',
+  'POST /admin/api/auth/password': 'signed in',
+  'GET /admin/api/admins': 'signed in',
+  'POST /admin/api/admins': 'signed in',
+  'PATCH /admin/api/admins/:id': 'signed in',
+  'POST /admin/api/admins/:id/reset-totp': 'signed in',
+  'GET /admin/api/sessions': 'signed in',
+  'DELETE /admin/api/sessions/:id': 'signed in',
+};
+type ConsoleAccess = 'public' | 'sign-in step' | 'signed in';
+/** Console objects: an unknown one is 404 for a signed-in owner (ownership of sessions: admin-management.test.ts). */
+const CONSOLE_UNKNOWN: Record<string, string> = { 'admins/:id': 'adm_0000000000000000000000', 'sessions/:id': 'ses_0000000000000000000000' };
+const CONSOLE_BODIES: Record<string, Record<string, unknown>> = { 'PATCH /admin/api/admins/:id': { role: 'viewer' } };
+const MOUNT_PREFIX = '/admin';
+
 interface Classified {
   route: RouteEntry;
   label: string;
-  audience: 'customer' | 'operator';
+  audience: 'customer' | 'operator' | 'console';
   params: Array<{ name: string; kind: Kind }>;
+  /** Console routes: what they need, and (for the /admin/api mount) the /api/ route they repeat. */
+  access?: ConsoleAccess;
+  twin?: string;
 }
 
 const CUSTOMER_FACES = new Set(['v1', 'jobs', 'keys']);
@@ -176,6 +211,20 @@ function classify(routes: RouteEntry[]): { swept: Classified[]; excepted: string
       excepted.push(label);
       continue;
     }
+    if (route.url.startsWith(`${MOUNT_PREFIX}/api/`)) {
+      const bare = route.url.slice(MOUNT_PREFIX.length);
+      const twin = `${route.method} ${bare}`;
+      const mounted = route.face === 'operator' && /^\/api\/(public\/|admin\/|accounts(\/|$))/.test(bare) && routes.some((other) => `${other.method} ${other.url}` === twin);
+      if (mounted) {
+        const params = paramsOf(route.url).map((name) => ({ name, kind: kindOf(bare, name)! }));
+        swept.push({ route, label, audience: 'console', params, access: 'signed in', twin });
+      } else if (CONSOLE_OWN[label] && route.face === 'operator') {
+        swept.push({ route, label, audience: 'console', params: [], access: CONSOLE_OWN[label] });
+      } else {
+        problems.push(`${label} (face ${route.face}): a console route that is neither a mounted operator route nor in CONSOLE_OWN — classify it in route-sweep.test.ts`);
+      }
+      continue;
+    }
     const customer = (route.url.startsWith('/api/v1/') ? route.face === 'keys' : route.url.startsWith('/v1/') && route.face !== 'keys') && CUSTOMER_FACES.has(route.face ?? '');
     const operator = /^\/api\/(public\/|admin\/|accounts(\/|$))/.test(route.url) && route.face === 'operator';
     if (!customer && !operator) {
@@ -193,7 +242,7 @@ function classify(routes: RouteEntry[]): { swept: Classified[]; excepted: string
     swept.push({ route, label, audience: customer ? 'customer' : 'operator', params });
   }
   const labels = new Set(routes.map((route) => `${route.method} ${route.url}`));
-  for (const label of [...Object.keys(EXCEPTIONS), ...Object.keys(ALTERNATE_AUTH), ...Object.keys(BODIES)]) {
+  for (const label of [...Object.keys(EXCEPTIONS), ...Object.keys(ALTERNATE_AUTH), ...Object.keys(BODIES), ...Object.keys(CONSOLE_OWN)]) {
     if (!labels.has(label)) problems.push(`${label}: listed in route-sweep.test.ts but not registered (stale entry)`);
   }
   for (const entry of PARAM_KINDS) {
@@ -246,6 +295,15 @@ async function answersWithoutKey(path: string, sameWithAnyKey = false): Promise<
     expect(keyed.status, `${path} with a key`).toBe(200);
     expect(keyed.text, `${path} with a key`).toBe(response.text);
   }
+}
+
+/** A console page answers anyone (the built app, or the 503 page saying how to build it), the same with any key. */
+async function consolePage(path: string): Promise<void> {
+  const response = await ctx.app.request('GET', path);
+  expect([200, 503], `${path}: ${response.text.slice(0, 200)}`).toContain(response.status);
+  expect(response.headers.get('content-type'), path).toMatch(/^text\/html/);
+  expect(response.headers.get('content-security-policy'), path).toBe("default-src 'self'; frame-ancestors 'none'");
+  for (const key of [OPERATOR_KEY, fx.parties.A.keys.live.key]) expect((await send('GET', path, key)).text, `${path} with a key`).toBe(response.text);
 }
 
 interface Party {
@@ -432,17 +490,27 @@ describe('route sweep: authentication and ownership on every registered route', 
       'GET /v1/webhook-deliveries', 'POST /v1/webhook-deliveries/:id/retry',
     ]));
     expect(swept.filter((entry) => entry.audience === 'operator').length).toBeGreaterThanOrEqual(19);
+    // The console's data routes (issue 11) are operator routes, swept like the others.
+    expect(swept.filter((entry) => entry.audience === 'operator').map((entry) => entry.label)).toEqual(expect.arrayContaining([
+      'GET /api/admin/dashboard', 'GET /api/admin/settings', 'PATCH /api/admin/settings', 'GET /api/admin/audit',
+    ]));
     for (const entry of Object.values({ ...EXCEPTIONS, ...ALTERNATE_AUTH })) expect(entry.reason.length).toBeGreaterThan(10);
+    // Every operator route is mounted again under /admin/api for console sessions (issue 11).
+    const operatorLabels = swept.filter((entry) => entry.audience === 'operator').map((entry) => entry.label);
+    const mountedTwins = swept.filter((entry) => entry.audience === 'console' && entry.twin).map((entry) => entry.twin);
+    expect(mountedTwins.sort()).toEqual([...operatorLabels].sort());
     // A route added later that this file cannot place stops the sweep here, with what to do about it.
     const added: RouteEntry[] = [
       { method: 'GET', url: '/v1/things/:thingId', face: 'v1' },
       { method: 'POST', url: '/hooks/:id', face: 'plain' },
       { method: 'GET', url: '/v1/untagged', face: undefined },
+      { method: 'GET', url: '/admin/api/gadgets', face: 'operator' },
     ];
     expect(classify([...ctx.app.app.routeTable, ...added]).problems).toEqual([
       'GET /v1/things/:thingId: no PARAM_KINDS entry says what :thingId names',
       'POST /hooks/:id (face plain): not a customer or operator route and not in EXCEPTIONS — classify it in route-sweep.test.ts',
       'GET /v1/untagged (face undefined): not a customer or operator route and not in EXCEPTIONS — classify it in route-sweep.test.ts',
+      'GET /admin/api/gadgets (face operator): a console route that is neither a mounted operator route nor in CONSOLE_OWN — classify it in route-sweep.test.ts',
     ]);
   });
 
@@ -596,6 +664,57 @@ describe('route sweep: authentication and ownership on every registered route', 
         await attempt(`${label} with existing ids`, async () => {
           const response = await ctx.app.request(route.method, pathOf(route.url, values), { operator: true, ...(body ? { body } : {}) });
           expect(response.status, response.text.slice(0, 300)).toBeLessThan(400);
+        });
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('console routes: no session → 401 unauthenticated (sign-in steps: 403 csrf_failed), whatever bearer is sent; a signed-in owner gets through; unknown ids → 404', async () => {
+    const { swept } = table();
+    const consoleRoutes = swept.filter((entry) => entry.audience === 'console');
+    expect(consoleRoutes.length).toBeGreaterThan(40);
+    const owner = await enrolledAdmin(ctx.app, 'owner');
+    const { A } = fx.parties;
+    const existing: Record<OperatorKind, string> = {
+      customer: A.customerId, customer_api_key: A.objects.test.api_key[0]!, channel: fx.channelId, account: fx.accountId,
+      catalogue_model: MODELS.video, customer_group: GROUP, any_task: A.objects.test.task[0]!,
+    };
+    const failures: string[] = [];
+    const attempt = async (label: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        failures.push(`${label}: ${(error as Error).message.split('\n')[0]}`);
+      }
+    };
+    for (const { route, label, params, access, twin } of consoleRoutes) {
+      const body = twin ? BODIES[twin] : CONSOLE_BODIES[label];
+      const path = pathOf(route.url, Object.fromEntries(params.map(({ name, kind }) => [name, existing[kind as OperatorKind]])))
+        .replace(/:id/, owner.id);
+      for (const [who, key] of [['no key', undefined], ['the operator key', OPERATOR_KEY], ['a customer key', A.keys.live.key]] as const) {
+        await attempt(`${label} with ${who} and no session`, async () => {
+          const response = await send(route.method, path, key, body);
+          if (access === 'public') expect(response.status).toBe(200);
+          else if (access === 'sign-in step') expectFaceError('operator', response, 403, 'csrf_failed', '', who);
+          else expectFaceError('operator', response, 401, 'unauthenticated', '', who);
+        });
+      }
+      if (twin) {
+        for (const param of params) {
+          const id = UNKNOWN_NAMED[param.kind as OperatorKind] ?? unknownLike(existing[param.kind as OperatorKind]);
+          const values = { ...Object.fromEntries(params.map(({ name, kind }) => [name, existing[kind as OperatorKind]])), [param.name]: id };
+          await attempt(`${label} :${param.name} unknown, signed in`, async () => {
+            expectNotFound('operator', await owner.client.request(route.method, pathOf(route.url, values), body ? { body } : {}), 'unknown id');
+          });
+        }
+        if (route.method === 'GET' && params.length === 0) {
+          await attempt(`${label} signed in`, async () => expect((await owner.client.request('GET', route.url)).status).toBe(200));
+        }
+      } else if (route.url.includes(':id')) {
+        const unknown = Object.entries(CONSOLE_UNKNOWN).find(([suffix]) => route.url.includes(suffix))![1];
+        await attempt(`${label} unknown id, signed in`, async () => {
+          expectNotFound('operator', await owner.client.request(route.method, route.url.replace(':id', unknown), body ? { body } : {}), 'unknown id');
         });
       }
     }

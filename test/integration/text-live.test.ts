@@ -32,8 +32,8 @@ async function setup(baseUrls: string[], provider = 'openai-compatible') {
   return { key: key.key as string, customerId: customer.id as string, channels };
 }
 
-// gpt-5-mini: 2,500 credits per million input tokens, 20,000 per million output tokens.
-const cost = (usage: { prompt_tokens: number; completion_tokens: number }) => Math.ceil((usage.prompt_tokens * 2500 + usage.completion_tokens * 20_000) / 1_000_000);
+// gpt-5-mini: 1,750 credits per million input tokens, 14,000 per million output tokens.
+const cost = (usage: { prompt_tokens: number; completion_tokens: number }) => Math.ceil((usage.prompt_tokens * 1750 + usage.completion_tokens * 14_000) / 1_000_000);
 
 async function ledger(customerId: string) {
   const rows = await ctx.app.deps.db.query<{ amount: bigint }>("SELECT l.amount FROM ledger_entries l JOIN wallets w ON w.id = l.wallet_id WHERE w.customer_id = $1 AND l.kind = 'charge'", [customerId]);

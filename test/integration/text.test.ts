@@ -7,8 +7,8 @@ import { reserveTask } from '../harness/tasks.js';
 /** Chat completions and embeddings with the official client on test keys (sandbox), billed by tokens (issue 5). */
 const ctx = useTestApp();
 const client = (key: string) => new OpenAI({ apiKey: key, baseURL: `${ctx.app.baseUrl}/v1`, maxRetries: 0 });
-// grok-4-fast: 2,000 credits per million input tokens, 5,000 per million output tokens.
-const cost = (usage: { prompt_tokens: number; completion_tokens: number }) => Math.ceil((usage.prompt_tokens * 2000 + usage.completion_tokens * 5000) / 1_000_000);
+// grok-4-fast: 1,400 credits per million input tokens, 3,500 per million output tokens.
+const cost = (usage: { prompt_tokens: number; completion_tokens: number }) => Math.ceil((usage.prompt_tokens * 1400 + usage.completion_tokens * 3500) / 1_000_000);
 
 async function charges(customerId: string) {
   const rows = await ctx.app.deps.db.query<{ amount: bigint }>(

@@ -12,6 +12,8 @@ describe('configuration (API.md §10)', () => {
     expect(config.apiKeyPrefix).toBe('ak');
     expect(config.idempotencyRetentionMs).toBe(72 * 3600_000);
     expect(config.publicBaseUrl).toBe('http://127.0.0.1:8080');
+    expect(config.adminEmail).toBe('admin@localhost');
+    expect(config.consoleDir).toMatch(/[\\/]dist[\\/]console$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -30,6 +32,7 @@ describe('configuration (API.md §10)', () => {
     [{ TRUSTED_PROXIES: '10.0.0.0/8,nonsense' }, 'TRUSTED_PROXIES'],
     [{ DEMO: 'maybe' }, 'DEMO'],
     [{ OPERATOR_API_KEY: 'short' }, 'OPERATOR_API_KEY'],
+    [{ ADMIN_EMAIL: 'not an email' }, 'ADMIN_EMAIL'],
   ])('fails fast on %o', (env, variable) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(variable);

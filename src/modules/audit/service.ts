@@ -51,6 +51,11 @@ export interface AuditFilter {
   targetType?: string;
   targetId?: string;
   action?: string;
+  /** Exact actor (`operator`, `api_key:<id>`, an admin's email). */
+  actor?: string;
+  /** Events recorded at or after `from` and before `to`. */
+  from?: Date;
+  to?: Date;
   limit: number;
   /** Cursor: list entries older than this id. */
   before?: bigint;
@@ -61,8 +66,11 @@ export async function listAudit(db: Queryable, filter: AuditFilter): Promise<Aud
     `SELECT * FROM audit_events
       WHERE ($1::text IS NULL OR target_type = $1) AND ($2::text IS NULL OR target_id = $2)
         AND ($3::text IS NULL OR action = $3) AND ($4::bigint IS NULL OR id < $4)
+        AND ($6::text IS NULL OR actor = $6)
+        AND ($7::timestamptz IS NULL OR created_at >= $7) AND ($8::timestamptz IS NULL OR created_at < $8)
       ORDER BY id DESC LIMIT $5`,
-    [filter.targetType ?? null, filter.targetId ?? null, filter.action ?? null, filter.before ?? null, filter.limit],
+    [filter.targetType ?? null, filter.targetId ?? null, filter.action ?? null, filter.before ?? null, filter.limit,
+      filter.actor ?? null, filter.from ?? null, filter.to ?? null],
   );
   return result.rows;
 }

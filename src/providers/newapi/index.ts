@@ -1,6 +1,7 @@
 import { withSafeMessages } from '../shared/safe-messages.js';
-import type { JsonValue, ProviderAdapter } from '../spec.js';
+import type { JsonValue, ProviderAdapter, ProviderContext } from '../spec.js';
 import { asObject, asString, readSettings } from './newapi-api-types.js';
+import { readBillingBalance } from './newapi-balance.js';
 import { startVideo, videoStatus } from './newapi-video.js';
 
 /**
@@ -9,6 +10,8 @@ import { startVideo, videoStatus } from './newapi-video.js';
  * to `metadata.callback_url`. Settings are documented on `NewapiSettings` (newapi-api-types.ts).
  *
  * No `cancel`: it is not part of the convention (§8), so the engine answers `task_not_cancellable` (SEMANTICS T13).
+ * `balance` only where the channel's `balance` setting is on (default: the `newapi` dialect; §8.1): the engine reads
+ * balances of every channel whose adapter has the method.
  */
 export function createNewapiAdapter(settings: Record<string, unknown>): ProviderAdapter {
   const config = readSettings(settings);
@@ -24,6 +27,7 @@ export function createNewapiAdapter(settings: Record<string, unknown>): Provider
     start: (request, context) => startVideo(request, context, config),
     status: (operation: JsonValue, context) => videoStatus(operation, context, config),
     parseCallback: (body) => parseCallback(body),
+    ...(config.balance ? { balance: (context: ProviderContext) => readBillingBalance(context, config.timeoutMs) } : {}),
   });
 }
 

@@ -17,6 +17,9 @@ export type Dialect = 'newapi' | 'openai-videos' | 'apimart';
  * - `maxImages` / `maxVideos` / `maxAudios`: reference limits (default 9 / 3 / 3 — RelayDance limits).
  * - `generateAudio` / `watermark`: sent when the request does not say (default false / false); always sent
  *   explicitly because the reseller copies metadata into the Ark body, whose defaults differ per field (§10 #17).
+ * - `balance`: read the key's remaining balance from the new-api billing routes (newapi-balance.ts, §8.1). Default
+ *   true in the `newapi` dialect (new-api / one-api document them), false in the others (APIMart and bare OpenAI
+ *   video servers do not); set true for an `openai-videos` channel that is a new-api install.
  */
 export interface NewapiSettings {
   dialect: Dialect;
@@ -31,6 +34,7 @@ export interface NewapiSettings {
   maxAudios: number;
   generateAudio: boolean;
   watermark: boolean;
+  balance: boolean;
 }
 
 const DIALECTS: readonly Dialect[] = ['newapi', 'openai-videos', 'apimart'];
@@ -57,6 +61,7 @@ export function readSettings(raw: Record<string, unknown>): NewapiSettings {
     maxAudios: numberSetting(raw.maxAudios, 3),
     generateAudio: raw.generateAudio === true,
     watermark: raw.watermark === true,
+    balance: typeof raw.balance === 'boolean' ? raw.balance : dialect === 'newapi',
   };
 }
 

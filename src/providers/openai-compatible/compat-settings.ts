@@ -11,12 +11,16 @@
  * - `embeddingsBase64` (default true): the upstream honours `encoding_format: "base64"`. Set false when it does not:
  *   the adapter then requests floats and encodes little-endian float32 base64 for the client itself.
  * - `timeoutMs` (default 120000): headers deadline, and the longest silence tolerated between two stream chunks.
+ * - `balance` (default false): the upstream is a new-api / one-api gateway that answers the billing reads to API keys
+ *   (PROVIDERS §8.1); the adapter then reads each account's remaining balance from them. Off by default because
+ *   OpenAI itself and most compatible servers do not answer them to API keys.
  */
 export interface CompatSettings {
   reasoningInCompletion: boolean;
   streamUsage: boolean;
   embeddingsBase64: boolean;
   timeoutMs: number;
+  balance: boolean;
 }
 
 function flag(value: unknown, fallback: boolean): boolean {
@@ -34,5 +38,6 @@ export function readCompatSettings(raw: Record<string, unknown>): CompatSettings
     streamUsage: flag(raw.streamUsage, true),
     embeddingsBase64: flag(raw.embeddingsBase64, true),
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 120_000,
+    balance: flag(raw.balance, false),
   };
 }

@@ -1,5 +1,6 @@
 import { withSafeMessages, withSafeText } from '../shared/safe-messages.js';
-import type { ProviderAdapter, StartResult, StatusResult, TextAdapter } from '../spec.js';
+import { readBillingBalance } from '../newapi/newapi-balance.js';
+import type { ProviderAdapter, ProviderContext, StartResult, StatusResult, TextAdapter } from '../spec.js';
 import { chat } from './compat-chat.js';
 import { embeddings } from './compat-embeddings.js';
 import { readCompatSettings } from './compat-settings.js';
@@ -7,8 +8,8 @@ import { readCompatSettings } from './compat-settings.js';
 /**
  * The `openai-compatible` adapter (PROVIDERS §7): chat completions (buffered or SSE) and embeddings against any
  * upstream speaking the OpenAI wire format. It offers no task generation, so `start` refuses and `status` has
- * nothing to read. Settings (`reasoningInCompletion`, `streamUsage`, `embeddingsBase64`, `timeoutMs`) are
- * documented in compat-settings.ts.
+ * nothing to read. Settings (`reasoningInCompletion`, `streamUsage`, `embeddingsBase64`, `timeoutMs`, `balance`)
+ * are documented in compat-settings.ts.
  */
 export { floatsToBase64 } from './compat-embeddings.js';
 export { classifyUpstreamError, readUpstreamError } from './compat-errors.js';
@@ -26,6 +27,7 @@ export function createOpenAICompatibleText(rawSettings: Record<string, unknown>)
 
 export function createOpenAICompatibleAdapter(rawSettings: Record<string, unknown>): ProviderAdapter {
   const text = createOpenAICompatibleText(rawSettings);
+  const settings = readCompatSettings(rawSettings);
   return withSafeMessages({
     id: 'openai-compatible',
     capabilities: { kinds: [], cancel: false, idempotentCreates: false },
@@ -37,5 +39,7 @@ export function createOpenAICompatibleAdapter(rawSettings: Record<string, unknow
       // No operation is ever accepted by `start`, so there is nothing to read: a call here is a programming error.
       throw new Error('openai-compatible: no generation tasks to read');
     },
+    // A new-api / one-api upstream answers the billing reads (setting `balance`, PROVIDERS §7, §8.1).
+    ...(settings.balance ? { balance: (context: ProviderContext) => readBillingBalance(context, Math.min(settings.timeoutMs, 30_000)) } : {}),
   });
 }

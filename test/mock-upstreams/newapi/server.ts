@@ -11,6 +11,13 @@ import { startFamily, type Family, type MockContext, type MockOptions, type Mock
  * - `openai-videos`: `POST /v1/videos`, `GET /v1/videos/{id}`, `GET /v1/videos/{id}/content` (binary only);
  * - `apimart`: `POST /v1/videos/generations` (`data` array), `GET /v1/tasks/{id}`, errors as body `code` (§10 #6).
  * Paths are relative to the family root; the channel base URL is `{mock}/v1` (or `{all}/newapi/v1`).
+ *
+ * Billing (PROVIDERS §8.1), answered to API keys as new-api does: `GET /v1/dashboard/billing/subscription` →
+ * `{hard_limit_usd, …}` and `GET /v1/dashboard/billing/usage?start_date&end_date` → `{total_usage}` in US cents (the
+ * dates are required in `YYYY-MM-DD` form, as OpenAI's original contract had them, and otherwise ignored, as new-api
+ * does). Every key starts with $100 and nothing used; each succeeded task bills its key `USD_PER_SECOND` × seconds.
+ * Control: `POST /__mock/balance {key, hard_limit_usd?, used_usd?}` sets a key's figures, `GET /__mock/balance?key=`
+ * reads them; `/__mock/reset` restores the defaults. Scenarios `server_error` and `unauthorized` apply to both reads.
  */
 type Dialect = 'newapi' | 'openai-videos' | 'apimart';
 type Phase = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
@@ -34,6 +41,9 @@ export interface NewapiMockTask {
   callbackUrl: string | null;
   ignoredCallbackUrl: string | null;
   outcome: 'success' | 'moderation_output' | 'expire';
+  /** The API key that created it, billed once when it succeeds. */
+  key: string;
+  billed: boolean;
   polls: number;
   resultUrl?: string;
   callbackStarted: boolean;
@@ -59,6 +69,15 @@ const MODELS = ['doubao-seedance-2-0-260128', 'doubao-seedance-2-0-fast-260128',
 const REQUEST_ID = 'Request id: 0217180000000000000000000000000000000000000abcd';
 /** Callback watchers stop after this much real time (a slow_queue task nobody advances). */
 const WATCH_LIMIT_MS = 120_000;
+/** A key's quota before anyone sets it, and what one generated second costs it. */
+export const DEFAULT_HARD_LIMIT_USD = 100;
+export const USD_PER_SECOND = 0.05;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+interface Balance {
+  hard_limit_usd: number;
+  used_usd: number;
+}
 
 const isObject = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -116,8 +135,22 @@ function validateApimart(body: unknown): string | undefined {
   return undefined;
 }
 
+function bearer(request: MockRequest): string {
+  const header = request.headers.authorization;
+  return typeof header === 'string' ? header.replace(/^Bearer\s+/i, '').trim() : '';
+}
+
 export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
   const moderatedOnce = new Set<string>();
+  const balances = new Map<string, Balance>();
+  context.onReset(() => balances.clear());
+  const balanceOf = (key: string): Balance => {
+    let balance = balances.get(key);
+    if (!balance) balances.set(key, (balance = { hard_limit_usd: DEFAULT_HARD_LIMIT_USD, used_usd: 0 }));
+    return balance;
+  };
+  /** Cents without float noise: the figure new-api reports is a decimal. */
+  const cents = (usd: number) => Math.round(usd * 100 * 1e6) / 1e6;
   const option = (scenarios: Scenario[], id: string) => scenarios.find((scenario) => scenario.id === id);
   const queuedMs = (task: NewapiMockTask) => {
     const slow = option(task.scenarios, 'slow_queue');
@@ -145,6 +178,10 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
       // The pass-through Ark/TOS link, valid for the upstream's TTL counted from success (Seedance: 24 h).
       const ttl = ttlMs(task);
       task.resultUrl = context.cdnUrl(`${task.id}.mp4`, video(task), 'video/mp4', successAt(task) + ttl - context.now(), `&X-Tos-Expires=${Math.max(1, Math.round(ttl / 1000))}`);
+    }
+    if (!task.billed) {
+      task.billed = true;
+      balanceOf(task.key).used_usd += USD_PER_SECOND * task.seconds;
     }
     return { status: 'succeeded', url: task.resultUrl };
   }
@@ -236,7 +273,7 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
       resolution: String(metadata.resolution ?? body.resolution ?? size?.resolution ?? '720p'),
       ratio: String(metadata.ratio ?? body.aspect_ratio ?? size?.ratio ?? '16:9'),
       forwarded: metadata, callbackUrl, ignoredCallbackUrl: typeof body.callback_url === 'string' ? body.callback_url : null,
-      outcome, polls: 0, callbackStarted: false,
+      outcome, key: bearer(request), billed: false, polls: 0, callbackStarted: false,
     };
     context.countCreate(request);
     context.tasks.set(task.id, task);
@@ -297,7 +334,61 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
     };
   }
 
+  /** new-api's billing reads: OpenAI-shaped errors; `server_error` for a failing read. */
+  function billing(read: (balance: Balance, request: MockRequest) => MockReply) {
+    return (request: MockRequest): MockReply => {
+      if (context.has(request, 'server_error')) return fail('openai-videos', 500, 'get_quota_failed', 'failed to get quota');
+      return read(balanceOf(bearer(request)), request);
+    };
+  }
+
+  function setBalance(request: MockRequest): MockReply {
+    const body = isObject(request.json) ? request.json : {};
+    if (typeof body.key !== 'string' || body.key === '') return { status: 400, body: { error: 'key is required' } };
+    const balance = balanceOf(body.key);
+    for (const field of ['hard_limit_usd', 'used_usd'] as const) {
+      if (body[field] === undefined) continue;
+      if (typeof body[field] !== 'number' || !Number.isFinite(body[field])) return { status: 400, body: { error: `${field} must be a number` } };
+      balance[field] = body[field];
+    }
+    return { status: 200, body: { key: body.key, ...balance, remaining_usd: balance.hard_limit_usd - balance.used_usd } };
+  }
+
   return [
+    {
+      method: 'GET',
+      path: /^\/v1\/dashboard\/billing\/subscription$/,
+      name: 'billing_subscription',
+      handle: billing((balance) => ({
+        status: 200,
+        body: {
+          object: 'billing_subscription', has_payment_method: true, soft_limit_usd: balance.hard_limit_usd, hard_limit_usd: balance.hard_limit_usd,
+          system_hard_limit_usd: balance.hard_limit_usd, access_until: 0,
+        },
+      })),
+    },
+    {
+      method: 'GET',
+      path: /^\/v1\/dashboard\/billing\/usage$/,
+      name: 'billing_usage',
+      handle: billing((balance, request) => {
+        const [start, end] = [request.query.get('start_date') ?? '', request.query.get('end_date') ?? ''];
+        if (!DATE.test(start) || !DATE.test(end) || start > end) return fail('openai-videos', 400, 'invalid_request', 'start_date and end_date (YYYY-MM-DD) are required');
+        return { status: 200, body: { object: 'list', total_usage: cents(balance.used_usd) } };
+      }),
+    },
+    { method: 'POST', path: /^\/__mock\/balance$/, name: 'balance', control: true, handle: setBalance },
+    {
+      method: 'GET',
+      path: /^\/__mock\/balance$/,
+      name: 'balance',
+      control: true,
+      handle: (request) => {
+        const key = request.query.get('key') ?? '';
+        const balance = balanceOf(key);
+        return { status: 200, body: { key, ...balance, remaining_usd: balance.hard_limit_usd - balance.used_usd } };
+      },
+    },
     { method: 'POST', path: /^\/v1\/video\/generations$/, name: 'create', handle: create('newapi') },
     { method: 'GET', path: /^\/v1\/video\/generations\/([^/]+)$/, name: 'query', handle: query('newapi') },
     { method: 'POST', path: /^\/v1\/videos\/generations$/, name: 'create', handle: create('apimart') },

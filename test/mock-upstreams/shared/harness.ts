@@ -37,6 +37,8 @@ export interface MockRoute {
   path: RegExp;
   /** Route name for stats and queued scenarios, e.g. "create". */
   name: string;
+  /** A family's own control route (under `/__mock/`): no API key, not counted in stats. */
+  control?: true;
   handle: (request: MockRequest, match: RegExpMatchArray) => MockReply | Promise<MockReply>;
 }
 
@@ -63,6 +65,7 @@ export class MockContext {
   private readonly queued = new Map<string, Scenario[][]>();
   readonly tasks = new Map<string, any>();
   private readonly files = new Map<string, { bytes: Buffer; contentType: string }>();
+  private readonly resetters: Array<() => void> = [];
   baseUrl = '';
 
   constructor(
@@ -166,6 +169,12 @@ export class MockContext {
     this.queued.clear();
     this.tasks.clear();
     this.offsetMs = 0;
+    for (const reset of this.resetters) reset();
+  }
+
+  /** State a family keeps itself (e.g. new-api balances) is cleared by `/__mock/reset` too. */
+  onReset(reset: () => void): void {
+    this.resetters.push(reset);
   }
 }
 
@@ -270,6 +279,7 @@ async function dispatch(families: MountedFamily[], incoming: IncomingMessage, re
   for (const route of mounted.routes) {
     const match = route.method === request.method ? route.path.exec(path) : null;
     if (!match) continue;
+    if (route.control) return send(await route.handle(request, match));
     mounted.context.stats.requests[route.name] = (mounted.context.stats.requests[route.name] ?? 0) + 1;
     request.scenarios.push(...mounted.context.takeQueued(route.name));
     if (!authorized(mounted.context, request)) return send(unauthorized(mounted.context.family));

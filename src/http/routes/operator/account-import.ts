@@ -3,9 +3,8 @@ import { MAX_IMPORT_LINES, importAccounts } from '../../../workflows/account-imp
 import type { ChannelsDeps } from '../../../workflows/channels.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { Strict } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /**
  * `POST /api/accounts/import` (API.md §8): many credentials into one channel's pool, a result per line. Lines are
@@ -24,5 +23,5 @@ export type AccountImportRouteDeps = ChannelsDeps & OperatorAuthDeps & ClientIpD
 
 export function registerAccountImportRoute(app: App, deps: AccountImportRouteDeps): void {
   app.post('/api/accounts/import', { config: { face: 'operator' }, onRequest: operatorAuth(deps), schema: { body: Body } }, async (request) =>
-    importAccounts(deps, request.body.channel_id, request.body.credentials, auditContext(deps, request, OPERATOR_ACTOR)));
+    importAccounts(deps, request.body.channel_id, request.body.credentials, auditContext(deps, request, operatorActor(request))));
 }

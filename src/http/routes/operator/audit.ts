@@ -4,9 +4,12 @@ import type { AuditLog } from '../../../modules/audit/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { isoOrNull } from '../../../lib/time.js';
 import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
-import { Pagination, Strict, pageLimit } from '../../schemas.js';
+import { Pagination, Strict, pageLimit, parseTimestamp } from '../../schemas.js';
 
-/** `GET /api/admin/audit`: the append-only audit log, newest first, filterable by target and action. */
+/**
+ * `GET /api/admin/audit`: the append-only audit log, newest first, filterable by target, action, actor and time
+ * (`from` inclusive, `to` exclusive, RFC 3339 1970–9999); `after` = the last id of the previous page.
+ */
 const Query = Type.Composite(
   [
     Pagination,
@@ -14,6 +17,9 @@ const Query = Type.Composite(
       target_type: Type.Optional(Type.String({ maxLength: 64 })),
       target_id: Type.Optional(Type.String({ maxLength: 64 })),
       action: Type.Optional(Type.String({ maxLength: 64 })),
+      actor: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+      from: Type.Optional(Type.String({ maxLength: 64 })),
+      to: Type.Optional(Type.String({ maxLength: 64 })),
     }),
   ],
   Strict,
@@ -34,10 +40,16 @@ export function registerAuditRoutes(app: App, deps: AuditRouteDeps): void {
         if (!match) throw new AppError('invalid_request', 'after must be an audit event id (aud_…)', { param: 'after' });
         before = BigInt(match[1]!);
       }
+      const from = request.query.from === undefined ? undefined : parseTimestamp(request.query.from, 'from');
+      const to = request.query.to === undefined ? undefined : parseTimestamp(request.query.to, 'to');
+      if (from && to && to.getTime() < from.getTime()) throw new AppError('invalid_request', 'to must not be before from', { param: 'to' });
       const rows = await deps.audit.list({
         targetType: request.query.target_type,
         targetId: request.query.target_id,
         action: request.query.action,
+        actor: request.query.actor,
+        from,
+        to,
         limit: limit + 1,
         before,
       });

@@ -6,9 +6,8 @@ import { accountView, channelView, createAccount, createChannel, deleteAccount, 
 import type { TestAccountDeps } from '../../../workflows/test-account.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 import { PricingSchema } from './models.js';
 
 /**
@@ -71,7 +70,7 @@ export type ChannelRouteDeps = ChannelsDeps & TestAccountDeps & OperatorAuthDeps
 export function registerChannelRoutes(app: App, deps: ChannelRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
-  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, OPERATOR_ACTOR);
+  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, operatorActor(request));
 
   app.get('/api/admin/channels', { config, onRequest }, async () => ({ object: 'list', data: (await deps.channels.listChannels()).map((row) => channelView(row, deps.clock.now())) }));
 

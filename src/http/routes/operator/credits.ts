@@ -5,10 +5,9 @@ import { AppError } from '../../../lib/errors.js';
 import { toBalance, type WalletService } from '../../../modules/wallet/service.js';
 import { creditWallet, type CreditsDeps } from '../../../workflows/credits.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { balanceView, ledgerEntryView } from '../../presenters.js';
 import { Credits, IdParam, ModeSchema, Pagination, Strict, pageLimit } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /** Operator API: credits (API.md §8, SEMANTICS M6/M7). */
 const CreditBody = Type.Object(
@@ -40,7 +39,7 @@ export function registerCreditRoutes(app: App, deps: CreditRouteDeps): void {
         deps,
         request.params.id,
         { amount: BigInt(body.amount), reason: body.reason, reference: body.reference ?? null, mode },
-        auditContext(deps, request, OPERATOR_ACTOR),
+        auditContext(deps, request, operatorActor(request)),
       );
       if (result.duplicate) reply.header('Idempotent-Replayed', 'true');
       return reply.status(result.duplicate ? 200 : 201).send({

@@ -8,10 +8,9 @@ import { parseCidr } from '../../../lib/ip.js';
 import { SCOPES } from '../../../modules/keys/types.js';
 import { createKey, revokeKey, rotateKey, type KeysDeps } from '../../../workflows/keys.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { operatorKeyView } from '../../presenters.js';
 import { IdParam, ModeSchema, Pagination, Strict, listPage, pageLimit, parseTimestamp } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /** Operator API: a customer's keys (API.md §8). The full key is returned once, at creation or rotation. */
 const CreateBody = Type.Object(
@@ -68,10 +67,10 @@ export function registerCustomerKeyRoutes(app: App, deps: CustomerKeyRouteDeps):
           rateLimitRpm: body.rate_limit_rpm ?? null,
           maxConcurrency: body.max_concurrency ?? null,
           expiresAt: body.expires_at ? parseTimestamp(body.expires_at, 'expires_at') : null,
-          createdBy: OPERATOR_ACTOR,
+          createdBy: operatorActor(request),
           rotatedFrom: null,
         },
-        auditContext(deps, request, OPERATOR_ACTOR),
+        auditContext(deps, request, operatorActor(request)),
       );
       return reply.status(201).send(operatorKeyView(created.row, deps.clock.now(), created.plaintext));
     },
@@ -94,7 +93,7 @@ export function registerCustomerKeyRoutes(app: App, deps: CustomerKeyRouteDeps):
     '/api/public/customers/:id/api-keys/:keyId',
     { config, onRequest, schema: { params: KeyParams } },
     async (request) => {
-      const row = await revokeKey(deps, request.params.id, request.params.keyId, auditContext(deps, request, OPERATOR_ACTOR));
+      const row = await revokeKey(deps, request.params.id, request.params.keyId, auditContext(deps, request, operatorActor(request)));
       return operatorKeyView(row, deps.clock.now());
     },
   );
@@ -108,7 +107,7 @@ export function registerCustomerKeyRoutes(app: App, deps: CustomerKeyRouteDeps):
         request.params.id,
         request.params.keyId,
         request.body.grace_seconds ?? 24 * 3600,
-        auditContext(deps, request, OPERATOR_ACTOR),
+        auditContext(deps, request, operatorActor(request)),
       );
       return reply.status(201).send(operatorKeyView(created.row, deps.clock.now(), created.plaintext));
     },

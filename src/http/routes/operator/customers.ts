@@ -3,7 +3,7 @@ import type { App } from '../../app-type.js';
 import type { CustomerService } from '../../../modules/customers/service.js';
 import type { WalletService } from '../../../modules/wallet/service.js';
 import { createCustomer, updateCustomer, type CustomersDeps } from '../../../workflows/customers.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
 import { customerView } from '../../presenters.js';
 import { IdParam, Pagination, Strict, listPage, pageLimit } from '../../schemas.js';
@@ -45,8 +45,6 @@ const PatchBody = Type.Object(
 );
 const ListQuery = Type.Composite([Pagination, Type.Object({ status: Type.Optional(Status) })], Strict);
 
-export const OPERATOR_ACTOR = 'operator';
-
 /** What the customer routes use: the customers workflow, operator auth, the client address for the audit, customers and wallets. */
 export type CustomerRouteDeps = CustomersDeps & OperatorAuthDeps & ClientIpDeps & { customers: CustomerService; wallet: WalletService };
 
@@ -68,7 +66,7 @@ export function registerCustomerRoutes(app: App, deps: CustomerRouteDeps): void 
           group: body.group ?? 'default',
           plan: body.plan ?? {},
         },
-        auditContext(deps, request, OPERATOR_ACTOR),
+        auditContext(deps, request, operatorActor(request)),
       );
       const balances = await deps.wallet.balances([customer.id]);
       return reply.status(201).header('Location', `/api/public/customers/${customer.id}`).send(customerView(customer, balances.get(customer.id)));
@@ -101,7 +99,7 @@ export function registerCustomerRoutes(app: App, deps: CustomerRouteDeps): void 
     '/api/public/customers/:id',
     { config, onRequest, schema: { params: IdParam, body: PatchBody } },
     async (request) => {
-      const customer = await updateCustomer(deps, request.params.id, request.body, auditContext(deps, request, OPERATOR_ACTOR));
+      const customer = await updateCustomer(deps, request.params.id, request.body, auditContext(deps, request, operatorActor(request)));
       const balances = await deps.wallet.balances([customer.id]);
       return customerView(customer, balances.get(customer.id));
     },

@@ -2,9 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { createGroup, listCustomerGroups, updateGroup, type CatalogueDeps } from '../../../workflows/catalogue.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, Strict } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /**
  * Operator API: customer groups (API.md §8). A customer's group picks its channels and its prices: `price_percent`
@@ -22,7 +21,7 @@ export type GroupRouteDeps = CatalogueDeps & OperatorAuthDeps & ClientIpDeps;
 export function registerGroupRoutes(app: App, deps: GroupRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
-  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, OPERATOR_ACTOR);
+  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, operatorActor(request));
 
   app.get('/api/admin/groups', { config, onRequest }, async () => ({ object: 'list', data: await listCustomerGroups(deps) }));
 

@@ -3,9 +3,8 @@ import { LIST_PRICE_UNITS, type Capabilities } from '../../../modules/catalog/ty
 import { createModel, deleteModel, getModel, listModels, modelPrices, updateModel, type CatalogueDeps } from '../../../workflows/catalogue.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, Strict, parseTimestamp } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /**
  * Operator API: the model catalogue and its price history (API.md §8 "Models, prices and groups"). Capabilities are
@@ -78,7 +77,7 @@ export type CatalogueRouteDeps = CatalogueDeps & OperatorAuthDeps & ClientIpDeps
 export function registerModelAdminRoutes(app: App, deps: CatalogueRouteDeps): void {
   const config = { face: 'operator' as const };
   const onRequest = operatorAuth(deps);
-  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, OPERATOR_ACTOR);
+  const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, operatorActor(request));
 
   app.get('/api/admin/models', { config, onRequest }, async () => ({ object: 'list', data: await listModels(deps) }));
 

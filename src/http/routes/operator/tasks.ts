@@ -3,9 +3,8 @@ import { AppError } from '../../../lib/errors.js';
 import { cancelOperatorTask, getOperatorTask, listOperatorTasks, type OperatorCancelDeps } from '../../../workflows/operator-tasks.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
-import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { IdParam, ModeSchema, Pagination, Strict, pageLimit, parseTimestamp } from '../../schemas.js';
-import { OPERATOR_ACTOR } from './customers.js';
 
 /**
  * Operator API: every customer's tasks with the upstream details customers never see (API.md §8 "Tasks"), and the
@@ -61,5 +60,5 @@ export function registerOperatorTaskRoutes(app: App, deps: OperatorTaskRouteDeps
     getOperatorTask(deps, request.params.id));
 
   app.post<{ Params: Static<typeof IdParam> }>('/api/admin/tasks/:id/cancel', { config, onRequest, schema: { params: IdParam } }, async (request) =>
-    cancelOperatorTask(deps, request.params.id, auditContext(deps, request, OPERATOR_ACTOR)));
+    cancelOperatorTask(deps, request.params.id, auditContext(deps, request, operatorActor(request))));
 }

@@ -6,14 +6,15 @@ import type { WalletService } from '../../../modules/wallet/service.js';
 import { AppError } from '../../../lib/errors.js';
 import { creditsToJson } from '../../../lib/money.js';
 import { apiKeyAuth, principalOf, type ApiKeyAuthDeps } from '../../plugins/api-key-auth.js';
-import { CUSTOMER_USAGE_COLUMNS, MAX_REPORT_GROUPS, customerUsageReport, toCsv } from '../../../workflows/usage-reports.js';
+import { MAX_REPORT_GROUPS, customerUsageCsv, customerUsageReport } from '../../../workflows/usage-reports.js';
 import { Pagination, Strict, pageLimit, parseTimestamp } from '../../schemas.js';
-import { ReportFormat } from '../operator/reports.js';
+import { ReportFormat, refuseCsvLimit, sendCsv } from '../operator/reports.js';
 
 /**
  * `GET /v1/usage` (API.md §3): the key's wallet; `from`/`to` add settled usage per model. `group_by=day|model|key`
  * answers the customer's own tasks created in [from, to) (default: the last 30 days) grouped instead, one page of
- * at most 1,000 groups, and `format=csv` those rows as CSV (workflows/usage-reports.ts; never any upstream cost).
+ * at most 1,000 groups, and `format=csv` streams every group of the range as a CSV attachment
+ * (workflows/usage-reports.ts; never any upstream cost).
  */
 const Query = Type.Composite(
   [
@@ -44,17 +45,15 @@ export function registerUsageRoute(app: App, deps: UsageRouteDeps): void {
       }
       let grouped: Awaited<ReturnType<typeof customerUsageReport>> | null = null;
       if (query.group_by !== undefined) {
-        const report = await customerUsageReport(deps, principal.customerId, principal.mode, {
+        refuseCsvLimit(query);
+        const range = {
           ...(query.from !== undefined ? { from: parseTimestamp(query.from, 'from') } : {}),
           ...(query.to !== undefined ? { to: parseTimestamp(query.to, 'to') } : {}),
           groupBy: query.group_by,
-          limit: pageLimit(query, MAX_REPORT_GROUPS, MAX_REPORT_GROUPS),
           after: query.after ?? null,
-        });
-        if (query.format === 'csv') {
-          return reply.header('content-type', 'text/csv; charset=utf-8').header('x-has-more', String(report.has_more)).send(toCsv(CUSTOMER_USAGE_COLUMNS, report.rows));
-        }
-        grouped = report;
+        };
+        if (query.format === 'csv') return sendCsv(reply, await customerUsageCsv(deps, principal.customerId, principal.mode, range));
+        grouped = await customerUsageReport(deps, principal.customerId, principal.mode, { ...range, limit: pageLimit(query, MAX_REPORT_GROUPS, MAX_REPORT_GROUPS) });
       }
       const balance = await deps.wallet.balance(principal.customerId, principal.mode);
       const body: Record<string, unknown> = {

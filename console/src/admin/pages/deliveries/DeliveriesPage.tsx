@@ -1,0 +1,209 @@
+import { keepPreviousData } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Navigate, useLocation } from 'react-router';
+import { CopyInline, DataTable, ErrorState, Field, Id, Loading, Mono, PageHeader, Pager, Section, StatusBadge, TimeAgo, fieldError, usePager, type Column } from '../../../shared/components';
+import { formatDateTime, formatNumber, formatTime } from '../../../shared/format';
+import { useApiQuery } from '../../../shared/query';
+import type { List, WebhookDelivery } from '../../types';
+import { listError, useUrlFilters } from '../tasks/filters';
+
+/**
+ * Every customer's webhook deliveries (`GET /admin/webhook-deliveries`), newest first, with each attempt: when, to
+ * which host (never the callback's path or query), the status code and how long it took. Filters live in the URL.
+ */
+const KEYS = ['customer', 'task_id', 'endpoint_id', 'status', 'mode'] as const;
+type Filters = Record<(typeof KEYS)[number], string>;
+const STATUSES = ['pending', 'delivered', 'failed', 'cancelled'];
+const PAGE_SIZE = 25;
+
+export function DeliveriesPage() {
+  const filters = useUrlFilters(KEYS);
+  const pager = usePager(filters.key);
+  const list = useApiQuery<List<WebhookDelivery>>('/admin/webhook-deliveries', { ...filters.values, limit: PAGE_SIZE, after: pager.after }, { placeholderData: keepPreviousData });
+
+  const columns: Column<WebhookDelivery>[] = [
+    {
+      key: 'event',
+      header: 'Event / delivery',
+      className: 'nowrap',
+      render: (row) => (
+        <>
+          <code>{row.event_type}</code>
+          <div className="cell-line small">
+            <Id value={row.id} className="id-short" />
+            <CopyInline text={row.id} label={`delivery id ${row.id}`} />
+          </div>
+          {row.webhook_id && (
+            <div className="cell-line small muted" title="The webhook-id header the receiver sees">
+              <Id value={row.webhook_id} className="id-short" />
+              <CopyInline text={row.webhook_id} label={`webhook-id ${row.webhook_id}`} />
+            </div>
+          )}
+        </>
+      ),
+    },
+    {
+      key: 'customer',
+      header: 'Customer / task',
+      className: 'nowrap',
+      render: (row) => (
+        <>
+          {row.customer_id ? <Id value={row.customer_id} to={`/customers/${row.customer_id}`} className="id-short" /> : <span className="muted">—</span>}
+          <div className="small">{row.task_id ? <Id value={row.task_id} to={`/tasks/${row.task_id}`} className="id-short" /> : <span className="muted">no task</span>}</div>
+        </>
+      ),
+    },
+    { key: 'mode', header: 'Mode', render: (row) => row.mode },
+    {
+      key: 'target',
+      header: 'Target',
+      className: 'nowrap',
+      render: (row) => (
+        <>
+          <Mono>{row.target_host ?? '—'}</Mono>
+          <div className="muted small">
+            {row.endpoint_id ? <span title={`endpoint ${row.endpoint_id}`}>endpoint <Id value={row.endpoint_id} className="id-short" /></span> : 'task callback_url'}
+          </div>
+        </>
+      ),
+    },
+    {
+      key: 'status',
+      header: 'Status',
+      className: 'nowrap',
+      render: (row) => (
+        <>
+          <StatusBadge status={row.status} />
+          {row.next_attempt_at && (
+            <div className="muted small">
+              {new Date(row.next_attempt_at).getTime() <= Date.now() ? 'due now' : <>next <TimeAgo value={row.next_attempt_at} /></>}
+            </div>
+          )}
+        </>
+      ),
+    },
+    { key: 'attempts', header: 'Attempts', render: (row) => <Attempts delivery={row} /> },
+    {
+      key: 'created',
+      header: 'Created',
+      className: 'nowrap',
+      render: (row) => (
+        <>
+          <TimeAgo value={row.created_at} />
+          {row.completed_at && (
+            <div className="muted small">
+              done <TimeAgo value={row.completed_at} />
+            </div>
+          )}
+        </>
+      ),
+    },
+  ];
+
+  return (
+    <>
+      <PageHeader title="Webhook deliveries" description="Task events sent to customers' endpoints and callback URLs, with every attempt." />
+      <Section title="Filters">
+        <DeliveryFilters key={filters.key} values={filters.values} error={list.error} onApply={filters.apply} />
+      </Section>
+      <Section title="Deliveries">
+        {list.isPending ? (
+          <Loading label="Loading deliveries…" />
+        ) : list.isError ? (
+          <ErrorState error={list.error} {...listError(list.error, () => void list.refetch())} />
+        ) : (
+          <>
+            {list.isPlaceholderData && <Loading inline label="Updating…" />}
+            <DataTable columns={columns} rows={list.data.data} rowKey={(row) => row.id} caption="Webhook deliveries" captionHidden empty="No delivery matches these filters." />
+            <Pager pager={pager} hasMore={list.data.has_more} nextCursor={list.data.data.at(-1)?.id} label="Delivery pages" />
+          </>
+        )}
+      </Section>
+    </>
+  );
+}
+
+/** One line per attempt: `#1 10:02:01 · 503 · 19 ms` (the host only when it differs from the delivery's target). */
+function Attempts(props: { delivery: WebhookDelivery }) {
+  const { attempts, target_host: host } = props.delivery;
+  if (attempts.length === 0) return <span className="muted">none yet</span>;
+  return (
+    <ol className="attempts">
+      {attempts.map((attempt) => {
+        const ok = attempt.status_code !== null && attempt.status_code >= 200 && attempt.status_code < 300;
+        return (
+          <li key={attempt.attempt}>
+            <span className="muted">#{attempt.attempt}</span>{' '}
+            <time dateTime={attempt.attempted_at ?? undefined} title={formatDateTime(attempt.attempted_at)}>
+              {formatTime(attempt.attempted_at)}
+            </time>
+            {attempt.target_host && attempt.target_host !== host && (
+              <>
+                {' · '}
+                <span className="mono">{attempt.target_host}</span>
+              </>
+            )}
+            {' · '}
+            <span className={ok ? 'status-ok' : 'status-bad'}>{attempt.status_code ?? 'no answer'}</span>
+            {' · '}
+            {attempt.duration_ms === null ? '—' : `${formatNumber(attempt.duration_ms)} ms`}
+            {attempt.error && <div className="small status-bad">{attempt.error}</div>}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function DeliveryFilters(props: { values: Filters; error: unknown; onApply: (values: Filters) => void }) {
+  const [draft, setDraft] = useState<Filters>(props.values);
+  const set = (key: keyof Filters) => (event: { target: { value: string } }) => setDraft({ ...draft, [key]: event.target.value });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    props.onApply(draft);
+  };
+  return (
+    <form className="filters" onSubmit={submit} aria-label="Delivery filters">
+      <Field label="Customer id" error={fieldError(props.error, 'customer')}>
+        <input name="customer" value={draft.customer} onChange={set('customer')} placeholder="cus_…" spellCheck={false} />
+      </Field>
+      <Field label="Task id" error={fieldError(props.error, 'task_id')}>
+        <input name="task_id" value={draft.task_id} onChange={set('task_id')} placeholder="task_…" spellCheck={false} />
+      </Field>
+      <Field label="Endpoint id" error={fieldError(props.error, 'endpoint_id')}>
+        <input name="endpoint_id" value={draft.endpoint_id} onChange={set('endpoint_id')} spellCheck={false} />
+      </Field>
+      <Field label="Status" error={fieldError(props.error, 'status')}>
+        <select name="status" value={draft.status} onChange={set('status')}>
+          <option value="">Any</option>
+          {STATUSES.map((value) => (
+            <option key={value} value={value}>
+              {value}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label="Mode" error={fieldError(props.error, 'mode')}>
+        <select name="mode" value={draft.mode} onChange={set('mode')}>
+          <option value="">Any</option>
+          <option value="live">live</option>
+          <option value="test">test</option>
+        </select>
+      </Field>
+      <div className="actions filters-actions">
+        <button type="submit" className="button button-primary">
+          Apply filters
+        </button>
+        <button type="button" className="button" onClick={() => props.onApply({ customer: '', task_id: '', endpoint_id: '', status: '', mode: '' })}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** `/webhook-deliveries` (the first name of this page) → `/deliveries`, keeping the filters. */
+export function DeliveriesRedirect() {
+  const location = useLocation();
+  return <Navigate to={`/deliveries${location.search}`} replace />;
+}

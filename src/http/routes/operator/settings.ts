@@ -1,0 +1,30 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { App } from '../../app-type.js';
+import { getSettings, updateSettings, type SettingsDeps } from '../../../workflows/settings.js';
+import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
+import { operatorActor, operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
+import { Strict } from '../../schemas.js';
+
+/**
+ * Operator settings (API.md §8 "Settings"): `GET /api/admin/settings` → `{signup_mode}`; `PATCH` changes them,
+ * audited as `settings.update` in the same transaction. `signup_mode` (default `invite`) says how new customers
+ * may sign up: `open`, `invite` or `closed`.
+ */
+const SignupMode = Type.Union([Type.Literal('open'), Type.Literal('invite'), Type.Literal('closed')]);
+const PatchSettings = Type.Object({ signup_mode: SignupMode }, Strict);
+
+/** What the settings routes use: the settings workflow, operator auth and the client address for the audit. */
+export type SettingsRouteDeps = SettingsDeps & OperatorAuthDeps & ClientIpDeps;
+
+export function registerSettingsRoutes(app: App, deps: SettingsRouteDeps): void {
+  const config = { face: 'operator' as const };
+  const onRequest = operatorAuth(deps);
+
+  app.get('/api/admin/settings', { config, onRequest, schema: { summary: 'Operator settings (signup mode)' } }, async () => getSettings(deps));
+
+  app.patch<{ Body: Static<typeof PatchSettings> }>(
+    '/api/admin/settings',
+    { config, onRequest, schema: { body: PatchSettings, summary: 'Change operator settings (audited)' } },
+    async (request) => updateSettings(deps, request.body, auditContext(deps, request, operatorActor(request))),
+  );
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../../db/pool.js';
+import { sha256Hex } from '../../lib/hash.js';
+import type { IdGenerator } from '../../lib/ids.js';
+import type { AdminRow } from './admins.js';
+
+/**
+ * Console sessions in the database (SEMANTICS A6–A8). The cookie carries 256 random bits; the table stores only
+ * their SHA-256, so a leaked table names no usable session. Each session holds a 256-bit CSRF token that changes
+ * with the id. Lifecycle: anonymous pre-session → `mfa_pending` (≤ 5 min) → `authenticated`, a new id at each step;
+ * idle timeout 30 min and absolute 8 h; expired rows are deleted when met and swept when sessions are created.
+ */
+export type SessionState = 'anonymous' | 'mfa_pending' | 'authenticated';
+
+export const SESSION_COOKIE = '__Host-gr_session';
+export const IDLE_TIMEOUT_MS = 30 * 60_000;
+export const ABSOLUTE_TIMEOUT_MS = 8 * 3_600_000;
+export const MFA_PENDING_MS = 5 * 60_000;
+
+export interface SessionRow {
+  id_hash: string;
+  public_id: string;
+  admin_id: string | null;
+  state: SessionState;
+  csrf_token: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+}
+
+/** A session found from its cookie, with the admin it belongs to and the cookie id (needed to rotate it). */
+export interface LoadedSession extends SessionRow {
+  cookieId: string;
+  admin: AdminRow | null;
+}
+
+export interface NewSession {
+  state: SessionState;
+  adminId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  now: Date;
+  /** The absolute end; defaults by state (5 min for mfa_pending, 8 h otherwise). */
+  expiresAt?: Date;
+}
+
+export interface CreatedSession {
+  cookieId: string;
+  row: SessionRow;
+}
+
+const COOKIE_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** 256 random bits, base64url (43 characters). */
+export function newSecretToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function sessionIdHash(cookieId: string): string {
+  return sha256Hex(cookieId);
+}
+
+/** When a session stops being valid: the absolute end, or (except while waiting for the TOTP step) 30 min idle. */
+export function sessionEnds(row: Pick<SessionRow, 'state' | 'last_seen_at' | 'expires_at'>): { idle: Date | null; absolute: Date } {
+  const idle = row.state === 'mfa_pending' ? null : new Date(row.last_seen_at.getTime() + IDLE_TIMEOUT_MS);
+  return { idle, absolute: row.expires_at };
+}
+
+export function isSessionExpired(row: Pick<SessionRow, 'state' | 'last_seen_at' | 'expires_at'>, now: Date): boolean {
+  const ends = sessionEnds(row);
+  return now.getTime() >= ends.absolute.getTime() || (ends.idle !== null && now.getTime() >= ends.idle.getTime());
+}
+
+export async function createSession(tx: Queryable, ids: IdGenerator, session: NewSession): Promise<CreatedSession> {
+  const cookieId = newSecretToken();
+  const lifetime = session.state === 'mfa_pending' ? MFA_PENDING_MS : ABSOLUTE_TIMEOUT_MS;
+  const expiresAt = session.expiresAt ?? new Date(session.now.getTime() + lifetime);
+  await sweepExpiredSessions(tx, session.now);
+  const result = await tx.query<SessionRow>(
+    `INSERT INTO admin_sessions (id_hash, public_id, admin_id, state, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *`,
+    [sessionIdHash(cookieId), ids('ses'), session.adminId, session.state, newSecretToken(), session.ip, session.userAgent, session.now, expiresAt],
+  );
+  return { cookieId, row: result.rows[0]! };
+}
+
+/** The live session a cookie names, or null (a malformed, unknown or expired id; an expired row is deleted). */
+export async function loadSession(db: Queryable, cookieId: string | undefined, now: Date): Promise<LoadedSession | null> {
+  if (!cookieId || !COOKIE_ID.test(cookieId)) return null;
+  const idHash = sessionIdHash(cookieId);
+  const result = await db.query<SessionRow>('SELECT * FROM admin_sessions WHERE id_hash = $1', [idHash]);
+  const row = result.rows[0];
+  if (!row) return null;
+  if (isSessionExpired(row, now)) {
+    await db.query('DELETE FROM admin_sessions WHERE id_hash = $1', [idHash]);
+    return null;
+  }
+  let admin: AdminRow | null = null;
+  if (row.admin_id) {
+    admin = (await db.query<AdminRow>('SELECT * FROM admins WHERE id = $1', [row.admin_id])).rows[0] ?? null;
+    if (!admin) return null;
+  }
+  return { ...row, cookieId, admin };
+}
+
+/** Activity moves the idle deadline. */
+export async function touchSession(db: Queryable, idHash: string, now: Date): Promise<void> {
+  await db.query('UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2', [idHash, now]);
+}
+
+export async function deleteSession(tx: Queryable, idHash: string): Promise<boolean> {
+  const result = await tx.query('DELETE FROM admin_sessions WHERE id_hash = $1', [idHash]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Revokes every session of an admin (password change, privilege change, TOTP reset, disable). */
+export async function deleteAdminSessions(tx: Queryable, adminId: string): Promise<number> {
+  const result = await tx.query('DELETE FROM admin_sessions WHERE admin_id = $1', [adminId]);
+  return result.rowCount ?? 0;
+}
+
+export interface SessionListRow extends SessionRow {
+  email: string;
+}
+
+/** Signed-in and half-signed-in sessions (anonymous pre-sessions belong to nobody), newest first. */
+export async function listSessions(db: Queryable, adminId: string | null, now: Date): Promise<SessionListRow[]> {
+  const result = await db.query<SessionListRow>(
+    `SELECT s.*, a.email FROM admin_sessions s JOIN admins a ON a.id = s.admin_id
+      WHERE ($1::text IS NULL OR s.admin_id = $1) AND s.expires_at > $2
+      ORDER BY s.created_at DESC, s.public_id DESC LIMIT 1000`,
+    [adminId, now],
+  );
+  return result.rows.filter((row) => !isSessionExpired(row, now));
+}
+
+export async function findSessionByPublicId(db: Queryable, publicId: string): Promise<SessionRow | null> {
+  const result = await db.query<SessionRow>('SELECT * FROM admin_sessions WHERE public_id = $1', [publicId]);
+  return result.rows[0] ?? null;
+}
+
+/**
+ * Expired rows are removed a batch at a time whenever a session is created, so pre-sessions opened by visitors
+ * who never sign in do not pile up.
+ */
+async function sweepExpiredSessions(tx: Queryable, now: Date): Promise<void> {
+  await tx.query(
+    `DELETE FROM admin_sessions WHERE id_hash IN (
+       SELECT id_hash FROM admin_sessions
+        WHERE expires_at <= $1 OR (state <> 'mfa_pending' AND last_seen_at <= $2)
+        LIMIT 200)`,
+    [now, new Date(now.getTime() - IDLE_TIMEOUT_MS)],
+  );
+}
