@@ -7,15 +7,18 @@ import react from '@vitejs/plugin-react';
  * directory) so the server can serve `dist/console/<app>/**` at `/<app>/` with no path rewriting:
  *
  *   admin   — console/admin/index.html   → dist/console/admin/   served at /admin/   (operator console, issue 11)
+ *   console — console/console/index.html → dist/console/console/ served at /console/ (customer console, issue 12)
  *
- * The app is picked by CONSOLE_APP (default `admin`). A second app (the customer console at /console/) adds an entry
- * to APPS and one more `vite build` to the root `build:console` script. Shared code lives in console/src/shared/.
+ * The app is picked by CONSOLE_APP (default `admin`); the root `build:console` script builds every app, one `vite build`
+ * each. Shared code lives in console/src/shared/.
  *
- * `npm run dev:console` serves the admin app on :5173 and proxies /admin/api to a running genrelay (GENRELAY_URL,
- * default http://127.0.0.1:8080), so the session cookie and CSRF checks behave as in production.
+ * `npm run dev:console` serves the admin app on :5173 (`CONSOLE_APP=console npm run dev:console`: the customer console)
+ * and proxies its `<base>api` to a running genrelay (GENRELAY_URL, default http://127.0.0.1:8080), so the session
+ * cookie and CSRF checks behave as in production.
  */
 const APPS = {
   admin: { base: '/admin/' },
+  console: { base: '/console/' },
 } as const;
 
 type AppName = keyof typeof APPS;

@@ -1,5 +1,5 @@
 /**
- * `npm run screenshots`: a PNG of every operator console page, filled with demo data, in ./screenshots/ (git-ignored),
+ * `npm run screenshots`: a PNG of every operator and customer console page, filled with demo data, in ./screenshots/ (git-ignored),
  * so anyone can look at the console without running it.
  *
  * It starts genrelay in this process on a scratch data directory (embedded PGlite, the demo seed, the worker loops on
@@ -7,7 +7,8 @@
  * the enrollment page in Debian's Chromium (test/browser/chromium.ts); then, signed in as that owner, fills in
  * customers, credits, keys, channels with accounts against the mocks, a price change and a few admins through the
  * console's own JSON routes (so the audit log names the owner), runs tasks through /v1 with customer keys and the
- * demo test key, and photographs each page. Everything is thrown away at the end.
+ * demo test key, and photographs each page; then the customer console's pages, from sign-up on
+ * (scripts/screenshots-customer.ts). Everything is thrown away at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { freePort } from '../test/harness/app.js';
 import { totpAt } from '../test/harness/console.js';
 import { consoleBuildDir, launchChromium } from '../test/browser/chromium.js';
 import { startAllMocks } from '../test/mock-upstreams/all.js';
+import { shootCustomerConsole } from './screenshots-customer.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(REPO, 'screenshots');
@@ -169,6 +171,8 @@ async function main(): Promise<void> {
     await visit('/settings', 'settings', (p) => p.getByLabel('Sign-up mode').waitFor());
     await page.goto(`${base}/models`);
     await shot(page, 'public-price-list');
+    // The customer console (/console): sign-up to every page (scripts/screenshots-customer.ts).
+    await shootCustomerConsole({ browser, base, operator: api, shot, receiver: receiver.url, log });
     await context.close();
     log(`${written.length} screenshots in ${OUT}`);
   } finally {

@@ -52,6 +52,12 @@ export interface Config {
   adminEmail: string;
   /** The built console (`npm run build:console` writes it); `/admin` serves `<consoleDir>/admin`. */
   consoleDir: string;
+  /** SMTP server for the customer console's mail (`smtp://` or `smtps://` URL); null: mail goes to the log and mail_outbox. */
+  smtpUrl: string | null;
+  /** The From of that mail. */
+  mailFrom: string;
+  /** Credits a new sign-up's test wallet receives when its email is verified (once per normalised email). */
+  signupTestCredits: number;
 }
 
 /** The package root (src/config/ is two levels down), where `dist/console` is built. */
@@ -144,6 +150,10 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   if (!/^[A-Z]{3}$/.test(priceCurrency)) throw new ConfigError('PRICE_CURRENCY', `must be a three-letter ISO 4217 code, got "${priceCurrency}"`);
   const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
   if (!/^[^@\s]+@[^@\s]+$/.test(adminEmail) || adminEmail.length > 254) throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
+  const mailFrom = text(env, 'MAIL_FROM') ?? 'genrelay <no-reply@localhost>';
+  if (!/^[^<>@\s]*(<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(mailFrom.replace(/^"[^"]*"\s*/, '').replace(/^[^<]*\s(?=<)/, '')) || mailFrom.length > 320) {
+    throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>", got "${mailFrom}"`);
+  }
   return Object.freeze({
     port,
     host,
@@ -177,5 +187,8 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     creditsPerCurrencyUnit: integer(env, 'CREDITS_PER_CURRENCY_UNIT', 10_000, 1, 1_000_000_000),
     adminEmail,
     consoleDir: resolve(text(env, 'CONSOLE_DIR') ?? resolve(PACKAGE_ROOT, 'dist', 'console')),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom,
+    signupTestCredits: integer(env, 'SIGNUP_TEST_CREDITS', 50_000, 0, 1_000_000_000_000),
   });
 }

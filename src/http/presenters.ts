@@ -86,6 +86,7 @@ export function ledgerEntryView(row: LedgerEntryRow, mode: Mode) {
     reference,
     ref_type: row.ref_type,
     ref_id: row.ref_type === 'operator_credit' ? reference : row.ref_id,
+    task_id: row.task_id ?? null,
     created_at: isoOrNull(row.created_at),
   };
 }

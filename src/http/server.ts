@@ -36,6 +36,7 @@ import { registerModelAdminRoutes } from './routes/operator/models.js';
 import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
 import { registerOperatorTaskRoutes } from './routes/operator/tasks.js';
+import { registerProviderRoutes } from './routes/operator/providers.js';
 import { registerReportRoutes } from './routes/operator/reports.js';
 import { registerDashboardRoutes } from './routes/operator/dashboard.js';
 import { registerSettingsRoutes } from './routes/operator/settings.js';
@@ -48,6 +49,11 @@ import { registerAdminSessionRoutes } from './routes/admin/sessions.js';
 import { registerConsoleStaticRoutes } from './routes/console/static.js';
 import { CONSOLE_PREFIX, adminSession, isConsoleRoute, setConsoleHeaders } from './plugins/admin-session.js';
 import { dummyHash } from '../modules/admin-auth/passwords.js';
+import { createMailer, type Mailer } from '../modules/mail/mailer.js';
+import { registerCustomerAuthRoutes } from './routes/customer/auth.js';
+import { registerCustomerConsoleRoutes } from './routes/customer/index.js';
+import { registerMailOutboxRoutes } from './routes/operator/mail-outbox.js';
+import { registerCustomerInvitationRoutes } from './routes/operator/customer-invitations.js';
 
 /** One registered route, as the fuzz suite and the API reference enumerate them. */
 export interface RouteEntry {
@@ -155,11 +161,13 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   // registered below are included).
   registerPricingRoutes(app, deps);
   registerReferenceRoutes(app, deps);
+  // Mail of the customer console (SMTP_URL, or the log and mail_outbox), sent after commits.
+  const mailing = { ...deps, mailer: createMailer({ smtpUrl: deps.config.smtpUrl, from: deps.config.mailFrom, db: deps.db, clock: deps.clock, logger: deps.logger }) };
   // The operator API with the operator key, and the same routes again under /admin for console sessions.
-  registerOperatorApi(app, deps);
+  registerOperatorApi(app, mailing);
   void app.register(async (scope) => {
     scope.addHook('onRequest', adminSession(deps, { require: 'authenticated' }));
-    registerOperatorApi(scope as unknown as App, deps);
+    registerOperatorApi(scope as unknown as App, mailing);
   }, { prefix: CONSOLE_PREFIX });
   // The console's own JSON (sign-in, admins, sessions) and its pages.
   void app.register(async (scope) => {
@@ -167,6 +175,11 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     registerAdminAuthRoutes(consoleApp, deps);
     registerAdminRoutes(consoleApp, deps);
     registerAdminSessionRoutes(consoleApp, deps);
+  });
+  // The customer console's JSON (/console/api: sign-up, sign-in, the customer's own data), behind its own cookie.
+  void app.register(async (scope) => {
+    registerCustomerAuthRoutes(scope as unknown as App, mailing);
+    registerCustomerConsoleRoutes(scope as unknown as App, mailing);
   });
   registerConsoleStaticRoutes(app, deps);
   // The dummy password hash is made now, so the first sign-in of an unknown account costs what any other does (A2).
@@ -179,8 +192,9 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
  * operator key, and inside the `/admin` prefix, where the admin-session hook has authenticated a console session
  * before the routes' own `operatorAuth` runs (which then accepts the admin principal). Same handlers, same workflows.
  */
-function registerOperatorApi(app: App, deps: Deps): void {
+function registerOperatorApi(app: App, deps: Deps & { mailer: Mailer }): void {
   registerChannelRoutes(app, deps);
+  registerProviderRoutes(app, deps);
   registerCustomerRoutes(app, deps);
   registerCustomerKeyRoutes(app, deps);
   registerCreditRoutes(app, deps);
@@ -193,4 +207,6 @@ function registerOperatorApi(app: App, deps: Deps): void {
   registerReportRoutes(app, deps);
   registerDashboardRoutes(app, deps);
   registerSettingsRoutes(app, deps);
+  registerMailOutboxRoutes(app, deps);
+  registerCustomerInvitationRoutes(app, deps);
 }

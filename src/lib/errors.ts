@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   scope_not_allowed: 403,
   forbidden: 403,
   csrf_failed: 403,
+  // Customer console: sign-up without an invitation while the operator's signup_mode is invite or closed.
+  signup_closed: 403,
   not_found: 404,
   method_not_allowed: 405,
   idempotency_key_reused: 409,

@@ -7,7 +7,7 @@ import { modelRow, unknownModels } from '../modules/catalog/store.js';
 import type { PriceRule } from '../modules/catalog/types.js';
 import { validatePricing } from '../modules/catalog/validate.js';
 import type { ChannelInput, ChannelRow, CredentialPatch, CredentialRow } from '../modules/channels/service.js';
-import { channelProviderIds, isInternalProvider, isProvider } from '../providers/registry.js';
+import { channelProviderIds, createAdapter, isInternalProvider, isProvider } from '../providers/registry.js';
 import { readAccountBalance, type AccountBalanceDeps } from './account-balance.js';
 import { testAccount, type AccountTestResult, type TestAccountDeps } from './test-account.js';
 
@@ -40,6 +40,68 @@ export function accountView(row: CredentialRow, now: Date) {
     balance_checked_at: isoOrNull(row.balance_checked_at), last_used_at: isoOrNull(row.last_used_at), uses: Number(row.uses),
     created_at: isoOrNull(row.created_at),
   };
+}
+
+/**
+ * A channel's credential pool in counts: accounts in the pool (`total` = active + cooldown + disabled, the states the
+ * account view shows) and, apart, accounts whose secret was deleted (kept for the tasks that name them).
+ */
+export function accountsSummary(credentials: CredentialRow[], now: Date) {
+  const summary = { total: 0, active: 0, cooldown: 0, disabled: 0, deleted: 0 };
+  for (const credential of credentials) {
+    if (credential.credential_encrypted === '') {
+      summary.deleted += 1;
+      continue;
+    }
+    summary.total += 1;
+    const state = accountView(credential, now).status as 'active' | 'cooldown' | 'disabled';
+    summary[state] += 1;
+  }
+  return summary;
+}
+
+/** `GET /api/admin/channels`: every channel (highest priority first) with its pool summary. */
+export async function listChannelsWithAccounts(deps: Pick<ChannelsDeps, 'channels' | 'clock'>) {
+  const now = deps.clock.now();
+  const [channels, credentials] = await Promise.all([deps.channels.listChannels(), deps.channels.listCredentials(null)]);
+  return channels.map((row) => ({ ...channelView(row, now), accounts: accountsSummary(credentials.filter((credential) => credential.channel_id === row.id), now) }));
+}
+
+/** `GET /api/admin/channels/:id`: the list item of one channel (404 `not_found` for an unknown id). */
+export async function getChannelWithAccounts(deps: Pick<ChannelsDeps, 'channels' | 'clock'>, id: string) {
+  const now = deps.clock.now();
+  const row = await deps.channels.channel(id);
+  return { ...channelView(row, now), accounts: accountsSummary(await deps.channels.listCredentials(id), now) };
+}
+
+/** The provider list never changes while the process runs (the registry is code): built once. */
+let providerCache: ReturnType<typeof describeProvider>[] | null = null;
+
+function describeProvider(id: string) {
+  const adapter = createAdapter(id, {});
+  const readsBalance = adapter.balance !== undefined;
+  const switched = createAdapter(id, { balance: !readsBalance }).balance !== undefined;
+  const types: string[] = [...adapter.capabilities.kinds];
+  if (adapter.text) types.push('chat');
+  if (adapter.text?.embeddings) types.push('embedding');
+  return {
+    id, object: 'provider' as const, types,
+    capabilities: { callbacks: adapter.capabilities.callbacks === true, cancel: adapter.capabilities.cancel, idempotent_creates: adapter.capabilities.idempotentCreates },
+    reads_balance: readsBalance, balance_setting: switched !== readsBalance, settings_keys: null as string[] | null,
+  };
+}
+
+/**
+ * `GET /api/admin/providers`: the upstream providers an operator may configure a channel for, read from the registry
+ * (an adapter is built with default settings and its declared capabilities are read; nothing is called). `types` are
+ * the task types it serves (generation kinds, then `chat` / `embedding` when it has a text adapter). `reads_balance`
+ * says whether, with default settings, it reads an account's upstream balance; `balance_setting` whether the
+ * channel setting `balance` switches that (PROVIDERS §8.1). The registry declares no settings schema, so
+ * `settings_keys` is null.
+ */
+export function listProviders() {
+  providerCache ??= channelProviderIds().map(describeProvider);
+  return providerCache;
 }
 
 /** Operators configure channels of upstream providers only; internal ones (the sandbox) are not theirs to add. */

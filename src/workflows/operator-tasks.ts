@@ -4,20 +4,23 @@ import { creditsToJson } from '../lib/money.js';
 import { isoOrNull } from '../lib/time.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import type { OperatorTaskFilter } from '../modules/tasks/service.js';
+import type { MediaService } from '../modules/media/service.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import { cancelTask, type CancelTaskDeps } from './cancel-task.js';
 import { taskErrorMessage } from './task-errors.js';
-import { publicStatus } from './task-views.js';
+import { nativeTaskView, publicStatus } from './task-views.js';
 
 /**
  * The operator's view of tasks (API.md §8 "Tasks"): every customer's tasks with what only the operator may see
  * (E3: upstream details never reach a customer) — the channel and account that served it, the upstream task id,
- * dispatch attempts, the channels tried before, timings, the charge and the upstream's error detail.
+ * dispatch attempts, the channels tried before, timings, the charge and the upstream's error detail. A succeeded
+ * task's result is shown as the customer's native view shows it (`result: {url, assets}`): signed, expiring genrelay
+ * links made by the media service's one signer, so an operator's browser can play it without a customer key.
  */
-export type OperatorTasksDeps = Pick<Deps, 'tasks' | 'channels'>;
+export type OperatorTasksDeps = Pick<Deps, 'tasks' | 'channels' | 'media'>;
 export type OperatorCancelDeps = OperatorTasksDeps & CancelTaskDeps & Pick<Deps, 'db'>;
 
-export function operatorTaskView(task: TaskRow, accountLabel: string | null) {
+export function operatorTaskView(task: TaskRow, accountLabel: string | null, media: MediaService) {
   return {
     id: task.id,
     object: 'task',
@@ -57,6 +60,8 @@ export function operatorTaskView(task: TaskRow, accountLabel: string | null) {
     metadata: task.metadata ?? {},
     request: task.request,
     result_files: (task.result?.files ?? []).map((file) => file.id),
+    // The same result object as GET /v1/tasks/:id (null unless succeeded with stored files).
+    result: nativeTaskView(task, media).result,
   };
 }
 
@@ -70,7 +75,7 @@ export async function listOperatorTasks(deps: OperatorTasksDeps, filter: Operato
   const known = await labels(deps);
   return {
     object: 'list' as const,
-    data: rows.slice(0, filter.limit).map((row) => operatorTaskView(row, row.credential_id ? known.get(row.credential_id) ?? null : null)),
+    data: rows.slice(0, filter.limit).map((row) => operatorTaskView(row, row.credential_id ? known.get(row.credential_id) ?? null : null, deps.media)),
     has_more: rows.length > filter.limit,
   };
 }
@@ -83,7 +88,7 @@ async function taskOrNotFound(deps: OperatorTasksDeps, id: string): Promise<Task
 
 export async function getOperatorTask(deps: OperatorTasksDeps, id: string) {
   const task = await taskOrNotFound(deps, id);
-  return operatorTaskView(task, task.credential_id ? (await labels(deps)).get(task.credential_id) ?? null : null);
+  return operatorTaskView(task, task.credential_id ? (await labels(deps)).get(task.credential_id) ?? null : null, deps.media);
 }
 
 /**

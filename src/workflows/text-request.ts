@@ -1,3 +1,4 @@
+import type { Queryable } from '../db/pool.js';
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { requireModel, type Principal } from '../modules/keys/authenticator.js';
@@ -6,18 +7,20 @@ import type { CatalogModel } from '../modules/catalog/types.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
 import type { Route } from '../modules/routing/router.js';
-import type { ReserveInput } from '../modules/wallet/types.js';
+import type { ResolveResult, ReserveInput } from '../modules/wallet/types.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
 /** The services a text (chat, embeddings) request needs. */
-export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'ids' | 'logger' | 'router' | 'wallet'>;
+export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'db' | 'ids' | 'logger' | 'router' | 'tasks' | 'wallet'>;
 
 /**
  * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task created by the same hot path,
  * directly `dispatching` under this handler's lease, with the M1 hold (prompt bound + output limit). The handler
  * runs it: failures before any output fail over to the next channel or release the hold (charged 0); a success
  * settles at the usage the upstream reported — or, when none was reported (client gone, no usage chunk), at the
- * tokens genrelay counted — never above the hold.
+ * tokens genrelay counted — never above the hold. The route that answered (provider, channel, account, and the
+ * channels failed over from) is recorded on the task in the transaction that settles or releases it, so reports
+ * and the dashboard count text requests under their channel like video tasks.
  */
 export type TextKind = 'chat' | 'embedding';
 const RUNTIME_MS = 10 * 60_000;
@@ -91,11 +94,26 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
   return { tokens_in: Math.ceil(promptBytes / 4), tokens_out: model.type === 'embedding' ? 0 : Math.ceil(outputChars / 4) };
 }
 
+/** Resolves the task (settle or release) in one transaction with the record of the route that served it. */
+async function resolveWithRoute(deps: TextRequestDeps, task: TaskRow, route: Route | null, resolve: (tx: Queryable) => Promise<ResolveResult>): Promise<ResolveResult> {
+  return deps.db.transaction(async (tx) => {
+    if (route) {
+      await deps.tasks.recordTextRoute(task.id, { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, triedChannels: task.tried_channels }, tx);
+    }
+    return resolve(tx);
+  });
+}
+
+async function fail(deps: TextRequestDeps, task: TaskRow, errorCode: string, route: Route | null): Promise<void> {
+  await resolveWithRoute(deps, task, route, (tx) => deps.wallet.release(task.id, 'failed', errorCode, deps.clock.now(), null, tx));
+}
+
 async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage, route: Route | null): Promise<void> {
   // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10); the
   // upstream cost is the same usage at the serving channel's cost rule (M11), stored in the settling statement.
   const cost = tokenCostFor(model, route?.cost, usage);
-  const result = await deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now(), undefined, null, cost);
+  const result = await resolveWithRoute(deps, task, route, (tx) =>
+    deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now(), tx, null, cost));
   if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
 }
 
@@ -123,7 +141,7 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   }
   const { result } = outcome;
   if (!result.ok) {
-    await deps.wallet.release(task.id, 'failed', taskErrorCode(result.error.class), deps.clock.now());
+    await fail(deps, task, taskErrorCode(result.error.class), outcome.route);
     throw failureError(result.error);
   }
   if (!result.stream) {
@@ -166,7 +184,7 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
       if (clientGone) result.abort();
       const usage = result.usage();
       if (!usage && !sawOutput && result.error()) {
-        await deps.wallet.release(task.id, 'failed', 'provider_error', deps.clock.now());
+        await fail(deps, task, 'provider_error', outcome.route);
         return;
       }
       await settle(deps, task, model, usage ?? counted(model, promptBytes, produced), outcome.route);

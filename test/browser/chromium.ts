@@ -24,6 +24,8 @@ export const CHROMIUM_ARGS = [
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SOURCE = join(REPO, 'console');
 const DIST = join(REPO, 'dist', 'console');
+/** The browser apps of console/vite.config.ts (the operator console and the customer console), each built on its own. */
+const APPS = ['admin', 'console'] as const;
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
@@ -55,23 +57,26 @@ export function consoleBuildDir(): string {
   const files = sourceFiles(SOURCE);
   const stats = files.map((file) => ({ file, stat: statSync(file) }));
   const newest = Math.max(...stats.map((entry) => entry.stat.mtimeMs), statSync(join(REPO, 'package-lock.json')).mtimeMs);
-  const built = join(DIST, 'admin', 'index.html');
-  if (existsSync(built) && statSync(built).mtimeMs >= newest) return DIST;
+  const fresh = (dir: string) => APPS.every((app) => existsSync(join(dir, app, 'index.html')) && statSync(join(dir, app, 'index.html')).mtimeMs >= newest);
+  if (fresh(DIST)) return DIST;
 
   const fingerprint = createHash('sha256');
   for (const { file, stat } of stats) fingerprint.update(`${relative(SOURCE, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
   const target = join(tmpdir(), `genrelay-console-${fingerprint.digest('hex').slice(0, 16)}`);
   pruneOldBuilds(target);
-  if (existsSync(join(target, 'admin', 'index.html'))) return target;
+  if (APPS.every((app) => existsSync(join(target, app, 'index.html')))) return target;
   const partial = `${target}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   try {
-    execFileSync(join(REPO, 'node_modules', '.bin', 'vite'), ['build', '--config', 'console/vite.config.ts', '--outDir', join(partial, 'admin'), '--emptyOutDir', '--logLevel', 'warn'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 180_000,
-    });
+    for (const app of APPS) {
+      execFileSync(join(REPO, 'node_modules', '.bin', 'vite'), ['build', '--config', 'console/vite.config.ts', '--outDir', join(partial, app), '--emptyOutDir', '--logLevel', 'warn'], {
+        cwd: REPO,
+        env: { ...process.env, CONSOLE_APP: app },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 180_000,
+      });
+    }
   } catch (error) {
     const output = error as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`Building the console failed (npm run build:console):\n${output.stdout?.toString() ?? ''}${output.stderr?.toString() ?? ''}`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
+import { runUntilDone, testCustomer } from '../harness/flows.js';
 
 /** Operator credits and the ledger (API.md §8, SEMANTICS M6, M7, D7; checklist C35–C37). */
 const ctx = useTestApp();
@@ -100,6 +101,19 @@ describe('operator credits', () => {
   it('404s an unknown customer for both credit routes', async () => {
     expectV1Error(await ctx.app.request('POST', creditsPath('cus_nope'), { operator: true, body: { amount: 1, reason: 'x' } }), 404, 'not_found');
     expectV1Error(await ctx.app.request('GET', creditsPath('cus_nope'), { operator: true }), 404, 'not_found');
+  });
+
+  it('a charge in the ledger names the task it paid for (task_id), other entries carry null', async () => {
+    const { key, customerId } = await testCustomer(ctx.app, 100_000);
+    const created = await ctx.app.request('POST', '/v1/images/generations', { key, body: { model: 'gpt-image-2', prompt: 'ledger link', async: true } });
+    expect(created.status, created.text).toBe(202);
+    const taskId: string = created.body.id;
+    expect(typeof taskId).toBe('string');
+    expect((await runUntilDone(ctx.app, taskId)).status).toBe('succeeded');
+    const ledger = await ctx.app.request('GET', `${creditsPath(customerId)}?mode=test`, { operator: true });
+    const charge = ledger.body.entries.find((entry: { kind: string }) => entry.kind === 'charge');
+    expect(charge).toMatchObject({ ref_type: 'reservation', task_id: taskId });
+    expect(ledger.body.entries.find((entry: { kind: string }) => entry.kind === 'grant').task_id).toBeNull();
   });
 
   it('pages the ledger newest first', async () => {

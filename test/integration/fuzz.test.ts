@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../harness/setup.js';
 import { OPERATOR_KEY } from '../harness/app.js';
 import { enrolledAdmin } from '../harness/console.js';
+import { signedUpUser } from '../harness/customer-console.js';
 
 /**
  * Seeded fuzzing over every registered route (issue 8). The routes come from the app's own route table, so a route
@@ -83,6 +84,14 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
   'POST /admin/api/auth/password': { current_password: 'not the password', new_password: 'a long new password' },
   'POST /admin/api/auth/enroll/finish': { token: 'x'.repeat(43), code: '123456', password: 'a long new password' },
   'POST /admin/api/admins': { email: 'fuzzed@example.com', role: 'viewer' },
+  'POST /console/api/auth/signup': { email: 'fuzzed-signup@example.com', password: 'a long fuzzed password' },
+  'POST /console/api/auth/login': { email: 'fuzz-owner@example.com', password: 'not the password' },
+  'POST /console/api/keys': { name: 'fuzz', mode: 'test' },
+  'POST /console/api/keys/:id/rotate': { grace_seconds: 60 },
+  'POST /console/api/webhooks/endpoints': { url: 'https://hooks.example.com/console', mode: 'test' },
+  'POST /console/api/team/invitations': { email: 'fuzz-invitee@example.com', role: 'member' },
+  'PATCH /console/api/team/members/:id': { role: 'member' },
+  'POST /api/admin/customer-invitations': { email: 'fuzz-operator-invitee@example.com' },
   'PATCH /admin/api/admins/:id': { role: 'viewer' },
 };
 
@@ -180,7 +189,7 @@ function isAllowed5xx(response: RawResponse): boolean {
  * The console's pages (issue 11) are HTML: the built app, or — on a checkout where `npm run build:console` has not run —
  * a 503 page saying so. That 503 is documented (API.md §12) and allowed here; nothing else about them is relaxed.
  */
-const CONSOLE_PAGES = new Set(['/admin', '/admin/*']);
+const CONSOLE_PAGES = new Set(['/admin', '/admin/*', '/console', '/console/*']);
 
 function isConsoleNotBuilt(url: string, response: RawResponse): boolean {
   return CONSOLE_PAGES.has(url) && response.status === 503 && response.text.includes('npm run build:console');
@@ -232,6 +241,9 @@ describe('fuzz: every registered route', () => {
     // the console's routes are fuzzed past their session check too. Logout is left to the other credentials.
     const owner = await enrolledAdmin(app, 'owner');
     const consoleSession = { cookie: `__Host-gr_session=${owner.client.cookie}`, 'x-csrf-token': owner.client.csrf!, 'sec-fetch-site': 'same-origin' };
+    // Likewise a signed-in customer console owner for half the /console/api requests (issue 12).
+    const customer = await signedUpUser(app, { email: 'fuzz-owner@example.com' });
+    const customerSession = { cookie: `__Host-gr_customer=${customer.client.cookie}`, 'x-csrf-token': customer.client.csrf!, 'sec-fetch-site': 'same-origin' };
 
     const routes = app.app.routeTable;
     expect(routes.length).toBeGreaterThan(40);
@@ -244,6 +256,8 @@ describe('fuzz: every registered route', () => {
         const path = route.url.replace(/:[A-Za-z_]+/g, () => pick(random, idPool)) + (route.method === 'GET' || random() < 0.2 ? pick(random, queries) : '');
         const headers: Record<string, string> = { ...pick(random, credentials) };
         if (route.url.startsWith('/admin/api/') && route.url !== '/admin/api/auth/logout' && random() < 0.5) Object.assign(headers, consoleSession);
+        const customerSignedIn = !['/console/api/auth/logout', '/console/api/account/password', '/console/api/account/totp', '/console/api/account/totp/confirm'].includes(route.url);
+        if (route.url.startsWith('/console/api/') && customerSignedIn && random() < 0.5) Object.assign(headers, customerSession);
         if (random() < 0.2) headers['idempotency-key'] = pick(random, ['k1', 'k\u00ff', 'x'.repeat(300), 'ok-key', '"quoted"']);
         if (random() < 0.1) headers.prefer = 'respond-async';
         let body: Buffer | undefined;
@@ -296,5 +310,5 @@ describe('fuzz: every registered route', () => {
     expect(failures.slice(0, 20), `seed ${SEED}: ${failures.length} failures of ${sent}`).toEqual([]);
     expect(app.deps.metrics.value('genrelay_committed_then_failed_total')).toBe(0);
     expect(sent).toBeGreaterThan(routes.length * ROUNDS * 0.99);
-  });
+  }, 300_000);
 });

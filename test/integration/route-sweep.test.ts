@@ -97,6 +97,9 @@ const EXCEPTIONS: Record<string, { reason: string; check: () => Promise<void> }>
   // data it shows comes from /admin/api, which takes a console session (swept below as the `console` audience).
   'GET /admin': { reason: 'operator console page (static single-page app), public by design', check: () => consolePage('/admin') },
   'GET /admin/*': { reason: 'operator console pages and assets (static), public by design', check: () => consolePage('/admin/customers') },
+  // The customer console's pages (issue 12, API.md §13), public like the operator console's.
+  'GET /console': { reason: 'customer console page (static single-page app), public by design', check: () => consolePage('/console') },
+  'GET /console/*': { reason: 'customer console pages and assets (static), public by design', check: () => consolePage('/console/keys') },
   'POST /webhooks/upstream/:channel/:token': {
     reason: 'upstream callback: authenticated by the signed token in its path, never by a key',
     check: async () => {
@@ -171,6 +174,7 @@ type ConsoleAccess = 'public' | 'sign-in step' | 'signed in';
 const CONSOLE_UNKNOWN: Record<string, string> = { 'admins/:id': 'adm_0000000000000000000000', 'sessions/:id': 'ses_0000000000000000000000' };
 const CONSOLE_BODIES: Record<string, Record<string, unknown>> = { 'PATCH /admin/api/admins/:id': { role: 'viewer' } };
 const MOUNT_PREFIX = '/admin';
+const CUSTOMER_CONSOLE_API = '/console/api';
 
 interface Classified {
   route: RouteEntry;
@@ -201,14 +205,21 @@ function isOperatorKind(kind: Kind): kind is OperatorKind {
 }
 
 /** Places every route, or says why it cannot: the sweep refuses to run past a route it does not understand. */
-function classify(routes: RouteEntry[]): { swept: Classified[]; excepted: string[]; problems: string[] } {
+function classify(routes: RouteEntry[]): { swept: Classified[]; excepted: string[]; delegated: string[]; problems: string[] } {
   const swept: Classified[] = [];
   const excepted: string[] = [];
+  const delegated: string[] = [];
   const problems: string[] = [];
   for (const route of routes) {
     const label = `${route.method} ${route.url}`;
     if (EXCEPTIONS[label]) {
       excepted.push(label);
+      continue;
+    }
+    // The customer console's JSON (issue 12) has its own generated sweep, which fails on any route it cannot place:
+    // customer-console-sweep.test.ts (session, ownership 404s, roles, invalid input).
+    if (route.url.startsWith(`${CUSTOMER_CONSOLE_API}/`)) {
+      delegated.push(label);
       continue;
     }
     if (route.url.startsWith(`${MOUNT_PREFIX}/api/`)) {
@@ -250,7 +261,7 @@ function classify(routes: RouteEntry[]): { swept: Classified[]; excepted: string
       problems.push(`PARAM_KINDS ${entry.url} :${entry.param} matches no registered route (stale entry)`);
     }
   }
-  return { swept, excepted, problems };
+  return { swept, excepted, delegated, problems };
 }
 
 function pathOf(url: string, values: Record<string, string>): string {
@@ -478,9 +489,10 @@ function table(): ReturnType<typeof classify> {
 
 describe('route sweep: authentication and ownership on every registered route', () => {
   it('places every registered route: customer, operator or a listed exception with its reason', () => {
-    const { swept, excepted, problems } = table();
+    const { swept, excepted, delegated, problems } = table();
     expect(problems).toEqual([]);
-    expect(swept.length + excepted.length).toBe(ctx.app.app.routeTable.length);
+    expect(swept.length + excepted.length + delegated.length).toBe(ctx.app.app.routeTable.length);
+    expect(delegated.length).toBeGreaterThan(30);
     const customer = swept.filter((entry) => entry.audience === 'customer').map((entry) => entry.label);
     // The routes the issue names are swept, not excepted.
     expect(customer).toEqual(expect.arrayContaining([

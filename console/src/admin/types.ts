@@ -236,6 +236,23 @@ export interface Channel {
   updated_at: string | null;
 }
 
+/** `GET /api/admin/channels[/:id]` items: the channel and its credential pool in counts (deleted accounts apart). */
+export interface ChannelWithAccounts extends Channel {
+  accounts?: { total: number; active: number; cooldown: number; disabled: number; deleted: number };
+}
+
+/** `GET /api/admin/providers` rows: the upstream providers a channel may name (the server's registry). */
+export interface Provider {
+  id: string;
+  object: 'provider';
+  /** Task types it serves: generation kinds, then `chat` / `embedding`. */
+  types: string[];
+  capabilities: { callbacks: boolean; cancel: boolean; idempotent_creates: boolean };
+  reads_balance: boolean;
+  balance_setting: boolean;
+  settings_keys: string[] | null;
+}
+
 /** `GET /api/accounts?channel_id=` rows (accountView): the credential itself is never returned. */
 export interface Account {
   id: string;

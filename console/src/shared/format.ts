@@ -69,6 +69,12 @@ export function formatBucket(value: string | number, bucket: 'hour' | 'day'): st
   return bucket === 'hour' ? shortTime.format(date) : utcDate.format(date);
 }
 
+/** `03 Dec 2026`, the UTC date of an instant (daily buckets are UTC days). */
+export function formatUtcDate(value: string | number | Date | null | undefined): string {
+  const date = toDate(value);
+  return date ? utcDateYear.format(date) : '—';
+}
+
 /** A bucket as a span for tooltips: `14:00–15:00` for an hour, `02 Mar 2026 (UTC)` for a day. */
 export function formatBucketSpan(value: string | number, bucket: 'hour' | 'day'): string {
   const date = toDate(value);

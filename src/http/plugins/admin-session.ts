@@ -25,9 +25,15 @@ declare module 'fastify' {
   }
 }
 
-/** Routes of the console (pages and JSON); they are not part of the public API document (docs/API.md §12). */
+/** The customer console's prefix (pages at /console, JSON under /console/api; plugins/customer-session.ts). */
+export const CUSTOMER_CONSOLE_PREFIX = '/console';
+
+/**
+ * Routes of the operator and customer consoles (pages and JSON); they are not part of the public API document
+ * (docs/API.md §12, §13).
+ */
 export function isConsoleRoute(url: string): boolean {
-  return url === CONSOLE_PREFIX || url.startsWith(`${CONSOLE_PREFIX}/`);
+  return [CONSOLE_PREFIX, CUSTOMER_CONSOLE_PREFIX].some((prefix) => url === prefix || url.startsWith(`${prefix}/`));
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
@@ -71,7 +77,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * present, it must be `same-origin`, otherwise `Origin` must be the configured public origin; neither → refused.
  * (`_csrf` as a form field would be accepted too, but the API parses only JSON bodies, so forms never reach a route.)
  */
-export function csrfAccepted(request: FastifyRequest, session: LoadedSession | null, publicOrigin: string): boolean {
+export function csrfAccepted(request: FastifyRequest, session: Pick<LoadedSession, 'csrf_token'> | null, publicOrigin: string): boolean {
   const token = header(request, 'x-csrf-token');
   if (!session || token === undefined || !safeEqual(token, session.csrf_token)) return false;
   const site = header(request, 'sec-fetch-site');

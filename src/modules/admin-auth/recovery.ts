@@ -16,6 +16,14 @@ export function normaliseRecoveryCode(input: string): string {
   return input.toLowerCase().replace(/[\s-]+/g, '');
 }
 
+/** Whose codes: the admins' (`admin_recovery_codes`) or the customer users' (`customer_recovery_codes`). */
+export interface RecoveryTable {
+  table: 'admin_recovery_codes' | 'customer_recovery_codes';
+  ownerColumn: 'admin_id' | 'user_id';
+}
+export const ADMIN_RECOVERY: RecoveryTable = { table: 'admin_recovery_codes', ownerColumn: 'admin_id' };
+export const CUSTOMER_RECOVERY: RecoveryTable = { table: 'customer_recovery_codes', ownerColumn: 'user_id' };
+
 function newCode(): string {
   let code = '';
   for (let index = 0; index < LENGTH; index += 1) code += ALPHABET[randomInt(ALPHABET.length)];
@@ -23,35 +31,35 @@ function newCode(): string {
 }
 
 /** Replaces the admin's codes with 10 new ones; returns them in clear (the only time they exist in clear). */
-export async function replaceRecoveryCodes(tx: Queryable, adminId: string, now: Date): Promise<string[]> {
-  await tx.query('DELETE FROM admin_recovery_codes WHERE admin_id = $1', [adminId]);
+export async function replaceRecoveryCodes(tx: Queryable, adminId: string, now: Date, t: RecoveryTable = ADMIN_RECOVERY): Promise<string[]> {
+  await tx.query(`DELETE FROM ${t.table} WHERE ${t.ownerColumn} = $1`, [adminId]);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
   const hashes = await Promise.all(codes.map((code) => hashPassword(normaliseRecoveryCode(code))));
   for (const hash of hashes) {
-    await tx.query('INSERT INTO admin_recovery_codes (admin_id, code_hash, created_at) VALUES ($1, $2, $3)', [adminId, hash, now]);
+    await tx.query(`INSERT INTO ${t.table} (${t.ownerColumn}, code_hash, created_at) VALUES ($1, $2, $3)`, [adminId, hash, now]);
   }
   return codes;
 }
 
-export async function clearRecoveryCodes(tx: Queryable, adminId: string): Promise<void> {
-  await tx.query('DELETE FROM admin_recovery_codes WHERE admin_id = $1', [adminId]);
+export async function clearRecoveryCodes(tx: Queryable, adminId: string, t: RecoveryTable = ADMIN_RECOVERY): Promise<void> {
+  await tx.query(`DELETE FROM ${t.table} WHERE ${t.ownerColumn} = $1`, [adminId]);
 }
 
 /**
  * Uses one unused code that matches, or answers false. Every unused hash is verified (so the time does not say
  * which one matched); the matching row is then claimed by the guarded UPDATE — 0 rows means it was just used.
  */
-export async function consumeRecoveryCode(tx: Queryable, adminId: string, input: string, now: Date): Promise<boolean> {
+export async function consumeRecoveryCode(tx: Queryable, adminId: string, input: string, now: Date, t: RecoveryTable = ADMIN_RECOVERY): Promise<boolean> {
   const code = normaliseRecoveryCode(input);
   if (code.length !== LENGTH || ![...code].every((char) => ALPHABET.includes(char))) return false;
   const rows = (await tx.query<{ id: bigint; code_hash: string }>(
-    'SELECT id, code_hash FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL ORDER BY id',
+    `SELECT id, code_hash FROM ${t.table} WHERE ${t.ownerColumn} = $1 AND used_at IS NULL ORDER BY id`,
     [adminId],
   )).rows;
   const matches = await Promise.all(rows.map((row) => verifyPassword(row.code_hash, code)));
   const match = rows.find((_, index) => matches[index]);
   if (!match) return false;
-  const claimed = await tx.query('UPDATE admin_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [match.id, now]);
+  const claimed = await tx.query(`UPDATE ${t.table} SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, [match.id, now]);
   return (claimed.rowCount ?? 0) === 1;
 }
 

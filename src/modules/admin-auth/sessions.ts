@@ -53,6 +53,20 @@ export interface CreatedSession {
 
 const COOKIE_ID = /^[A-Za-z0-9_-]{43}$/;
 
+/**
+ * Where a kind of console session lives: the operator console's `admin_sessions` (owner column `admin_id`, users in
+ * `admins`) or the customer console's `customer_sessions` (`user_id`, `customer_users`). The lifecycle, hashing,
+ * timeouts and sweeping are the same for both; only the tables differ, so one never reads the other's sessions.
+ */
+export interface SessionTable {
+  sessions: 'admin_sessions' | 'customer_sessions';
+  ownerColumn: 'admin_id' | 'user_id';
+  users: 'admins' | 'customer_users';
+}
+
+export const ADMIN_SESSIONS: SessionTable = { sessions: 'admin_sessions', ownerColumn: 'admin_id', users: 'admins' };
+export const CUSTOMER_SESSIONS: SessionTable = { sessions: 'customer_sessions', ownerColumn: 'user_id', users: 'customer_users' };
+
 /** 256 random bits, base64url (43 characters). */
 export function newSecretToken(): string {
   return randomBytes(32).toString('base64url');
@@ -73,46 +87,59 @@ export function isSessionExpired(row: Pick<SessionRow, 'state' | 'last_seen_at' 
   return now.getTime() >= ends.absolute.getTime() || (ends.idle !== null && now.getTime() >= ends.idle.getTime());
 }
 
-export async function createSession(tx: Queryable, ids: IdGenerator, session: NewSession): Promise<CreatedSession> {
+export async function createSession(tx: Queryable, ids: IdGenerator, session: NewSession, table: SessionTable = ADMIN_SESSIONS): Promise<CreatedSession> {
   const cookieId = newSecretToken();
   const lifetime = session.state === 'mfa_pending' ? MFA_PENDING_MS : ABSOLUTE_TIMEOUT_MS;
   const expiresAt = session.expiresAt ?? new Date(session.now.getTime() + lifetime);
-  await sweepExpiredSessions(tx, session.now);
+  await sweepExpiredSessions(tx, session.now, table);
   const result = await tx.query<SessionRow>(
-    `INSERT INTO admin_sessions (id_hash, public_id, admin_id, state, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+    `INSERT INTO ${table.sessions} (id_hash, public_id, ${table.ownerColumn}, state, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *`,
     [sessionIdHash(cookieId), ids('ses'), session.adminId, session.state, newSecretToken(), session.ip, session.userAgent, session.now, expiresAt],
   );
   return { cookieId, row: result.rows[0]! };
 }
 
-/** The live session a cookie names, or null (a malformed, unknown or expired id; an expired row is deleted). */
-export async function loadSession(db: Queryable, cookieId: string | undefined, now: Date): Promise<LoadedSession | null> {
+/**
+ * The live session row a cookie names and its owner's row (null for a pre-session), or null (malformed, unknown or
+ * expired id; an expired row is deleted; a row whose owner is gone is not a session).
+ */
+export async function loadSessionRow<U>(db: Queryable, cookieId: string | undefined, now: Date, table: SessionTable): Promise<{ row: SessionRow; owner: U | null } | null> {
   if (!cookieId || !COOKIE_ID.test(cookieId)) return null;
   const idHash = sessionIdHash(cookieId);
-  const result = await db.query<SessionRow>('SELECT * FROM admin_sessions WHERE id_hash = $1', [idHash]);
+  const result = await db.query<SessionRow>(`SELECT * FROM ${table.sessions} WHERE id_hash = $1`, [idHash]);
   const row = result.rows[0];
   if (!row) return null;
   if (isSessionExpired(row, now)) {
-    await db.query('DELETE FROM admin_sessions WHERE id_hash = $1', [idHash]);
+    await db.query(`DELETE FROM ${table.sessions} WHERE id_hash = $1`, [idHash]);
     return null;
   }
-  let admin: AdminRow | null = null;
-  if (row.admin_id) {
-    admin = (await db.query<AdminRow>('SELECT * FROM admins WHERE id = $1', [row.admin_id])).rows[0] ?? null;
-    if (!admin) return null;
-  }
-  return { ...row, cookieId, admin };
+  const ownerId = (row as unknown as Record<string, string | null>)[table.ownerColumn];
+  if (!ownerId) return { row, owner: null };
+  const owner = (await db.query<U & object>(`SELECT * FROM ${table.users} WHERE id = $1`, [ownerId])).rows[0] ?? null;
+  return owner ? { row, owner } : null;
+}
+
+/** The live session a cookie names, or null (a malformed, unknown or expired id; an expired row is deleted). */
+export async function loadSession(db: Queryable, cookieId: string | undefined, now: Date): Promise<LoadedSession | null> {
+  const loaded = await loadSessionRow<AdminRow>(db, cookieId, now, ADMIN_SESSIONS);
+  return loaded ? { ...loaded.row, cookieId: cookieId!, admin: loaded.owner } : null;
 }
 
 /** Activity moves the idle deadline. */
-export async function touchSession(db: Queryable, idHash: string, now: Date): Promise<void> {
-  await db.query('UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2', [idHash, now]);
+export async function touchSession(db: Queryable, idHash: string, now: Date, table: SessionTable = ADMIN_SESSIONS): Promise<void> {
+  await db.query(`UPDATE ${table.sessions} SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2`, [idHash, now]);
 }
 
-export async function deleteSession(tx: Queryable, idHash: string): Promise<boolean> {
-  const result = await tx.query('DELETE FROM admin_sessions WHERE id_hash = $1', [idHash]);
+export async function deleteSession(tx: Queryable, idHash: string, table: SessionTable = ADMIN_SESSIONS): Promise<boolean> {
+  const result = await tx.query(`DELETE FROM ${table.sessions} WHERE id_hash = $1`, [idHash]);
   return (result.rowCount ?? 0) > 0;
+}
+
+/** Revokes every session of one owner in a table (customer users: password change or reset, removal). */
+export async function deleteOwnerSessions(tx: Queryable, ownerId: string, table: SessionTable): Promise<number> {
+  const result = await tx.query(`DELETE FROM ${table.sessions} WHERE ${table.ownerColumn} = $1`, [ownerId]);
+  return result.rowCount ?? 0;
 }
 
 /** Revokes every session of an admin (password change, privilege change, TOTP reset, disable). */
@@ -145,10 +172,10 @@ export async function findSessionByPublicId(db: Queryable, publicId: string): Pr
  * Expired rows are removed a batch at a time whenever a session is created, so pre-sessions opened by visitors
  * who never sign in do not pile up.
  */
-async function sweepExpiredSessions(tx: Queryable, now: Date): Promise<void> {
+async function sweepExpiredSessions(tx: Queryable, now: Date, table: SessionTable): Promise<void> {
   await tx.query(
-    `DELETE FROM admin_sessions WHERE id_hash IN (
-       SELECT id_hash FROM admin_sessions
+    `DELETE FROM ${table.sessions} WHERE id_hash IN (
+       SELECT id_hash FROM ${table.sessions}
         WHERE expires_at <= $1 OR (state <> 'mfa_pending' AND last_seen_at <= $2)
         LIMIT 200)`,
     [now, new Date(now.getTime() - IDLE_TIMEOUT_MS)],

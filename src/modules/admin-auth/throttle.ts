@@ -13,6 +13,19 @@ export const MAX_LOCK_MS = 15 * 60_000;
 export const ALERT_THRESHOLD = 50;
 const WINDOW_MS = 3_600_000;
 
+/**
+ * Whose sign-ins are counted: the operator console's admins or the customer console's users, each in its own
+ * tables; lockouts of both are written to the one security log, customer ones with a `customer_` kind prefix.
+ */
+export interface ThrottleTables {
+  pairs: 'admin_login_failures' | 'customer_login_failures';
+  accounts: 'admin_account_failures' | 'customer_account_failures';
+  eventPrefix: '' | 'customer_';
+}
+
+export const ADMIN_THROTTLE: ThrottleTables = { pairs: 'admin_login_failures', accounts: 'admin_account_failures', eventPrefix: '' };
+export const CUSTOMER_THROTTLE: ThrottleTables = { pairs: 'customer_login_failures', accounts: 'customer_account_failures', eventPrefix: 'customer_' };
+
 /** The lock after `failures` consecutive failures: none below 5, then 1 s, 2 s, 4 s, … capped at 15 min. */
 export function lockDurationMs(failures: number): number {
   if (failures < FREE_FAILURES) return 0;
@@ -21,9 +34,9 @@ export function lockDurationMs(failures: number): number {
 }
 
 /** Seconds until the pair may try again (≥ 1), or null when it is not locked. */
-export async function lockedFor(db: Queryable, accountKey: string, ip: string, now: Date): Promise<number | null> {
+export async function lockedFor(db: Queryable, accountKey: string, ip: string, now: Date, tables: ThrottleTables = ADMIN_THROTTLE): Promise<number | null> {
   const result = await db.query<{ locked_until: Date | null }>(
-    'SELECT locked_until FROM admin_login_failures WHERE account_key = $1 AND ip = $2',
+    `SELECT locked_until FROM ${tables.pairs} WHERE account_key = $1 AND ip = $2`,
     [accountKey, ip],
   );
   const until = result.rows[0]?.locked_until;
@@ -38,10 +51,10 @@ export interface FailureOutcome {
   alerted: boolean;
 }
 
-export async function recordFailure(tx: Queryable, accountKey: string, ip: string, kind: 'password' | 'totp', now: Date): Promise<FailureOutcome> {
+export async function recordFailure(tx: Queryable, accountKey: string, ip: string, kind: 'password' | 'totp', now: Date, tables: ThrottleTables = ADMIN_THROTTLE): Promise<FailureOutcome> {
   const pair = await tx.query<{ failures: number }>(
-    `INSERT INTO admin_login_failures (account_key, ip, failures, updated_at) VALUES ($1, $2, 1, $3)
-     ON CONFLICT (account_key, ip) DO UPDATE SET failures = admin_login_failures.failures + 1, updated_at = $3
+    `INSERT INTO ${tables.pairs} (account_key, ip, failures, updated_at) VALUES ($1, $2, 1, $3)
+     ON CONFLICT (account_key, ip) DO UPDATE SET failures = ${tables.pairs}.failures + 1, updated_at = $3
      RETURNING failures`,
     [accountKey, ip, now],
   );
@@ -50,15 +63,15 @@ export async function recordFailure(tx: Queryable, accountKey: string, ip: strin
   let lockedUntil: Date | null = null;
   if (lockMs > 0) {
     lockedUntil = new Date(now.getTime() + lockMs);
-    await tx.query('UPDATE admin_login_failures SET locked_until = $3 WHERE account_key = $1 AND ip = $2', [accountKey, ip, lockedUntil]);
-    await writeSecurityEvent(tx, 'login_locked', accountKey, ip, { failures, kind, locked_until: lockedUntil.toISOString(), lock_seconds: lockMs / 1000 }, now);
+    await tx.query(`UPDATE ${tables.pairs} SET locked_until = $3 WHERE account_key = $1 AND ip = $2`, [accountKey, ip, lockedUntil]);
+    await writeSecurityEvent(tx, `${tables.eventPrefix}login_locked`, accountKey, ip, { failures, kind, locked_until: lockedUntil.toISOString(), lock_seconds: lockMs / 1000 }, now);
   }
   const account = await tx.query<{ failures: number; alerted_at: Date | null; window_start: Date }>(
-    `INSERT INTO admin_account_failures (account_key, window_start, failures) VALUES ($1, $2, 1)
+    `INSERT INTO ${tables.accounts} AS f (account_key, window_start, failures) VALUES ($1, $2, 1)
      ON CONFLICT (account_key) DO UPDATE SET
-       failures = CASE WHEN admin_account_failures.window_start <= $3 THEN 1 ELSE admin_account_failures.failures + 1 END,
-       alerted_at = CASE WHEN admin_account_failures.window_start <= $3 THEN NULL ELSE admin_account_failures.alerted_at END,
-       window_start = CASE WHEN admin_account_failures.window_start <= $3 THEN $2 ELSE admin_account_failures.window_start END
+       failures = CASE WHEN f.window_start <= $3 THEN 1 ELSE f.failures + 1 END,
+       alerted_at = CASE WHEN f.window_start <= $3 THEN NULL ELSE f.alerted_at END,
+       window_start = CASE WHEN f.window_start <= $3 THEN $2 ELSE f.window_start END
      RETURNING failures, alerted_at, window_start`,
     [accountKey, now, new Date(now.getTime() - WINDOW_MS)],
   );
@@ -66,20 +79,20 @@ export async function recordFailure(tx: Queryable, accountKey: string, ip: strin
   let alerted = false;
   if (counted.failures > ALERT_THRESHOLD && counted.alerted_at === null) {
     const claimed = await tx.query(
-      'UPDATE admin_account_failures SET alerted_at = $2 WHERE account_key = $1 AND alerted_at IS NULL',
+      `UPDATE ${tables.accounts} SET alerted_at = $2 WHERE account_key = $1 AND alerted_at IS NULL`,
       [accountKey, now],
     );
     if ((claimed.rowCount ?? 0) === 1) {
       alerted = true;
-      await writeSecurityEvent(tx, 'account_failures_alert', accountKey, ip, { failures: counted.failures, window_start: counted.window_start.toISOString() }, now);
+      await writeSecurityEvent(tx, `${tables.eventPrefix}account_failures_alert`, accountKey, ip, { failures: counted.failures, window_start: counted.window_start.toISOString() }, now);
     }
   }
   return { failures, lockedUntil, alerted };
 }
 
 /** A completed sign-in clears that (account, IP) pair; the per-account hour keeps counting. */
-export async function resetFailures(tx: Queryable, accountKey: string, ip: string): Promise<void> {
-  await tx.query('DELETE FROM admin_login_failures WHERE account_key = $1 AND ip = $2', [accountKey, ip]);
+export async function resetFailures(tx: Queryable, accountKey: string, ip: string, tables: ThrottleTables = ADMIN_THROTTLE): Promise<void> {
+  await tx.query(`DELETE FROM ${tables.pairs} WHERE account_key = $1 AND ip = $2`, [accountKey, ip]);
 }
 
 export async function writeSecurityEvent(tx: Queryable, kind: string, accountKey: string | null, ip: string | null, detail: unknown, now: Date): Promise<void> {

@@ -154,8 +154,8 @@ export class ChannelService {
     return result.rows[0]!;
   }
 
-  async credential(id: string, db: Queryable = this.db): Promise<CredentialRow> {
-    const result = await db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE id = $1', [id]);
+  async credential(id: string, db: Queryable = this.db, forUpdate = false): Promise<CredentialRow> {
+    const result = await db.query<CredentialRow>(`SELECT * FROM upstream_credentials WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
     if (!result.rows[0]) throw new AppError('not_found', 'No such account');
     return result.rows[0];
   }
@@ -164,9 +164,16 @@ export class ChannelService {
     return (await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials WHERE ($1::text IS NULL OR channel_id = $1) ORDER BY id', [channelId])).rows;
   }
 
-  /** Operator changes: enable/disable, relabel, rotate the secret (re-enabling clears cooldown and reason). */
+  /**
+   * Operator changes: enable/disable, relabel, rotate the secret (re-enabling clears cooldown and reason). The row is
+   * locked first, so a concurrent delete cannot be undone by writing back the secret read here. An account whose
+   * secret was deleted cannot be enabled without a new one (409 `conflict`, `param: status`).
+   */
   async updateCredential(id: string, patch: CredentialPatch, db: Queryable = this.db): Promise<CredentialRow> {
-    const current = await this.credential(id, db);
+    const current = await this.credential(id, db, true);
+    if (patch.status === 'active' && !patch.credential && current.credential_encrypted === '') {
+      throw new AppError('conflict', 'This account\'s credential was deleted; send a new credential in the same request to enable it', { param: 'status' });
+    }
     const result = await db.query<CredentialRow>(
       `UPDATE upstream_credentials SET status = $2, label = $3, credential_encrypted = $4, updated_at = $5,
               credential_sha256 = COALESCE($6, credential_sha256),

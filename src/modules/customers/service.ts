@@ -69,11 +69,18 @@ export class CustomerService {
     return result.rows[0];
   }
 
-  async list(limit: number, after: string | null, status: CustomerStatus | null): Promise<CustomerRow[]> {
+  /**
+   * Newest first by id. `search` matches the exact id, or a substring of the name or email, case-insensitively; the
+   * LIKE wildcards and the escape character in it are matched literally. The scan walks the primary key in order and
+   * stops at `limit` rows, so no index is needed for a page.
+   */
+  async list(limit: number, after: string | null, status: CustomerStatus | null, search: string | null = null): Promise<CustomerRow[]> {
+    const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
     const result = await this.db.query<CustomerRow>(
       `SELECT * FROM customers WHERE ($1::text IS NULL OR id < $1) AND ($2::text IS NULL OR status = $2)
+          AND ($4::text IS NULL OR id = $4 OR name ILIKE $5 ESCAPE '\\' OR email ILIKE $5 ESCAPE '\\')
         ORDER BY id DESC LIMIT $3`,
-      [after, status, limit],
+      [after, status, limit, search, pattern],
     );
     return result.rows;
   }

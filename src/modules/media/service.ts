@@ -13,10 +13,11 @@ import type { Storage } from './storage.js';
  */
 export interface FileRow {
   id: string;
-  customer_id: string;
+  /** Null only for an operator's account-test output (purpose `account_test`, migration 0013). */
+  customer_id: string | null;
   mode: string;
   task_id: string | null;
-  purpose: 'result' | 'reference';
+  purpose: FilePurpose;
   content_type: string;
   size_bytes: bigint;
   sha256: string;
@@ -28,11 +29,13 @@ export interface FileRow {
   deleted_at: Date | null;
 }
 
+export type FilePurpose = 'result' | 'reference' | 'account_test';
+
 export interface NewFile {
-  customerId: string;
+  customerId: string | null;
   mode: string;
   taskId: string | null;
-  purpose: 'result' | 'reference';
+  purpose: FilePurpose;
   bytes: Buffer;
   contentType: string;
   width?: number | null;
@@ -66,7 +69,7 @@ export class MediaService {
   async store(file: NewFile, db: Queryable = this.db): Promise<FileRow> {
     const id = this.ids('file');
     const extension = EXTENSIONS[file.contentType] ?? 'bin';
-    const key = `${file.mode}/${file.customerId}/${id}.${extension}`;
+    const key = `${file.mode}/${file.customerId ?? 'account-tests'}/${id}.${extension}`;
     await this.storage.put(key, file.bytes);
     const result = await db.query<FileRow>(
       `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,

@@ -131,6 +131,22 @@ export class TaskService {
     return result.rowCount === 1;
   }
 
+  /**
+   * A text request's serving route (provider, channel, account, channels failed over from), written in the
+   * transaction that settles or releases it (workflows/text-request.ts), while the task is still open.
+   */
+  async recordTextRoute(
+    id: string,
+    route: { provider: string; channelId: string | null; credentialId: string | null; triedChannels: string[] },
+    db: Queryable = this.db,
+  ): Promise<void> {
+    await db.query(
+      `UPDATE tasks SET provider = $2, channel_id = $3, credential_id = $4, tried_channels = $5::text[]
+        WHERE id = $1 AND status = 'dispatching' AND type IN ('chat', 'embedding')`,
+      [id, route.provider, route.channelId, route.credentialId, route.triedChannels],
+    );
+  }
+
   async recordUpstreamError(id: string, upstreamError: JsonValue): Promise<void> {
     await this.db.query('UPDATE tasks SET upstream_error = $2 WHERE id = $1', [id, JSON.stringify(upstreamError)]);
   }

@@ -131,8 +131,11 @@ export class WalletService {
 
   async ledger(walletId: string, limit: number, before: bigint | null): Promise<LedgerEntryRow[]> {
     const result = await this.db.query<LedgerEntryRow>(
-      `SELECT * FROM ledger_entries WHERE wallet_id = $1 AND ($2::bigint IS NULL OR id < $2)
-        ORDER BY id DESC LIMIT $3`,
+      // A charge names its reservation; the reservation's task is what a reader wants to open.
+      `SELECT l.*, r.task_id FROM ledger_entries l
+         LEFT JOIN reservations r ON l.ref_type = 'reservation' AND r.id = l.ref_id
+        WHERE l.wallet_id = $1 AND ($2::bigint IS NULL OR l.id < $2)
+        ORDER BY l.id DESC LIMIT $3`,
       [walletId, before, limit],
     );
     return result.rows;

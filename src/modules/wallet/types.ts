@@ -19,6 +19,8 @@ export interface LedgerEntryRow {
   reason: string | null;
   audit_id: bigint | null;
   created_at: Date;
+  /** The task of a `reservation` entry (joined by the ledger listing; absent elsewhere). */
+  task_id?: string | null;
 }
 
 export interface Balance {

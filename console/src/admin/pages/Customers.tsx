@@ -1,5 +1,5 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import {
   CanWrite,
@@ -7,6 +7,7 @@ import {
   DataTable,
   ErrorState,
   Field,
+  Id,
   Loading,
   Modal,
   PageHeader,
@@ -14,27 +15,35 @@ import {
   Section,
   StatusBadge,
   TimeAgo,
+  fieldError,
   usePager,
   type Column,
 } from '../../shared/components';
 import { useApiMutation, useApiQuery } from '../../shared/query';
 import type { Customer, List } from '../types';
+import { listError } from './tasks/filters';
 import { CustomerForm, type CustomerInput } from './customers/CustomerForm';
 
 /**
- * Customers: the list (`GET /public/customers?status&limit&after`, newest first), a status filter kept in the URL,
- * a search over the loaded page (the API has no text search; a customer id opens that customer), and "New customer".
+ * Customers: the list (`GET /public/customers?q&status&limit&after`, newest first), searched on the server (`q`: the
+ * exact customer id, or part of the name or email) and filtered by status, both kept in the URL; and "New customer".
  */
 const PAGE_SIZE = 50;
 
 export function CustomersPage() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status') === 'active' || params.get('status') === 'suspended' ? params.get('status')! : '';
-  const [search, setSearch] = useState('');
+  const q = params.get('q')?.trim() ?? '';
   const [creating, setCreating] = useState(false);
   const navigate = useNavigate();
-  const pager = usePager(status);
-  const list = useApiQuery<List<Customer>>('/public/customers', { status, limit: PAGE_SIZE, after: pager.after }, { placeholderData: keepPreviousData });
+  const pager = usePager(`${status}|${q}`);
+  const list = useApiQuery<List<Customer>>('/public/customers', { q, status, limit: PAGE_SIZE, after: pager.after }, { placeholderData: keepPreviousData });
+  const apply = (next: { q: string; status: string }) => {
+    const clean: Record<string, string> = {};
+    if (next.q.trim()) clean.q = next.q.trim();
+    if (next.status) clean.status = next.status;
+    setParams(clean, { replace: true });
+  };
 
   const create = useApiMutation<CustomerInput, Customer>({
     method: 'POST',
@@ -48,11 +57,6 @@ export function CustomersPage() {
     create.reset();
   };
 
-  const needle = search.trim().toLowerCase();
-  const rows = (list.data?.data ?? []).filter(
-    (row) => !needle || row.name.toLowerCase().includes(needle) || (row.email ?? '').toLowerCase().includes(needle) || row.id.toLowerCase() === needle,
-  );
-  const looksLikeId = /^cus_[A-Za-z0-9]+$/.test(search.trim());
 
   const columns: Column<Customer>[] = [
     {
@@ -62,7 +66,9 @@ export function CustomersPage() {
       render: (row) => (
         <>
           <Link to={`/customers/${row.id}`}>{row.name}</Link>
-          <div className="muted small mono">{row.id}</div>
+          <div className="muted small">
+            <Id value={row.id} full />
+          </div>
         </>
       ),
     },
@@ -87,36 +93,20 @@ export function CustomersPage() {
         }
       />
       <Section title="All customers">
-        <div className="toolbar">
-          <Field label="Search" hint="Name or email on this page, or a customer id.">
-            <input type="search" name="search" value={search} onChange={(event) => setSearch(event.target.value)} />
-          </Field>
-          <Field label="Status">
-            <select name="status" value={status} onChange={(event) => setParams(event.target.value ? { status: event.target.value } : {}, { replace: true })}>
-              <option value="">All</option>
-              <option value="active">active</option>
-              <option value="suspended">suspended</option>
-            </select>
-          </Field>
-          {looksLikeId && (
-            <button type="button" className="button" onClick={() => navigate(`/customers/${search.trim()}`)}>
-              Open {search.trim()}
-            </button>
-          )}
-        </div>
+        <CustomerSearch key={`${q}|${status}`} q={q} status={status} error={list.error} onApply={apply} />
         {list.isPending ? (
           <Loading label="Loading customers…" />
         ) : list.isError ? (
-          <ErrorState error={list.error} retry={() => void list.refetch()} />
+          <ErrorState error={list.error} {...listError(list.error, () => void list.refetch())} />
         ) : (
           <>
             <DataTable
               columns={columns}
-              rows={rows}
+              rows={list.data.data}
               rowKey={(row) => row.id}
               caption="Customers"
               captionHidden
-              empty={needle ? 'No customer on this page matches the search.' : status ? `No ${status} customers.` : 'No customers yet.'}
+              empty={q ? 'No customer matches the search.' : status ? `No ${status} customers.` : 'No customers yet.'}
             />
             <Pager pager={pager} hasMore={list.data.has_more} nextCursor={list.data.data.at(-1)?.id} label="Customer pages" />
           </>
@@ -126,5 +116,39 @@ export function CustomersPage() {
         <CustomerForm submitLabel="Create customer" busy={create.isPending} error={create.error} onSubmit={(input) => create.mutate(input)} onCancel={closeCreate} />
       </Modal>
     </>
+  );
+}
+
+/** The search form: a query and a status, applied together (the select does not act on its own). */
+function CustomerSearch(props: { q: string; status: string; error: unknown; onApply: (next: { q: string; status: string }) => void }) {
+  const [q, setQ] = useState(props.q);
+  const [status, setStatus] = useState(props.status);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    props.onApply({ q, status });
+  };
+  return (
+    <form className="toolbar" onSubmit={submit} role="search" aria-label="Customer search">
+      <Field label="Search" hint="A customer id, or part of a name or email." error={fieldError(props.error, 'q')}>
+        <input type="search" name="q" value={q} onChange={(event) => setQ(event.target.value)} spellCheck={false} />
+      </Field>
+      <Field label="Status" error={fieldError(props.error, 'status')}>
+        <select name="status" value={status} onChange={(event) => setStatus(event.target.value)}>
+          <option value="">All</option>
+          <option value="active">active</option>
+          <option value="suspended">suspended</option>
+        </select>
+      </Field>
+      <div className="actions toolbar-actions">
+        <button type="submit" className="button button-primary">
+          Search
+        </button>
+        {(props.q || props.status) && (
+          <button type="button" className="button" onClick={() => props.onApply({ q: '', status: '' })}>
+            Clear
+          </button>
+        )}
+      </div>
+    </form>
   );
 }

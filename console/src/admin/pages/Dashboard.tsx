@@ -1,8 +1,8 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
-import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, LabelList, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { Badge, Credits, DataTable, ErrorState, Loading, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../shared/components';
-import { formatBucket, formatBucketSpan, formatCompact, formatCredits, formatDateTimeMinutes, formatNumber, formatPercent } from '../../shared/format';
+import { formatBucket, formatBucketSpan, formatCompact, formatCredits, formatDateTimeMinutes, formatNumber, formatPercent, formatUtcDate } from '../../shared/format';
 import { useApiQuery } from '../../shared/query';
 import type { Dashboard, DashboardWindow } from '../types';
 
@@ -12,7 +12,8 @@ import type { Dashboard, DashboardWindow } from '../types';
  * channel health and the accounts that need attention. Refreshes every minute.
  *
  * The window is `[from, to)`, cut into hourly (24 h) or UTC-daily buckets; the last bucket is the one in progress, so
- * `to` is its end. Every bucket is drawn as a bar labelled by its start, the last one included.
+ * `to` is its end. Every bucket is drawn as a bar labelled by its start, the last one included, and the header names
+ * the window by its first and last bucket, as the axis does.
  *
  * Cost and margin (API): the sums over succeeded tasks whose upstream cost is known; revenue counts every charged
  * task. The API sends 0 both for "no known cost" and for a real zero, so a row whose cost and margin are both 0 shows
@@ -40,7 +41,7 @@ export function DashboardPage() {
     <>
       <PageHeader
         title="Dashboard"
-        description={query.data ? windowDescription(query.data) : undefined}
+        description={query.data ? <WindowDescription data={query.data} /> : undefined}
         actions={
           <div className="segmented" role="group" aria-label="Time window">
             {WINDOWS.map((option) => (
@@ -67,11 +68,20 @@ export function DashboardPage() {
   );
 }
 
-function windowDescription(data: Dashboard): string {
-  const count = data.series.length;
-  const unit = data.bucket === 'hour' ? 'hourly' : 'daily (UTC)';
-  const current = data.bucket === 'hour' ? 'the current hour' : 'today';
-  return `${formatDateTimeMinutes(data.from)} – ${formatDateTimeMinutes(data.to)} · ${count} ${unit} buckets labelled by their start, the last one is ${current} · live tasks only`;
+/**
+ * The window as the axis shows it: the first and the last bucket by their starts (hours in local time, days as UTC
+ * dates), so the header ends where the axis ends; the exact `[from, to)` is in the tooltip.
+ */
+function WindowDescription(props: { data: Dashboard }) {
+  const { data } = props;
+  const first = data.series[0]?.at ?? data.from;
+  const last = data.series.at(-1)?.at ?? data.from;
+  const exact = `From ${formatDateTimeMinutes(data.from)} to ${formatDateTimeMinutes(data.to)} (end excluded)`;
+  const text =
+    data.bucket === 'hour'
+      ? `Hourly, ${formatDateTimeMinutes(first)} to ${formatDateTimeMinutes(last)}: each bar starts at its label; the last is the hour in progress · live tasks`
+      : `Daily (UTC days), ${formatUtcDate(first)} to ${formatUtcDate(last)}: the last is today · live tasks`;
+  return <span title={exact}>{text}</span>;
 }
 
 /** True when nothing with a known upstream cost contributed to these figures (the API sends 0 for "unknown"). */
@@ -112,7 +122,7 @@ function DashboardBody(props: { data: Dashboard; refreshing: boolean }) {
           label="Margin"
           value={totalsUnknown ? '—' : `${formatCompact(totals.margin)} cr`}
           full={totalsUnknown ? NO_COST : formatCredits(totals.margin)}
-          sub={marginRate === null ? 'where cost is known' : `${formatPercent(marginRate)} where cost is known`}
+          sub={marginRate === null ? 'where cost is known' : `${formatPercent(marginRate)} (known cost)`}
         />
         <Card label="Tasks in flight" value={formatNumber(data.in_flight.total)} sub={`${formatNumber(data.in_flight.queued)} queued · ${formatNumber(data.in_flight.running)} running`} />
       </div>
@@ -169,7 +179,9 @@ function DashboardBody(props: { data: Dashboard; refreshing: boolean }) {
                       <XAxis type="number" allowDecimals={false} tickFormatter={(value: number) => formatCompact(value)} tick={{ fontSize: 12 }} />
                       <YAxis type="category" dataKey="model" tick={{ fontSize: 12 }} width={modelAxisWidth} interval={0} />
                       <Tooltip formatter={(value) => formatNumber(Number(value))} />
-                      <Bar dataKey="requests" name="Requests" fill={COLORS.ok} maxBarSize={22} isAnimationActive={false} />
+                      <Bar dataKey="requests" name="Requests" fill={COLORS.ok} maxBarSize={22} isAnimationActive={false}>
+                        <LabelList dataKey="requests" position="right" fontSize={12} fill="#5d6675" formatter={(value) => formatNumber(Number(value))} />
+                      </Bar>
                     </BarChart>
                   </ResponsiveContainer>
                 </figure>
@@ -183,7 +195,9 @@ function DashboardBody(props: { data: Dashboard; refreshing: boolean }) {
                       <XAxis type="number" domain={[0, rateTicks.at(-1)!]} ticks={rateTicks} tickFormatter={(value: number) => formatPercent(value, 0)} tick={{ fontSize: 12 }} />
                       <YAxis type="category" dataKey="model" tick={{ fontSize: 12 }} width={modelAxisWidth} interval={0} />
                       <Tooltip formatter={(value) => formatPercent(Number(value))} />
-                      <Bar dataKey="failure_rate" name="Failure rate" fill={COLORS.failed} maxBarSize={22} isAnimationActive={false} />
+                      <Bar dataKey="failure_rate" name="Failure rate" fill={COLORS.failed} maxBarSize={22} isAnimationActive={false}>
+                        <LabelList dataKey="failure_rate" position="right" fontSize={12} fill="#5d6675" formatter={(value) => formatPercent(Number(value))} />
+                      </Bar>
                     </BarChart>
                   </ResponsiveContainer>
                 </figure>

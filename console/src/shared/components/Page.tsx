@@ -1,9 +1,16 @@
 import { useEffect, useId, type ReactNode } from 'react';
 
+let titleSuffix = 'genrelay admin';
+
+/** What follows the page title in `document.title` (`Keys · genrelay console`); set once by each app's main.tsx. */
+export function setTitleSuffix(suffix: string): void {
+  titleSuffix = suffix;
+}
+
 /** The top of a page: its `<h1>`, an optional description and actions on the right. Sets the document title. */
 export function PageHeader(props: { title: string; description?: ReactNode; actions?: ReactNode; back?: ReactNode }) {
   useEffect(() => {
-    document.title = `${props.title} · genrelay admin`;
+    document.title = `${props.title} · ${titleSuffix}`;
   }, [props.title]);
   return (
     <header className="page-header">

@@ -57,27 +57,34 @@ export function Mono(props: { children: ReactNode }) {
 }
 
 /**
- * An id (`task_0358DI5l8HOV647M0bu9iC`) on one line, monospaced, shortened in the middle when its box is narrow
- * (`task_0358DI5l…M0bu9iC`: the start names the kind, the end tells ids apart). The whole id stays in the page's
- * text (search, copy, screen readers) and in the tooltip. `to` makes it a link.
+ * An id (`task_0358DI5l8HOV647M0bu9iC`) on one line, monospaced; a generated id is shortened in the middle
+ * (`task_0358…M0bu9iC`: the start names the kind, the end tells ids apart). The middle is only hidden from sight: the
+ * whole id stays in the page's text (find, copy, screen readers) and in the tooltip. `to` makes it a link; `full`
+ * shows it whole.
  */
-export function Id(props: { value: string; to?: string; tail?: number; className?: string }) {
-  const tail = Math.min(props.tail ?? 7, Math.max(0, props.value.length - 8));
-  const head = props.value.slice(0, props.value.length - tail);
-  const end = props.value.slice(props.value.length - tail);
+export function Id(props: { value: string; to?: string; full?: boolean; className?: string }) {
+  const { value } = props;
+  // Generated ids (`<kind>_<random>`) are shortened; names such as model ids are not.
+  const prefix = /^[a-z]{2,8}_/.exec(value)?.[0];
+  const headLength = (prefix?.length ?? 0) + 4;
+  const tailLength = 7;
+  const shorten = !props.full && prefix !== undefined && value.length > headLength + tailLength + 3;
   const className = `id${props.className ? ` ${props.className}` : ''}`;
-  const content = (
+  const content = shorten ? (
     <>
-      <span className="id-head">{head}</span>
-      {end && <span className="id-tail">{end}</span>}
+      {value.slice(0, headLength)}
+      <span className="id-middle">{value.slice(headLength, value.length - tailLength)}</span>
+      {value.slice(value.length - tailLength)}
     </>
+  ) : (
+    value
   );
   return props.to ? (
-    <Link to={props.to} className={className} title={props.value}>
+    <Link to={props.to} className={className} title={value}>
       {content}
     </Link>
   ) : (
-    <span className={className} title={props.value}>
+    <span className={className} title={value}>
       {content}
     </span>
   );

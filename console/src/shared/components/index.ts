@@ -4,7 +4,7 @@ export { Empty, ErrorState, FormError, Loading, Notice } from './Feedback';
 export { Checkbox, Field, fieldError } from './Field';
 export { Layout, type NavItem } from './Layout';
 export { ConfirmDialog, Modal } from './Modal';
-export { Details, PageHeader, Section } from './Page';
+export { Details, PageHeader, Section, setTitleSuffix } from './Page';
 export { Pager, usePager, type PagerState } from './Pager';
 export { SafeSvg } from './SafeSvg';
 export { CanWrite, OwnerOnly } from './RoleGate';

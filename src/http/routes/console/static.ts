@@ -8,10 +8,11 @@ import type { App } from '../../app-type.js';
 import { setConsoleHeaders } from '../../plugins/admin-session.js';
 
 /**
- * The operator console's pages (API.md §12): the Vite build in `<CONSOLE_DIR>/admin` (default `dist/console/admin`)
- * served at `/admin/`. A file that exists is sent (hashed `assets/*` cached for a year, anything else revalidated);
- * any other `GET /admin` or `/admin/*` path outside `/admin/api/` and `/admin/assets/` answers `index.html`
- * (client-side routing), never cached. All carry the A12 headers. Without a build, `/admin` answers 503 with a page saying how to build it.
+ * The consoles' pages (API.md §12, §13): the Vite builds in `<CONSOLE_DIR>/admin` and `<CONSOLE_DIR>/console`
+ * (default `dist/console/…`) served at `/admin/` (operator console) and `/console/` (customer console). A file that
+ * exists is sent (hashed `assets/*` cached for a year, anything else revalidated); any other `GET /admin`, `/admin/*`,
+ * `/console` or `/console/*` path outside `api/` and `assets/` answers that app's `index.html` (client-side routing),
+ * never cached. All carry the A12 headers. Without a build, the app answers 503 with a page saying how to build it.
  */
 export type ConsoleStaticRouteDeps = { config: Pick<Config, 'consoleDir'> };
 
@@ -25,18 +26,37 @@ function isFile(path: string): boolean {
   }
 }
 
-const NOT_BUILT = `<!doctype html>
+function notBuilt(title: string, meanwhile: string): string {
+  return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>genrelay console not built</title></head>
-<body><h1>The operator console is not built</h1>
+<body><h1>The ${title} is not built</h1>
 <p>This install has no console build. Build it from the genrelay directory, then reload this page:</p>
 <pre>npm run build:console</pre>
-<p>(<code>npm ci</code> builds it too.) The operator API keeps working with the operator key meanwhile.</p>
+<p>(<code>npm ci</code> builds it too.) ${meanwhile}</p>
 </body></html>
 `;
+}
+
+interface ConsoleApp {
+  prefix: '/admin' | '/console';
+  directory: 'admin' | 'console';
+  title: string;
+  meanwhile: string;
+}
+
+const APPS: ConsoleApp[] = [
+  { prefix: '/admin', directory: 'admin', title: 'operator console', meanwhile: 'The operator API keeps working with the operator key meanwhile.' },
+  { prefix: '/console', directory: 'console', title: 'customer console', meanwhile: 'The API keeps working with API keys meanwhile.' },
+];
 
 export function registerConsoleStaticRoutes(app: App, deps: ConsoleStaticRouteDeps): void {
-  const root = resolve(join(deps.config.consoleDir, 'admin'));
+  for (const consoleApp of APPS) registerApp(app, deps, consoleApp);
+}
+
+function registerApp(app: App, deps: ConsoleStaticRouteDeps, consoleApp: ConsoleApp): void {
+  const root = resolve(join(deps.config.consoleDir, consoleApp.directory));
   const config = { face: 'plain' as const };
+  const NOT_BUILT = notBuilt(consoleApp.title, consoleApp.meanwhile);
 
   void app.register(async (scope) => {
     await scope.register(fastifyStatic, { serve: false, decorateReply: true });
@@ -59,8 +79,8 @@ export function registerConsoleStaticRoutes(app: App, deps: ConsoleStaticRouteDe
       return reply.header('Cache-Control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
     };
 
-    scope.get('/admin', { config, schema: { summary: 'Operator console (single-page app)' } }, async (_request, reply) => serve('', reply));
-    scope.get<{ Params: { '*': string } }>('/admin/*', { config, schema: { summary: 'Operator console pages and assets' } }, async (request, reply) =>
+    scope.get(consoleApp.prefix, { config, schema: { summary: `The ${consoleApp.title} (single-page app)` } }, async (_request, reply) => serve('', reply));
+    scope.get<{ Params: { '*': string } }>(`${consoleApp.prefix}/*`, { config, schema: { summary: `The ${consoleApp.title}'s pages and assets` } }, async (request, reply) =>
       serve(request.params['*'] ?? '', reply));
   });
 }

@@ -2,7 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Clock } from '../../../lib/clock.js';
 import type { ChannelService } from '../../../modules/channels/service.js';
 import type { ErrorClass } from '../../../providers/spec.js';
-import { accountView, channelView, createAccount, createChannel, deleteAccount, testAccountAudited, updateAccount, updateChannel, type ChannelsDeps } from '../../../workflows/channels.js';
+import {
+  accountView, channelView, createAccount, createChannel, deleteAccount, getChannelWithAccounts, listChannelsWithAccounts, testAccountAudited, updateAccount, updateChannel,
+  type ChannelsDeps,
+} from '../../../workflows/channels.js';
 import type { TestAccountDeps } from '../../../workflows/test-account.js';
 import type { App } from '../../app-type.js';
 import { auditContext, type ClientIpDeps } from '../../plugins/api-key-auth.js';
@@ -72,7 +75,11 @@ export function registerChannelRoutes(app: App, deps: ChannelRouteDeps): void {
   const onRequest = operatorAuth(deps);
   const audit = (request: Parameters<typeof auditContext>[1]) => auditContext(deps, request, operatorActor(request));
 
-  app.get('/api/admin/channels', { config, onRequest }, async () => ({ object: 'list', data: (await deps.channels.listChannels()).map((row) => channelView(row, deps.clock.now())) }));
+  // Each channel with `accounts`, its credential pool in counts (workflows/channels.ts accountsSummary).
+  app.get('/api/admin/channels', { config, onRequest }, async () => ({ object: 'list', data: await listChannelsWithAccounts(deps) }));
+
+  app.get<{ Params: Static<typeof IdParam> }>('/api/admin/channels/:id', { config, onRequest, schema: { params: IdParam, summary: 'One channel with its account counts' } }, async (request) =>
+    getChannelWithAccounts(deps, request.params.id));
 
   app.post('/api/admin/channels', { config, onRequest, schema: { body: CreateChannel } }, async (request, reply) => {
     const row = await createChannel(deps, request.body, audit(request));

@@ -43,7 +43,8 @@ const PatchBody = Type.Object(
   },
   Strict,
 );
-const ListQuery = Type.Composite([Pagination, Type.Object({ status: Type.Optional(Status) })], Strict);
+/** `q`: the exact customer id, or a case-insensitive substring of the name or email (wildcards match literally). */
+const ListQuery = Type.Composite([Pagination, Type.Object({ status: Type.Optional(Status), q: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })) })], Strict);
 
 /** What the customer routes use: the customers workflow, operator auth, the client address for the audit, customers and wallets. */
 export type CustomerRouteDeps = CustomersDeps & OperatorAuthDeps & ClientIpDeps & { customers: CustomerService; wallet: WalletService };
@@ -78,7 +79,7 @@ export function registerCustomerRoutes(app: App, deps: CustomerRouteDeps): void 
     { config, onRequest, schema: { querystring: ListQuery } },
     async (request) => {
       const limit = pageLimit(request.query);
-      const rows = await deps.customers.list(limit + 1, request.query.after ?? null, request.query.status ?? null);
+      const rows = await deps.customers.list(limit + 1, request.query.after ?? null, request.query.status ?? null, request.query.q ?? null);
       const page = listPage(rows, limit);
       const balances = await deps.wallet.balances(page.data.map((row) => row.id));
       return { ...page, data: page.data.map((row) => customerView(row, balances.get(row.id))) };

@@ -33,13 +33,14 @@ function targetPath(type: string | null, id: string, accountChannel: Map<string,
   return type ? paths[type] : undefined;
 }
 
-/** The fields that name a target readably, by preference (an admin's email, a model's display name, a name, a label). */
-const LABEL_FIELDS = ['email', 'display_name', 'name', 'label'];
+/** The fields that name a target readably, by preference: an admin's email, a model's display name, a name, a label. */
+const LABEL_FIELDS: Record<string, string[]> = { admin: ['email'], model: ['display_name', 'name'], account: ['label'] };
+const DEFAULT_LABEL_FIELDS = ['name', 'label'];
 
-function labelIn(value: unknown): string | null {
+function labelIn(type: string | null, value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
   const record = value as Record<string, unknown>;
-  for (const field of LABEL_FIELDS) {
+  for (const field of (type && LABEL_FIELDS[type]) || DEFAULT_LABEL_FIELDS) {
     const text = record[field];
     if (typeof text === 'string' && text.trim()) return text;
   }
@@ -57,7 +58,7 @@ function targetLabels(rows: AuditEvent[], admins: AdminUser[] | undefined): Map<
     if (!row.target_id) continue;
     const key = `${row.target_type ?? ''}:${row.target_id}`;
     if (labels.has(key)) continue;
-    const label = labelIn(row.after) ?? labelIn(row.before);
+    const label = labelIn(row.target_type, row.after) ?? labelIn(row.target_type, row.before);
     if (label && label !== row.target_id) labels.set(key, label);
   }
   return labels;

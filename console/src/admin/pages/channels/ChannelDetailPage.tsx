@@ -1,9 +1,10 @@
 import { useState, type ReactNode } from 'react';
+import { isApiError } from '../../../shared/api';
 import { Link, useParams } from 'react-router';
 import { Badge, CanWrite, ConfirmDialog, DateTime, Details, ErrorState, FormError, Loading, Modal, PageHeader, Section } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
-import type { AdminModel, Channel, List } from '../../types';
+import type { AdminModel, Channel, ChannelWithAccounts, List } from '../../types';
 import { JsonBlock } from '../audit/JsonBlock';
 import { summarizeRule } from '../models/pricing';
 import { AccountsPanel } from './AccountsPanel';
@@ -11,14 +12,14 @@ import { ChannelForm, type ChannelInput } from './ChannelForm';
 import { HealthBadge } from './ChannelsPage';
 
 /**
- * One channel: its configuration (edit, enable/disable), its models with upstream ids and costs, and its credential
- * pool. There is no single-channel route; the channel comes from the list (≤ 100 channels, API.md §2.4).
+ * One channel (`GET /admin/channels/:id`): its configuration (edit, enable/disable), its models with upstream ids and
+ * costs, and its credential pool.
  */
 export function ChannelDetailPage() {
   const { id = '' } = useParams();
-  const channels = useApiQuery<List<Channel>>('/admin/channels');
+  const channel = useApiQuery<ChannelWithAccounts>(`/admin/channels/${encodeURIComponent(id)}`);
   const back = <Link to="/channels">← Channels & accounts</Link>;
-  if (channels.isPending) {
+  if (channel.isPending) {
     return (
       <>
         <PageHeader title="Channel" back={back} />
@@ -26,24 +27,16 @@ export function ChannelDetailPage() {
       </>
     );
   }
-  if (channels.isError) {
+  if (channel.isError) {
+    const missing = isApiError(channel.error) && channel.error.status === 404;
     return (
       <>
         <PageHeader title="Channel" back={back} />
-        <ErrorState error={channels.error} retry={() => void channels.refetch()} />
+        <ErrorState title={missing ? 'No such channel.' : 'Could not load this channel.'} error={channel.error} retry={missing ? undefined : () => void channel.refetch()} />
       </>
     );
   }
-  const channel = channels.data.data.find((row) => row.id === id);
-  if (!channel) {
-    return (
-      <>
-        <PageHeader title="Channel" back={back} />
-        <ErrorState title="No such channel." error={new Error(`There is no channel ${id}.`)} />
-      </>
-    );
-  }
-  return <ChannelView channel={channel} back={back} />;
+  return <ChannelView channel={channel.data} back={back} />;
 }
 
 function ChannelView(props: { channel: Channel; back: ReactNode }) {

@@ -2,7 +2,7 @@ import { useId, useRef, useState, type FormEvent } from 'react';
 import { isApiError } from '../../../shared/api';
 import { Checkbox, Field, FormError, fieldError } from '../../../shared/components';
 import { useApiQuery } from '../../../shared/query';
-import type { AdminModel, Channel, ErrorClass, Group, List, PriceRule } from '../../types';
+import type { AdminModel, Channel, ErrorClass, Group, List, PriceRule, Provider } from '../../types';
 import { PricingEditor } from '../models/PricingEditor';
 import { useFocusInvalid } from '../models/useFocusInvalid';
 import { EMPTY_DRAFT, draftToRule, priceDraft, summarizeRule, type DraftError, type PriceDraft } from '../models/pricing';
@@ -23,10 +23,10 @@ export interface ChannelInput {
 }
 
 /**
- * Suggestions only: the server's provider registry is the authority (an unknown id is answered 400 with the list of
- * valid ones, shown on the field). The routes expose no list of providers to read.
+ * The provider field offers the server's registry (`GET /admin/providers`), each with the task types it serves. The
+ * server stays the authority: an unknown id is answered 400 with the valid ones, shown on the field. Should the list
+ * fail to load, the field still takes any id.
  */
-const PROVIDER_SUGGESTIONS = ['ark', 'xai', 'dashscope', 'openai', 'newapi', 'suno', 'openai-compatible'];
 
 const ERROR_CLASSES: { value: ErrorClass; label: string }[] = [
   { value: 'rate_limited', label: 'rate limited' },
@@ -62,6 +62,7 @@ export function ChannelForm(props: {
   const initial = props.initial;
   const catalogue = useApiQuery<List<AdminModel>>('/admin/models');
   const groups = useApiQuery<List<Group>>('/admin/groups');
+  const providers = useApiQuery<List<Provider>>('/admin/providers', undefined, { staleTime: Infinity });
   const providerList = useId();
   const nextKey = useRef(0);
   const newRow = (model = '', upstream = '', cost?: PriceRule): MappingRow => ({
@@ -161,12 +162,14 @@ export function ChannelForm(props: {
         <Field label="Name" error={errorFor('name')}>
           <input name="name" required maxLength={200} value={name} onChange={(event) => setName(event.target.value)} autoFocus />
         </Field>
-        <Field label="Provider family" hint="The upstream's API family." error={errorFor('provider')}>
+        <Field label="Provider family" hint={providerHint(providers.data?.data, provider.trim())} error={errorFor('provider')}>
           <input name="provider" required list={providerList} maxLength={32} value={provider} onChange={(event) => setProvider(event.target.value)} spellCheck={false} />
         </Field>
         <datalist id={providerList}>
-          {PROVIDER_SUGGESTIONS.map((id) => (
-            <option key={id} value={id} />
+          {(providers.data?.data ?? []).map((option) => (
+            <option key={option.id} value={option.id}>
+              {option.types.join(', ')}
+            </option>
           ))}
         </datalist>
         <Field label="Base URL" hint="e.g. https://api.example.com/v1" error={errorFor('base_url')}>
@@ -311,4 +314,12 @@ export function ChannelForm(props: {
       </div>
     </form>
   );
+}
+
+/** The provider field's hint: what the typed provider serves, or the ids to choose from. */
+function providerHint(providers: Provider[] | undefined, typed: string): string {
+  if (!providers) return "The upstream's API family.";
+  const match = providers.find((option) => option.id === typed);
+  if (match) return `Serves ${match.types.join(', ') || 'no task type'}${match.reads_balance ? '; reads account balances' : ''}.`;
+  return `One of: ${providers.map((option) => option.id).join(', ')}.`;
 }

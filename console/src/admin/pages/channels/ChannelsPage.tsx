@@ -1,14 +1,15 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { Badge, CanWrite, DataTable, ErrorState, Loading, Modal, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
+import { Badge, CanWrite, DataTable, ErrorState, Id, Loading, Modal, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
-import type { Account, Channel, List } from '../../types';
+import type { Account, Channel, ChannelWithAccounts, List } from '../../types';
 import { ChannelForm, type ChannelInput } from './ChannelForm';
 
 /**
  * Channels (`GET /admin/channels`, highest priority first) with their routing settings, circuit health and the state
- * of their credential pools (`GET /accounts`), and "New channel".
+ * of their credential pools (each item's `accounts` counts; from `GET /accounts` for a server that sends none), and
+ * "New channel".
  */
 interface PoolCounts {
   total: number;
@@ -44,8 +45,9 @@ export function HealthBadge(props: { channel: Channel }) {
 }
 
 export function ChannelsPage() {
-  const channels = useApiQuery<List<Channel>>('/admin/channels');
-  const accounts = useApiQuery<List<Account>>('/accounts');
+  const channels = useApiQuery<List<ChannelWithAccounts>>('/admin/channels');
+  const countsSent = channels.data !== undefined && channels.data.data.every((row) => row.accounts !== undefined);
+  const accounts = useApiQuery<List<Account>>('/accounts', undefined, { enabled: channels.data !== undefined && !countsSent });
   const navigate = useNavigate();
   const [creating, setCreating] = useState(false);
   const create = useApiMutation<ChannelInput, Channel>({
@@ -59,7 +61,7 @@ export function ChannelsPage() {
     create.reset();
   };
 
-  const columns: Column<Channel>[] = [
+  const columns: Column<ChannelWithAccounts>[] = [
     {
       key: 'name',
       header: 'Channel',
@@ -67,7 +69,9 @@ export function ChannelsPage() {
       render: (row) => (
         <>
           <Link to={`/channels/${row.id}`}>{row.name}</Link>
-          <div className="muted small mono">{row.id}</div>
+          <div className="muted small">
+            <Id value={row.id} />
+          </div>
         </>
       ),
     },
@@ -78,7 +82,9 @@ export function ChannelsPage() {
       render: (row) => (
         <>
           <code>{row.provider}</code>
-          <div className="muted small mono">{row.base_url}</div>
+          <div className="muted small mono truncate" title={row.base_url}>
+            {row.base_url}
+          </div>
         </>
       ),
     },
@@ -95,8 +101,13 @@ export function ChannelsPage() {
         const ids = Object.keys(row.models);
         return (
           <span title={ids.join(', ')}>
-            {ids.slice(0, 3).join(', ')}
-            {ids.length > 3 && <span className="muted"> +{ids.length - 3} more</span>}
+            {ids.slice(0, 3).map((id, index) => (
+              <span key={id}>
+                {index > 0 && ', '}
+                <span className="nowrap">{id}</span>
+              </span>
+            ))}
+            {ids.length > 3 && <span className="muted nowrap"> +{ids.length - 3} more</span>}
           </span>
         );
       },
@@ -106,14 +117,14 @@ export function ChannelsPage() {
       header: 'Accounts',
       className: 'wrap',
       render: (row) => {
-        const counts = poolCounts(accounts.data?.data, row.id);
+        const counts = row.accounts ?? poolCounts(accounts.data?.data, row.id);
         if (!counts) return accounts.isError ? <span className="muted">?</span> : <span className="muted">…</span>;
         if (counts.total === 0) return <Badge tone="warn">none</Badge>;
         return (
           <span>
-            {counts.active} active
-            {counts.cooldown > 0 && <span className="status-warn"> · {counts.cooldown} cooling</span>}
-            {counts.disabled > 0 && <span className="status-bad"> · {counts.disabled} disabled</span>}
+            <span className="nowrap">{counts.active} active</span>
+            {counts.cooldown > 0 && <span className="status-warn nowrap"> · {counts.cooldown} cooling</span>}
+            {counts.disabled > 0 && <span className="status-bad nowrap"> · {counts.disabled} disabled</span>}
           </span>
         );
       },

@@ -1,7 +1,6 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link } from 'react-router';
-import { Credits, DataTable, ErrorState, Field, Loading, Pager, Section, StatusBadge, TimeAgo, usePager, type Column } from '../../../shared/components';
+import { Credits, DataTable, ErrorState, Field, Id, Loading, Pager, Section, StatusBadge, TimeAgo, usePager, type Column } from '../../../shared/components';
 import { useApiQuery } from '../../../shared/query';
 import type { List, OperatorTask, TaskStatus } from '../../types';
 
@@ -18,9 +17,9 @@ export function TasksPanel(props: { customerId: string }) {
   );
 
   const columns: Column<OperatorTask>[] = [
-    { key: 'id', header: 'Task', className: 'wrap', render: (row) => <Link to={`/tasks/${row.id}`} className="mono">{row.id}</Link> },
+    { key: 'id', header: 'Task', className: 'nowrap', render: (row) => <Id value={row.id} to={`/tasks/${row.id}`} /> },
     { key: 'type', header: 'Type', render: (row) => row.type },
-    { key: 'model', header: 'Model', className: 'wrap', render: (row) => <code>{row.model}</code> },
+    { key: 'model', header: 'Model', className: 'nowrap', render: (row) => <code>{row.model}</code> },
     { key: 'mode', header: 'Mode', render: (row) => row.mode },
     { key: 'status', header: 'Status', render: (row) => <StatusBadge status={row.status} /> },
     { key: 'charged', header: 'Charged', className: 'num', render: (row) => <Credits value={row.credits.charged} /> },

@@ -29,16 +29,17 @@ export function DeliveriesPage() {
       render: (row) => (
         <>
           <code>{row.event_type}</code>
-          <div className="cell-line small">
-            <Id value={row.id} className="id-short" />
-            <CopyInline text={row.id} label={`delivery id ${row.id}`} />
-          </div>
           {row.webhook_id && (
-            <div className="cell-line small muted" title="The webhook-id header the receiver sees">
-              <Id value={row.webhook_id} className="id-short" />
+            <div className="cell-line small" title={`webhook-id ${row.webhook_id} (the header the receiver sees)`}>
+              <Id value={row.webhook_id} />
               <CopyInline text={row.webhook_id} label={`webhook-id ${row.webhook_id}`} />
             </div>
           )}
+          {/* Delivery ids embed the task and endpoint ids, so a shortened one says nothing: named, copyable, whole in the tooltip. */}
+          <div className="cell-line small muted" title={row.id}>
+            delivery id <span className="visually-hidden">{row.id}</span>
+            <CopyInline text={row.id} label={`delivery id ${row.id}`} />
+          </div>
         </>
       ),
     },
@@ -48,8 +49,8 @@ export function DeliveriesPage() {
       className: 'nowrap',
       render: (row) => (
         <>
-          {row.customer_id ? <Id value={row.customer_id} to={`/customers/${row.customer_id}`} className="id-short" /> : <span className="muted">—</span>}
-          <div className="small">{row.task_id ? <Id value={row.task_id} to={`/tasks/${row.task_id}`} className="id-short" /> : <span className="muted">no task</span>}</div>
+          {row.customer_id ? <Id value={row.customer_id} to={`/customers/${row.customer_id}`} /> : <span className="muted">—</span>}
+          <div className="small">{row.task_id ? <Id value={row.task_id} to={`/tasks/${row.task_id}`} /> : <span className="muted">no task</span>}</div>
         </>
       ),
     },
@@ -62,7 +63,7 @@ export function DeliveriesPage() {
         <>
           <Mono>{row.target_host ?? '—'}</Mono>
           <div className="muted small">
-            {row.endpoint_id ? <span title={`endpoint ${row.endpoint_id}`}>endpoint <Id value={row.endpoint_id} className="id-short" /></span> : 'task callback_url'}
+            {row.endpoint_id ? <span title={`endpoint ${row.endpoint_id}`}>endpoint <Id value={row.endpoint_id} /></span> : 'task callback_url'}
           </div>
         </>
       ),

@@ -56,10 +56,10 @@ export function PricingEditor(props: {
       <legend>{props.legend}</legend>
       {props.hint && <p className="muted small">{props.hint}</p>}
       {props.error && <p className="field-error">{props.error}</p>}
-      <div className="price-grid">
+      <div className="price-grid price-grid-wide">
         <Field
           label={type === 'music' ? `Per track (credits)` : `Flat price (${per})`}
-          hint={type === 'music' ? undefined : 'Applies to every variant without its own price.'}
+          hint={type === 'music' ? undefined : 'For every variant without its own price.'}
           error={props.errorFor(`${prefix}.credits`)}
         >
           <input inputMode="numeric" name={`${prefix}.credits`} value={draft.credits} onChange={(event) => set({ credits: event.target.value })} />

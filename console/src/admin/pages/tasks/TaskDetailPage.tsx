@@ -1,10 +1,10 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { isApiError } from '../../../shared/api';
-import { Badge, CanWrite, ConfirmDialog, Credits, DateTime, Details, ErrorState, FormError, Loading, Mono, Notice, PageHeader, Section, StatusBadge } from '../../../shared/components';
+import { Badge, CanWrite, ConfirmDialog, Credits, DateTime, Details, ErrorState, FormError, Id, Loading, Mono, Notice, PageHeader, Section, StatusBadge } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
-import type { OperatorTaskDetail } from '../../types';
+import type { Channel, List, OperatorTaskDetail } from '../../types';
 import { JsonBlock } from '../audit/JsonBlock';
 import { MediaPreview, kindOfTaskType } from './MediaPreview';
 
@@ -58,6 +58,16 @@ function TaskView(props: { task: OperatorTaskDetail; path: string; back: ReactNo
   });
   const notCancellable = isApiError(cancel.error) && cancel.error.status === 409;
   const margin = task.credits.cost === null ? null : task.credits.charged - task.credits.cost;
+  const channels = useApiQuery<List<Channel>>('/admin/channels');
+  const channelName = new Map((channels.data?.data ?? []).map((channel) => [channel.id, channel.name]));
+  const channelLink = (id: string) =>
+    channelName.has(id) ? (
+      <Link to={`/channels/${id}`} title={id}>
+        {channelName.get(id)}
+      </Link>
+    ) : (
+      <Id value={id} to={`/channels/${id}`} />
+    );
   const none = <span className="muted">—</span>;
 
   return (
@@ -102,7 +112,7 @@ function TaskView(props: { task: OperatorTaskDetail; path: string; back: ReactNo
           <Details
             items={[
               ['Provider', task.provider ?? none],
-              ['Channel', task.channel_id ? <Link key="ch" to={`/channels/${task.channel_id}`} className="mono">{task.channel_id}</Link> : none],
+              ['Channel', task.channel_id ? <span key="ch">{channelLink(task.channel_id)}</span> : none],
               ['Account', task.account_id ? <span key="a">{task.account_label ?? <span className="muted">no label</span>} <Mono>{task.account_id}</Mono></span> : none],
               ['Upstream task id', task.upstream_task_id ? <Mono key="up">{task.upstream_task_id}</Mono> : none],
               ['Dispatch attempts', formatNumber(task.attempts)],
@@ -113,7 +123,7 @@ function TaskView(props: { task: OperatorTaskDetail; path: string; back: ReactNo
                     {task.channels_tried.map((channel, index) => (
                       <span key={channel}>
                         {index > 0 && ', '}
-                        <Link to={`/channels/${channel}`} className="mono">{channel}</Link>
+                        {channelLink(channel)}
                       </span>
                     ))}
                   </span>

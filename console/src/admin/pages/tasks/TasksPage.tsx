@@ -45,7 +45,7 @@ export function TasksPage() {
       render: (row) => (
         <>
           <StatusBadge status={row.status} />
-          {row.error?.code && row.error.code !== row.status && <div className="muted small mono nowrap">{row.error.code}</div>}
+          {row.error?.code && row.error.code !== row.status && <div className="muted small mono">{row.error.code}</div>}
         </>
       ),
     },
