@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { createMailer, type Mailer } from './modules/mail/mailer.js';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import type { Secrets } from './config/secrets.js';
@@ -60,6 +61,8 @@ export interface Deps {
   router: Router;
   /** In-process wake-ups: `task.created` (dispatcher), `task.resolved` (waiters, webhook sender). */
   events: EventEmitter;
+  /** Verification, reset and invitation mail: SMTP when SMTP_URL is set, else the log and the mail_outbox table. */
+  mailer: Mailer;
   close(): Promise<void>;
 }
 
@@ -112,7 +115,9 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     lastUsed.flush().catch((error) => logger.warn({ err: error }, 'last_used_at flush failed'));
   }, 10_000);
   lastUsedTimer.unref();
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, db, clock, logger });
   return {
+    mailer,
     config,
     secrets,
     db,

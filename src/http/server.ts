@@ -49,7 +49,6 @@ import { registerAdminSessionRoutes } from './routes/admin/sessions.js';
 import { registerConsoleStaticRoutes } from './routes/console/static.js';
 import { CONSOLE_PREFIX, adminSession, isConsoleRoute, setConsoleHeaders } from './plugins/admin-session.js';
 import { dummyHash } from '../modules/admin-auth/passwords.js';
-import { createMailer, type Mailer } from '../modules/mail/mailer.js';
 import { registerCustomerAuthRoutes } from './routes/customer/auth.js';
 import { registerCustomerConsoleRoutes } from './routes/customer/index.js';
 import { registerMailOutboxRoutes } from './routes/operator/mail-outbox.js';
@@ -161,13 +160,11 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   // registered below are included).
   registerPricingRoutes(app, deps);
   registerReferenceRoutes(app, deps);
-  // Mail of the customer console (SMTP_URL, or the log and mail_outbox), sent after commits.
-  const mailing = { ...deps, mailer: createMailer({ smtpUrl: deps.config.smtpUrl, from: deps.config.mailFrom, db: deps.db, clock: deps.clock, logger: deps.logger }) };
   // The operator API with the operator key, and the same routes again under /admin for console sessions.
-  registerOperatorApi(app, mailing);
+  registerOperatorApi(app, deps);
   void app.register(async (scope) => {
     scope.addHook('onRequest', adminSession(deps, { require: 'authenticated' }));
-    registerOperatorApi(scope as unknown as App, mailing);
+    registerOperatorApi(scope as unknown as App, deps);
   }, { prefix: CONSOLE_PREFIX });
   // The console's own JSON (sign-in, admins, sessions) and its pages.
   void app.register(async (scope) => {
@@ -178,8 +175,8 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   });
   // The customer console's JSON (/console/api: sign-up, sign-in, the customer's own data), behind its own cookie.
   void app.register(async (scope) => {
-    registerCustomerAuthRoutes(scope as unknown as App, mailing);
-    registerCustomerConsoleRoutes(scope as unknown as App, mailing);
+    registerCustomerAuthRoutes(scope as unknown as App, deps);
+    registerCustomerConsoleRoutes(scope as unknown as App, deps);
   });
   registerConsoleStaticRoutes(app, deps);
   // The dummy password hash is made now, so the first sign-in of an unknown account costs what any other does (A2).
@@ -192,7 +189,7 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
  * operator key, and inside the `/admin` prefix, where the admin-session hook has authenticated a console session
  * before the routes' own `operatorAuth` runs (which then accepts the admin principal). Same handlers, same workflows.
  */
-function registerOperatorApi(app: App, deps: Deps & { mailer: Mailer }): void {
+function registerOperatorApi(app: App, deps: Deps): void {
   registerChannelRoutes(app, deps);
   registerProviderRoutes(app, deps);
   registerCustomerRoutes(app, deps);

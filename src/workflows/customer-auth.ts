@@ -10,7 +10,7 @@ import { CUSTOMER_THROTTLE, lockedFor, recordFailure, resetFailures } from '../m
 import { matchTotp, newTotpSecret, totpQrSvg, totpUri } from '../modules/admin-auth/totp.js';
 import type { Mailer } from '../modules/mail/mailer.js';
 import {
-  claimUserTotpStep, findUserByEmail, normaliseEmail, updateUser, type CustomerUserRow,
+  claimUserTotpStep, customerSuspended, findUserByEmail, normaliseEmail, updateUser, type CustomerUserRow,
 } from '../modules/customer-auth/users.js';
 
 /**
@@ -57,10 +57,25 @@ function tooMany(seconds: number): AppError {
   return new AppError('too_many_attempts', 'Too many failed attempts; try again later', { retryAfter: seconds });
 }
 
+/** 403 `customer_suspended`: told only to a caller who proved the password (and the TOTP code when the user has one). */
+export function suspendedError(): AppError {
+  return new AppError('customer_suspended', 'This customer account is suspended; contact the operator');
+}
+
 export async function findCustomerSession(deps: Pick<CustomerAuthDeps, 'db'>, cookieId: string | undefined, now: Date): Promise<CustomerSession | null> {
   const loaded = await loadSessionRow<CustomerUserRow>(deps.db, cookieId, now, CUSTOMER_SESSIONS);
   if (!loaded) return null;
   return { ...(loaded.row as unknown as CustomerSessionRow), cookieId: cookieId!, user: loaded.owner };
+}
+
+/**
+ * A signed-in session whose customer is suspended is ended (its row deleted): access stops at the next request, and a
+ * later reactivation needs a new sign-in. Answers true when it ended the session.
+ */
+export async function endSessionIfSuspended(deps: Pick<CustomerAuthDeps, 'db'>, session: CustomerSession): Promise<boolean> {
+  if (!session.user || !(await customerSuspended(deps.db, session.user.customer_id))) return false;
+  await dropCustomerSession(deps.db, session);
+  return true;
 }
 
 export async function markCustomerSessionActive(deps: Pick<CustomerAuthDeps, 'db'>, session: CustomerSession, now: Date): Promise<void> {
@@ -138,6 +153,9 @@ export async function customerPasswordStep(deps: CustomerAuthDeps, current: Cust
     await failAttempt(deps, accountKey, client, 'password');
     throw new AppError('invalid_credentials', 'Invalid email or password');
   }
+  // Without TOTP the password completes the sign-in, so a suspended customer's user is refused here (not counted as
+  // a failure); with TOTP, at the code step.
+  if (!user.totp_secret_encrypted && (await customerSuspended(deps.db, user.customer_id))) throw suspendedError();
   const rehashed = needsRehash(user.password_hash) ? await hashPassword(input.password) : null;
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
@@ -168,6 +186,8 @@ export async function customerSecondFactor(deps: CustomerAuthDeps, current: Cust
     } else if (input.recoveryCode === undefined || !(await consumeRecoveryCode(tx, user.id, input.recoveryCode, now, CUSTOMER_RECOVERY))) {
       return null;
     }
+    // A correct factor of a suspended customer's user: refused, and rolled back (the recovery code stays usable).
+    if (await customerSuspended(tx, user.customer_id)) throw suspendedError();
     await dropCustomerSession(tx, current);
     const created = await openCustomerSession(deps, tx, 'authenticated', user, client, now);
     const updated = await updateUser(tx, user.id, { last_login_at: now }, now);

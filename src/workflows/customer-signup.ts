@@ -3,14 +3,14 @@ import { recordAudit } from '../modules/audit/service.js';
 import { checkPasswordPolicy, hashPassword } from '../modules/admin-auth/passwords.js';
 import type { Queryable } from '../db/pool.js';
 import type { MailMessage } from '../modules/mail/mailer.js';
-import { signupMode } from '../modules/settings/service.js';
-import { claimSignupCredits, countSignup } from '../modules/customer-auth/signup.js';
+import { signupMode, type SignupMode } from '../modules/settings/service.js';
+import { claimSignupCredits, countMailRequest, countSignup } from '../modules/customer-auth/signup.js';
 import { claimToken, findToken, issueToken, type EmailTokenRow } from '../modules/customer-auth/tokens.js';
 import {
   checkEmail, creditEmailKey, findUserByEmail, getUserById, insertUser, updateUser, type CustomerRole, type CustomerUserRow,
 } from '../modules/customer-auth/users.js';
 import {
-  auditOfUser, openCustomerSession, dropCustomerSession, revokeUserSessions,
+  auditOfUser, openCustomerSession, dropCustomerSession, revokeUserSessions, suspendedError,
   type ClientInfo, type CustomerAccountDeps, type CustomerGrant, type CustomerSession,
 } from './customer-auth.js';
 
@@ -77,6 +77,11 @@ export async function grantSignupCredits(deps: CustomerAccountDeps, tx: Queryabl
   return amount;
 }
 
+/** The sign-up mode the operator set (settings), as the console's session answer shows it. */
+export async function currentSignupMode(deps: Pick<CustomerAccountDeps, 'db'>): Promise<SignupMode> {
+  return signupMode(deps.db);
+}
+
 export async function signup(deps: CustomerAccountDeps, current: CustomerSession | null, input: SignupInput, client: ClientInfo): Promise<SignupResult> {
   const email = checkEmail(input.email);
   checkPasswordPolicy(input.password, 'password');
@@ -109,6 +114,8 @@ export async function signup(deps: CustomerAccountDeps, current: CustomerSession
       if (!(await claimToken(tx, invitation.token_hash, now))) throw badInvitation();
       if (invitation.customer_id) {
         const joined = await deps.customers.get(invitation.customer_id, tx);
+        // Joining a suspended customer would only make a user who cannot sign in: refused, the invitation kept.
+        if (joined.status !== 'active') throw suspendedError();
         customerId = joined.id;
         customerName = joined.name;
         role = invitation.role ?? 'member';
@@ -159,10 +166,15 @@ export async function verifyEmail(deps: CustomerAccountDeps, token: string, clie
   return { email_verified: true, credits_granted: granted };
 }
 
-/** `auth/verify/resend` (signed in): a new link replaces the previous one; 409 when the address is verified already. */
-export async function resendVerification(deps: CustomerAccountDeps, user: CustomerUserRow): Promise<void> {
+/**
+ * `auth/verify/resend` (signed in): a new link replaces the previous one; 409 when the address is verified already;
+ * over 3 an hour for the address or 10 an hour from the client → 429 `too_many_attempts` with Retry-After (nothing sent).
+ */
+export async function resendVerification(deps: CustomerAccountDeps, user: CustomerUserRow, client: ClientInfo): Promise<void> {
   if (user.email_verified_at) throw new AppError('conflict', 'The email address is verified already');
   const now = deps.clock.now();
+  const retryAfter = await countMailRequest(deps.db, 'verify', creditEmailKey(user.email), client.ip, now);
+  if (retryAfter !== null) throw new AppError('too_many_attempts', 'Too many verification mails asked for; try again later', { retryAfter });
   const token = await deps.db.transaction(async (tx) => {
     // The credits stay due to the customer the earlier link named (the one this user's sign-up created).
     const previous = (await tx.query<{ customer_id: string | null }>(
@@ -174,11 +186,20 @@ export async function resendVerification(deps: CustomerAccountDeps, user: Custom
   await deps.mailer.send(verifyMail(deps, user.email, token));
 }
 
-/** `auth/password-reset {email}`: always accepted (the answer says nothing about the address); a known user gets a 1-hour link. */
-export async function requestPasswordReset(deps: CustomerAccountDeps, email: string): Promise<void> {
+/**
+ * `auth/password-reset {email}`: always accepted (the answer says nothing about the address); a known user gets a
+ * 1-hour link. Every request is counted (known address or not): over 3 an hour for the address or 10 an hour from the
+ * client nothing is sent, and the answer stays the same.
+ */
+export async function requestPasswordReset(deps: CustomerAccountDeps, email: string, client: ClientInfo): Promise<void> {
+  const now = deps.clock.now();
+  const retryAfter = await countMailRequest(deps.db, 'reset', creditEmailKey(email), client.ip, now);
+  if (retryAfter !== null) {
+    deps.logger.warn({ ip: client.ip, retry_after: retryAfter }, 'password reset not sent: too many requests for this address or from this client');
+    return;
+  }
   const user = await findUserByEmail(deps.db, email);
   if (!user) return;
-  const now = deps.clock.now();
   const { token } = await deps.db.transaction((tx) => issueToken(tx, deps.ids, { purpose: 'reset', email: user.email, userId: user.id, now }));
   const link = consoleLink(deps, 'reset', `token=${token}`);
   await deps.mailer.send({

@@ -5,7 +5,8 @@ import { AppError } from '../../lib/errors.js';
 import type { AuditContext } from '../../modules/audit/service.js';
 import type { CustomerUserRow } from '../../modules/customer-auth/users.js';
 import {
-  customerActor, findCustomerSession, markCustomerSessionActive, type CustomerAuthDeps, type CustomerSession,
+  customerActor, endSessionIfSuspended, findCustomerSession, markCustomerSessionActive, suspendedError,
+  type CustomerAuthDeps, type CustomerSession,
 } from '../../workflows/customer-auth.js';
 import { clientIp, type ClientIpDeps } from './api-key-auth.js';
 import { csrfAccepted, isSafeMethod, setConsoleHeaders } from './admin-session.js';
@@ -14,8 +15,9 @@ import { csrfAccepted, isSafeMethod, setConsoleHeaders } from './admin-session.j
  * The customer console's session layer (SEMANTICS §10 applied to customer users). Every `/console/api` route runs
  * `customerSession` first: it loads the session named by the `__Host-gr_customer` cookie (never a bearer key, and
  * never the operator console's `__Host-gr_session`), requires a signed-in user where the route says so (401
- * `unauthenticated`), checks CSRF on every non-safe method (403 `csrf_failed`), applies the role (team management
- * and the signing secret: owner; 403 `forbidden`), moves the idle deadline and names the caller's customer. The
+ * `unauthenticated`), checks CSRF on every non-safe method (403 `csrf_failed`), ends the session of a suspended
+ * customer's user (403 `customer_suspended`), applies the role (team management and the signing secret: owner; 403
+ * `forbidden`), moves the idle deadline and names the caller's customer. The
  * operator console and `/v1` never read this cookie. Responses carry the A12 headers and `Vary: Origin, Sec-Fetch-Site`.
  */
 export const CUSTOMER_COOKIE = '__Host-gr_customer';
@@ -61,6 +63,14 @@ export function customerSession(deps: CustomerSessionDeps, access: CustomerAcces
       throw new AppError('csrf_failed', 'Missing or invalid CSRF token, or a cross-site request');
     }
     if (!signedIn) return;
+    // The customer was suspended since the sign-in: the session ends here (403 on signed-in routes; the open auth
+    // routes carry on as without a session, so the console falls back to its sign-in page).
+    if (await endSessionIfSuspended(deps, session)) {
+      clearCustomerCookie(reply);
+      request.customerSession = null;
+      if (access.require === 'authenticated') throw suspendedError();
+      return;
+    }
     if (access.role === 'owner' && session.user!.role !== 'owner') throw new AppError('forbidden', 'Only owners of the account can do this');
     await markCustomerSessionActive(deps, session, now);
   };

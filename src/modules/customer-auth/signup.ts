@@ -1,25 +1,54 @@
 import type { Queryable } from '../../db/pool.js';
 
 /**
- * Sign-up guards: at most SIGNUPS_PER_HOUR sign-ups per client address in a fixed one-hour window (one upsert that
- * counts and answers the count, so concurrent sign-ups cannot both slip under the limit), and the one claim per
- * normalised email of the test credits (`signup_credit_claims`, primary key on the email key).
+ * Sign-up and mail guards: at most SIGNUPS_PER_HOUR sign-ups per client address, and at most
+ * MAIL_REQUESTS_PER_EMAIL_PER_HOUR / MAIL_REQUESTS_PER_IP_PER_HOUR mail-sending requests (resend verification, password
+ * reset; each purpose counted apart) per address and per client, each in a fixed one-hour window (one upsert that counts
+ * and answers the count, so concurrent requests cannot both slip under the limit); and the one claim per normalised
+ * email of the test credits (`signup_credit_claims`, primary key on the email key).
  */
 export const SIGNUPS_PER_HOUR = 5;
+export const MAIL_REQUESTS_PER_EMAIL_PER_HOUR = 3;
+export const MAIL_REQUESTS_PER_IP_PER_HOUR = 10;
 const WINDOW_MS = 3_600_000;
 
-/** Counts a sign-up from `ip`; answers the seconds until the window ends when the limit is passed, else null. */
-export async function countSignup(db: Queryable, ip: string, now: Date): Promise<number | null> {
+/** The hourly counters: a table and its key column (fixed names, never from input). */
+const COUNTERS = {
+  signup: { table: 'signup_attempts', key: 'ip' },
+  mail: { table: 'mail_request_counters', key: 'subject' },
+} as const;
+
+/** Counts one request under `key`; answers the seconds until its window ends when `limit` is passed, else null. */
+async function countInWindow(db: Queryable, counter: keyof typeof COUNTERS, key: string, limit: number, now: Date): Promise<number | null> {
+  const { table, key: column } = COUNTERS[counter];
   const row = (await db.query<{ attempts: number; window_start: Date }>(
-    `INSERT INTO signup_attempts AS s (ip, window_start, attempts) VALUES ($1, $2, 1)
-     ON CONFLICT (ip) DO UPDATE SET
+    `INSERT INTO ${table} AS s (${column}, window_start, attempts) VALUES ($1, $2, 1)
+     ON CONFLICT (${column}) DO UPDATE SET
        attempts = CASE WHEN s.window_start <= $3 THEN 1 ELSE s.attempts + 1 END,
        window_start = CASE WHEN s.window_start <= $3 THEN $2 ELSE s.window_start END
      RETURNING attempts, window_start`,
-    [ip, now, new Date(now.getTime() - WINDOW_MS)],
+    [key, now, new Date(now.getTime() - WINDOW_MS)],
   )).rows[0]!;
-  if (row.attempts <= SIGNUPS_PER_HOUR) return null;
+  if (row.attempts <= limit) return null;
   return Math.max(1, Math.ceil((row.window_start.getTime() + WINDOW_MS - now.getTime()) / 1000));
+}
+
+/** Counts a sign-up from `ip`; answers the seconds until the window ends when the limit is passed, else null. */
+export function countSignup(db: Queryable, ip: string, now: Date): Promise<number | null> {
+  return countInWindow(db, 'signup', ip, SIGNUPS_PER_HOUR, now);
+}
+
+export type MailPurpose = 'verify' | 'reset';
+
+/**
+ * Counts a request that would mail `emailKey` (an address normalised with creditEmailKey: one inbox, one counter)
+ * from `ip`; answers the seconds to wait when either limit is passed, else null. The client is counted first; a client
+ * over its limit is not counted against the address, so it cannot use up other addresses' allowance.
+ */
+export async function countMailRequest(db: Queryable, purpose: MailPurpose, emailKey: string, ip: string, now: Date): Promise<number | null> {
+  const byIp = await countInWindow(db, 'mail', `${purpose}:ip:${ip}`, MAIL_REQUESTS_PER_IP_PER_HOUR, now);
+  if (byIp !== null) return byIp;
+  return countInWindow(db, 'mail', `${purpose}:email:${emailKey}`, MAIL_REQUESTS_PER_EMAIL_PER_HOUR, now);
 }
 
 /** True when this is the first claim of the email key (the caller then grants the credits in the same transaction). */

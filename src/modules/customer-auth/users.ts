@@ -67,6 +67,15 @@ export async function findUserByEmail(db: Queryable, email: string): Promise<Cus
   return (await db.query<CustomerUserRow>('SELECT * FROM customer_users WHERE lower(email) = $1', [normaliseEmail(email)])).rows[0] ?? null;
 }
 
+/**
+ * True unless the customer is `active`: the operator suspended it (PATCH /api/public/customers/:id {status}); its
+ * users then cannot sign in or keep using a session (and its keys are refused on /v1).
+ */
+export async function customerSuspended(db: Queryable, customerId: string): Promise<boolean> {
+  const row = (await db.query<{ status: string }>('SELECT status FROM customers WHERE id = $1', [customerId])).rows[0];
+  return row?.status !== 'active';
+}
+
 /** A user of the customer, or 404 (another customer's user is answered like an unknown one). */
 export async function getUser(db: Queryable, customerId: string, id: string, forUpdate = false): Promise<CustomerUserRow> {
   const row = (await db.query<CustomerUserRow>(

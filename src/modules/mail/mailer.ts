@@ -24,6 +24,8 @@ export interface MailMessage {
 export interface Mailer {
   readonly transport: 'smtp' | 'outbox';
   send(message: MailMessage): Promise<void>;
+  /** The outbox the operator reads (mail kept when no SMTP_URL is set), newest first. */
+  listOutbox(limit: number, before: bigint | null): Promise<OutboxRow[]>;
 }
 
 export interface MailerOptions {
@@ -43,6 +45,10 @@ class SmtpMailer implements Mailer {
   readonly transport = 'smtp' as const;
   constructor(private readonly transporter: Transporter, private readonly options: MailerOptions) {}
 
+  listOutbox(limit: number, before: bigint | null): Promise<OutboxRow[]> {
+    return listOutbox(this.options.db, limit, before);
+  }
+
   async send(message: MailMessage): Promise<void> {
     try {
       await this.transporter.sendMail({ from: this.options.from, to: message.to, subject: message.subject, text: message.text });
@@ -56,6 +62,10 @@ class SmtpMailer implements Mailer {
 class OutboxMailer implements Mailer {
   readonly transport = 'outbox' as const;
   constructor(private readonly options: MailerOptions) {}
+
+  listOutbox(limit: number, before: bigint | null): Promise<OutboxRow[]> {
+    return listOutbox(this.options.db, limit, before);
+  }
 
   async send(message: MailMessage): Promise<void> {
     this.options.logger.info({ to: message.to, kind: message.kind, link: message.link }, `mail (no SMTP_URL): ${message.subject}`);

@@ -3,12 +3,11 @@ import type { FastifyReply } from 'fastify';
 import { AppError } from '../../../lib/errors.js';
 import { sessionEnds } from '../../../modules/admin-auth/sessions.js';
 import { userView } from '../../../modules/customer-auth/users.js';
-import { signupMode } from '../../../modules/settings/service.js';
 import {
   changeCustomerPassword, confirmCustomerTotp, customerLogout, customerPasswordStep, customerSecondFactor, disableCustomerTotp,
   ensureCustomerSession, startCustomerTotp, type CustomerAccountDeps, type CustomerGrant, type CustomerSession,
 } from '../../../workflows/customer-auth.js';
-import { confirmPasswordReset, requestPasswordReset, resendVerification, signup, verifyEmail } from '../../../workflows/customer-signup.js';
+import { confirmPasswordReset, currentSignupMode, requestPasswordReset, resendVerification, signup, verifyEmail } from '../../../workflows/customer-signup.js';
 import type { App } from '../../app-type.js';
 import {
   clearCustomerCookie, customerClient, customerSession, customerUserOf, setCustomerCookie, type CustomerSessionDeps,
@@ -59,7 +58,7 @@ export function registerCustomerAuthRoutes(app: App, deps: CustomerAuthRouteDeps
       csrf_token: session.csrf_token,
       user: user && session.state === 'authenticated' ? userView(user) : null,
       customer: customer ? { id: customer.id, name: customer.name } : null,
-      signup_mode: await signupMode(deps.db),
+      signup_mode: await currentSignupMode(deps),
       idle_expires_at: (ends.idle ?? ends.absolute).toISOString(),
       absolute_expires_at: ends.absolute.toISOString(),
     };
@@ -82,7 +81,7 @@ export function registerCustomerAuthRoutes(app: App, deps: CustomerAuthRouteDeps
     verifyEmail(deps, request.body.token, customerClient(deps, request)));
 
   app.post('/console/api/auth/verify/resend', { config, onRequest: signedIn }, async (request, reply) => {
-    await resendVerification(deps, customerUserOf(request));
+    await resendVerification(deps, customerUserOf(request), customerClient(deps, request));
     return reply.status(202).send({ sent: true });
   });
 
@@ -109,7 +108,7 @@ export function registerCustomerAuthRoutes(app: App, deps: CustomerAuthRouteDeps
   });
 
   app.post<{ Body: Static<typeof ResetBody> }>('/console/api/auth/password-reset', { config, onRequest, schema: { body: ResetBody } }, async (request, reply) => {
-    await requestPasswordReset(deps, request.body.email);
+    await requestPasswordReset(deps, request.body.email, customerClient(deps, request));
     return reply.status(202).send({ accepted: true });
   });
 

@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Db } from '../../../db/pool.js';
 import { AppError } from '../../../lib/errors.js';
 import { isoOrNull } from '../../../lib/time.js';
-import { listOutbox } from '../../../modules/mail/mailer.js';
+import type { Mailer } from '../../../modules/mail/mailer.js';
 import type { App } from '../../app-type.js';
 import { operatorAuth, type OperatorAuthDeps } from '../../plugins/operator-auth.js';
 import { Pagination, Strict, pageLimit } from '../../schemas.js';
@@ -13,7 +12,7 @@ import { Pagination, Strict, pageLimit } from '../../schemas.js';
  */
 const Query = Type.Composite([Pagination], Strict);
 
-export type MailOutboxRouteDeps = OperatorAuthDeps & { db: Db };
+export type MailOutboxRouteDeps = OperatorAuthDeps & { mailer: Mailer };
 
 export function registerMailOutboxRoutes(app: App, deps: MailOutboxRouteDeps): void {
   app.get<{ Querystring: Static<typeof Query> }>(
@@ -23,7 +22,7 @@ export function registerMailOutboxRoutes(app: App, deps: MailOutboxRouteDeps): v
       const limit = pageLimit(request.query, 50, 200);
       const after = request.query.after;
       if (after !== undefined && !/^[0-9]{1,18}$/.test(after)) throw new AppError('invalid_request', 'after must be a mail id', { param: 'after' });
-      const rows = await listOutbox(deps.db, limit + 1, after === undefined ? null : BigInt(after));
+      const rows = await deps.mailer.listOutbox(limit + 1, after === undefined ? null : BigInt(after));
       return {
         data: rows.slice(0, limit).map((row) => ({
           id: String(row.id), to: row.recipient, subject: row.subject, kind: row.kind, link: row.link, body: row.body, created_at: isoOrNull(row.created_at),
