@@ -30,6 +30,9 @@ import { SecretBox } from './lib/secret-box.js';
 import { createSafeFetch, type SafeFetch } from './providers/shared/safe-fetch.js';
 import { ChannelRouter, type Router } from './modules/routing/router.js';
 import { ChannelService } from './modules/channels/service.js';
+import { TopupOrderService } from './modules/payments/orders.js';
+import { PaymentExceptionService } from './modules/payments/exceptions.js';
+import { createStripeGateway, type StripeGateway } from './modules/payments/stripe-gateway.js';
 
 /** Everything the HTTP layer, workflows and workers need, built once per process (the composition root). */
 export interface Deps {
@@ -63,6 +66,12 @@ export interface Deps {
   events: EventEmitter;
   /** Verification, reset and invitation mail: SMTP when SMTP_URL is set, else the log and the mail_outbox table. */
   mailer: Mailer;
+  /** Top-up orders and the one crediting function (issue 13). */
+  topups: TopupOrderService;
+  /** The operator's quarantine and unmatched payment queues. */
+  paymentExceptions: PaymentExceptionService;
+  /** Stripe through its SDK; null when STRIPE_SECRET_KEY is not set (no card top-ups). */
+  stripe: StripeGateway | null;
   close(): Promise<void>;
 }
 
@@ -74,6 +83,7 @@ export interface DepsOverrides {
   skipMigrations?: boolean;
   safeFetch?: SafeFetch;
   router?: Router;
+  stripe?: StripeGateway | null;
 }
 
 export function createLogger(config: Config): Logger {
@@ -116,8 +126,15 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   }, 10_000);
   lastUsedTimer.unref();
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, db, clock, logger });
+  const stripe = overrides.stripe !== undefined ? overrides.stripe
+    : config.stripeSecretKey && config.stripeWebhookSecret
+      ? createStripeGateway({ secretKey: config.stripeSecretKey, webhookSecret: config.stripeWebhookSecret, apiBase: config.stripeApiBase })
+      : null;
   return {
     mailer,
+    topups: new TopupOrderService(db, ids),
+    paymentExceptions: new PaymentExceptionService(db, ids),
+    stripe,
     config,
     secrets,
     db,

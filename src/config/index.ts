@@ -58,6 +58,29 @@ export interface Config {
   mailFrom: string;
   /** Credits a new sign-up's test wallet receives when its email is verified (once per normalised email). */
   signupTestCredits: number;
+  /** Stripe (issue 13): secret key, webhook signing secret, API base (a local fake in tests). Null key: no card top-ups. */
+  stripeSecretKey: string | null;
+  stripeWebhookSecret: string | null;
+  stripeApiBase: string;
+  /** Watch-only USDT receiving addresses on TRON (TRC-20, through a TronGrid-compatible API). Empty: no TRON top-ups. */
+  usdtTronAddresses: string[];
+  trongridUrl: string;
+  trongridApiKey: string | null;
+  usdtTronContract: string;
+  /** Watch-only USDT receiving addresses on one EVM chain (ERC-20 through JSON-RPC eth_getLogs). Empty: none. */
+  usdtEvmAddresses: string[];
+  evmRpcUrl: string | null;
+  usdtEvmContract: string;
+  /** The EVM chain's name as orders show it (`pay_to.network`), e.g. ethereum, bsc, polygon. */
+  evmNetwork: string;
+  /** EVM finality: null waits for the `finalized` block tag; a number waits for that many blocks instead. */
+  evmConfirmations: number | null;
+  /** TRON: blocks after which a transfer counts as solidified (TronGrid's only_confirmed). */
+  tronConfirmations: number;
+  /** How long a USDT order's exact amount stays reserved for it (and a Stripe order stays payable). */
+  topupWindowMs: number;
+  /** How often the chain watchers scan, and the Stripe reconciliation re-reads stale sessions. */
+  chainScanIntervalMs: number;
 }
 
 /** The package root (src/config/ is two levels down), where `dist/console` is built. */
@@ -154,6 +177,29 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   if (!/^[^<>@\s]*(<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(mailFrom.replace(/^"[^"]*"\s*/, '').replace(/^[^<]*\s(?=<)/, '')) || mailFrom.length > 320) {
     throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>", got "${mailFrom}"`);
   }
+  const usdtTronAddresses = list(env, 'USDT_TRON_ADDRESSES');
+  for (const address of usdtTronAddresses) {
+    if (!/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(address)) throw new ConfigError('USDT_TRON_ADDRESSES', `has an invalid TRON address "${address}"`);
+  }
+  const usdtEvmAddresses = list(env, 'USDT_EVM_ADDRESSES').map((address) => address.toLowerCase());
+  for (const address of usdtEvmAddresses) {
+    if (!/^0x[0-9a-f]{40}$/.test(address)) throw new ConfigError('USDT_EVM_ADDRESSES', `has an invalid EVM address "${address}"`);
+  }
+  const evmRpcUrl = url(env, 'EVM_RPC_URL', ['http:', 'https:']);
+  if (usdtEvmAddresses.length > 0 && evmRpcUrl === null) throw new ConfigError('EVM_RPC_URL', 'must be set when USDT_EVM_ADDRESSES is');
+  const usdtEvmContract = (text(env, 'USDT_EVM_CONTRACT') ?? '0xdac17f958d2ee523a2206206994597c13d831ec7').toLowerCase();
+  if (!/^0x[0-9a-f]{40}$/.test(usdtEvmContract)) throw new ConfigError('USDT_EVM_CONTRACT', `must be a contract address, got "${usdtEvmContract}"`);
+  const usdtTronContract = text(env, 'USDT_TRON_CONTRACT') ?? 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t';
+  if (!/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(usdtTronContract)) throw new ConfigError('USDT_TRON_CONTRACT', `must be a TRON contract address, got "${usdtTronContract}"`);
+  const evmConfirmations = text(env, 'EVM_CONFIRMATIONS');
+  if ((usdtTronAddresses.length > 0 || usdtEvmAddresses.length > 0) && priceCurrency !== 'USD') {
+    throw new ConfigError('PRICE_CURRENCY', 'must be USD when USDT top-ups are configured (USDT is taken at par with the dollar)');
+  }
+  if (text(env, 'STRIPE_SECRET_KEY') !== null && text(env, 'STRIPE_WEBHOOK_SECRET') === null) {
+    throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'must be set when STRIPE_SECRET_KEY is (card payments are credited only by the signed webhook)');
+  }
+  const topupWindow = parseDuration(text(env, 'TOPUP_WINDOW') ?? '30m');
+  if (topupWindow === null || topupWindow < 60_000 || topupWindow > 86_400_000) throw new ConfigError('TOPUP_WINDOW', 'must be a duration between 1m and 24h, like 30m');
   return Object.freeze({
     port,
     host,
@@ -190,5 +236,20 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
     signupTestCredits: integer(env, 'SIGNUP_TEST_CREDITS', 50_000, 0, 1_000_000_000_000),
+    stripeSecretKey: text(env, 'STRIPE_SECRET_KEY'),
+    stripeWebhookSecret: text(env, 'STRIPE_WEBHOOK_SECRET'),
+    stripeApiBase: (url(env, 'STRIPE_API_BASE', ['http:', 'https:']) ?? 'https://api.stripe.com').replace(/\/$/, ''),
+    usdtTronAddresses,
+    trongridUrl: (url(env, 'TRONGRID_URL', ['http:', 'https:']) ?? 'https://api.trongrid.io').replace(/\/$/, ''),
+    trongridApiKey: text(env, 'TRONGRID_API_KEY'),
+    usdtTronContract,
+    usdtEvmAddresses,
+    evmRpcUrl,
+    usdtEvmContract,
+    evmNetwork: (text(env, 'EVM_NETWORK') ?? 'ethereum').toLowerCase(),
+    evmConfirmations: evmConfirmations === null ? null : integer(env, 'EVM_CONFIRMATIONS', 0, 1, 10_000),
+    tronConfirmations: integer(env, 'TRON_CONFIRMATIONS', 19, 1, 10_000),
+    topupWindowMs: topupWindow,
+    chainScanIntervalMs: integer(env, 'CHAIN_SCAN_INTERVAL_MS', 10_000, 100, 3_600_000),
   });
 }

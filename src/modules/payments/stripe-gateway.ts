@@ -1,0 +1,114 @@
+import Stripe from 'stripe';
+import { AppError } from '../../lib/errors.js';
+
+/**
+ * Stripe, through the official SDK (issue 13, SEMANTICS P3/P4). `STRIPE_API_BASE` reaches a local fake Stripe API in
+ * tests through the SDK's host, port and protocol options. The gateway is the only code that talks to Stripe.
+ */
+export interface CheckoutSessionInput {
+  orderId: string;
+  /** Minor units of `currency`, computed by genrelay (never by the client). */
+  amount: bigint;
+  currency: string;
+  credits: bigint;
+  customerEmail: string | null;
+  successUrl: string;
+  cancelUrl: string;
+  expiresAt: Date;
+}
+
+/** The fields genrelay reads of a Checkout Session. */
+export interface CheckoutSessionView {
+  id: string;
+  url: string | null;
+  status: string | null;
+  payment_status: string;
+  amount_total: number | null;
+  currency: string | null;
+  client_reference_id: string | null;
+  payment_intent: string | null;
+  expires_at: number;
+}
+
+export interface StripeGateway {
+  createCheckoutSession(input: CheckoutSessionInput): Promise<CheckoutSessionView>;
+  retrieveSession(id: string): Promise<CheckoutSessionView>;
+  /** Verifies `Stripe-Signature` over the raw body (tolerance 300 s at `receivedAt`); throws on any failure. */
+  verifyEvent(raw: Buffer, signature: string, receivedAt: Date): Stripe.Event;
+}
+
+export interface StripeGatewayOptions {
+  secretKey: string;
+  webhookSecret: string;
+  apiBase: string;
+}
+
+export function sessionView(session: Stripe.Checkout.Session): CheckoutSessionView {
+  const intent = session.payment_intent;
+  return {
+    id: session.id,
+    url: session.url ?? null,
+    status: session.status ?? null,
+    payment_status: session.payment_status,
+    amount_total: session.amount_total ?? null,
+    currency: session.currency ?? null,
+    client_reference_id: session.client_reference_id ?? null,
+    payment_intent: typeof intent === 'string' ? intent : intent?.id ?? null,
+    expires_at: session.expires_at,
+  };
+}
+
+export function createStripeGateway(options: StripeGatewayOptions): StripeGateway {
+  const base = new URL(options.apiBase);
+  const protocol = base.protocol === 'http:' ? 'http' : 'https';
+  const stripe = new Stripe(options.secretKey, {
+    host: base.hostname,
+    port: base.port || (protocol === 'http' ? 80 : 443),
+    protocol,
+    maxNetworkRetries: 2,
+    timeout: 20_000,
+    telemetry: false,
+  });
+  const upstream = (error: unknown): AppError =>
+    new AppError('provider_error', `The card processor refused or did not answer: ${(error as Error).message ?? 'unknown error'}`);
+  return {
+    async createCheckoutSession(input) {
+      try {
+        const session = await stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            client_reference_id: input.orderId,
+            metadata: { order_id: input.orderId },
+            ...(input.customerEmail ? { customer_email: input.customerEmail } : {}),
+            line_items: [{
+              quantity: 1,
+              price_data: {
+                currency: input.currency.toLowerCase(),
+                unit_amount: Number(input.amount),
+                product_data: { name: `${input.credits.toLocaleString('en-US')} credits` },
+              },
+            }],
+            success_url: input.successUrl,
+            cancel_url: input.cancelUrl,
+            expires_at: Math.floor(input.expiresAt.getTime() / 1000),
+          },
+          // The order id as idempotency key (P3): a retried create returns the same session.
+          { idempotencyKey: `topup-${input.orderId}` },
+        );
+        return sessionView(session);
+      } catch (error) {
+        throw upstream(error);
+      }
+    },
+    async retrieveSession(id) {
+      try {
+        return sessionView(await stripe.checkout.sessions.retrieve(id));
+      } catch (error) {
+        throw upstream(error);
+      }
+    },
+    verifyEvent(raw, signature, receivedAt) {
+      return stripe.webhooks.constructEvent(raw, signature, options.webhookSecret, 300, undefined, Math.floor(receivedAt.getTime() / 1000));
+    },
+  };
+}
