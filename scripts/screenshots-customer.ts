@@ -88,7 +88,8 @@ export async function shootCustomerConsole(options: {
     if (ready) await ready(page).catch((error: Error) => log(`  (${name}: ${error.message.split('\n')[0]})`));
     await shot(page, name, { settleMs });
   };
-  await visit('/', 'console-overview', (p) => p.locator('.recharts-surface').first().waitFor(), 1_000);
+  // Live: nothing spent yet, so the chart's place says so; test: the sign-up credits spent on the requests above.
+  await visit('/', 'console-overview', (p) => p.getByText('No spend yet').waitFor(), 1_000);
   await visit('/?mode=test', 'console-overview-test', (p) => p.locator('.recharts-surface').first().waitFor(), 1_000);
   await visit('/keys', 'console-keys', (p) => p.getByText('render pipeline').waitFor());
   await visit('/usage?mode=test', 'console-usage', (p) => p.locator('.recharts-surface').first().waitFor(), 1_000);

@@ -29,6 +29,7 @@ import { totpAt } from '../test/harness/console.js';
 import { consoleBuildDir, launchChromium } from '../test/browser/chromium.js';
 import { startAllMocks } from '../test/mock-upstreams/all.js';
 import { shootCustomerConsole } from './screenshots-customer.js';
+import { paymentsEnv, shootPayments } from './screenshots-payments.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(REPO, 'screenshots');
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     SANDBOX_RUN_MS: '1000',
     POLL_INTERVAL_MS: '300',
     WORKER_INTERVAL_MS: '200',
+    ...paymentsEnv(mocks.baseUrl),
   });
   const deps = await buildDeps(config, loadSecrets(config));
   await deps.catalog.seedDefaults();
@@ -173,6 +175,11 @@ async function main(): Promise<void> {
     await shot(page, 'public-price-list');
     // The customer console (/console): sign-up to every page (scripts/screenshots-customer.ts).
     await shootCustomerConsole({ browser, base, operator: api, shot, receiver: receiver.url, log });
+    // Back on the operator's Settings: the customer console's mail kept in the outbox (no SMTP_URL here).
+    await page.goto(`${base}/admin/settings`);
+    await page.getByRole('region', { name: 'Mail outbox' }).getByRole('row').nth(1).waitFor();
+    await shot(page, 'settings-mail-outbox');
+    await shootPayments({ browser, base, mocks: mocks.baseUrl, operator: api, adminPage: page, shot, log });
     await context.close();
     log(`${written.length} screenshots in ${OUT}`);
   } finally {

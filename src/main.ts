@@ -118,16 +118,23 @@ program
   .option('--key <key>', 'accept only this API key (default: any non-empty key)')
   .option('--queued-ms <ms>', 'how long mock tasks stay queued', '2000')
   .option('--running-ms <ms>', 'how long mock tasks run', '3000')
-  .action(async (options: { port: string; key?: string; queuedMs: string; runningMs: string }) => {
+  .option('--stripe-webhook-url <url>', 'where the fake Stripe sends its signed events', 'http://127.0.0.1:8080/webhooks/stripe')
+  .option('--stripe-webhook-secret <secret>', 'the fake Stripe\'s signing secret (genrelay\'s STRIPE_WEBHOOK_SECRET)')
+  .action(async (options: { port: string; key?: string; queuedMs: string; runningMs: string; stripeWebhookUrl: string; stripeWebhookSecret?: string }) => {
     // The mocks live with the tests; tsx runs them straight from TypeScript.
-    const { startAllMocks, FAMILY_BASE_PATHS } = await import('../test/mock-upstreams/all.js');
+    const { startAllMocks, FAMILY_BASE_PATHS, CHAIN_BASE_PATHS } = await import('../test/mock-upstreams/all.js');
+    const { DEFAULT_STRIPE_WEBHOOK_SECRET } = await import('../test/mock-upstreams/stripe/server.js');
+    const stripeSecret = options.stripeWebhookSecret ?? DEFAULT_STRIPE_WEBHOOK_SECRET;
     const running = await startAllMocks(Number(options.port), {
       key: options.key ?? null,
       queuedMs: Number(options.queuedMs),
       runningMs: Number(options.runningMs),
-    });
+    }, { webhookUrl: options.stripeWebhookUrl, webhookSecret: stripeSecret });
     console.log(`mock upstreams on ${running.baseUrl}`);
     for (const [family, path] of Object.entries(FAMILY_BASE_PATHS)) console.log(`  ${family.padEnd(10)} ${running.baseUrl}${path}`);
+    console.log(`  ${'tron'.padEnd(10)} ${running.baseUrl}${CHAIN_BASE_PATHS.tron}  (TRONGRID_URL; pay: POST ${CHAIN_BASE_PATHS.tron}/_mock/transfer {"to","amount"}, confirm: POST ${CHAIN_BASE_PATHS.tron}/_mock/confirm {"blocks":19})`);
+    console.log(`  ${'evm'.padEnd(10)} ${running.baseUrl}${CHAIN_BASE_PATHS.evm}  (EVM_RPC_URL; pay: POST ${CHAIN_BASE_PATHS.evm}/_mock/transfer {"to","amount"}, confirm: POST ${CHAIN_BASE_PATHS.evm}/_mock/confirm {"blocks":64})`);
+    console.log(`  ${'stripe'.padEnd(10)} ${running.baseUrl}  (STRIPE_API_BASE; STRIPE_WEBHOOK_SECRET=${stripeSecret}; events to ${options.stripeWebhookUrl})`);
   });
 
 /**

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCidr } from '../lib/ip.js';
 import { parseDuration } from '../lib/time.js';
 import { assertValidPrefix } from '../lib/key-prefix.js';
+import { tronAddressHex } from '../providers/chains/transfer-log.js';
 
 /**
  * Configuration is parsed once at boot from the environment (API.md §10) and frozen; nothing else reads
@@ -179,7 +180,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   }
   const usdtTronAddresses = list(env, 'USDT_TRON_ADDRESSES');
   for (const address of usdtTronAddresses) {
-    if (!/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(address)) throw new ConfigError('USDT_TRON_ADDRESSES', `has an invalid TRON address "${address}"`);
+    if (tronAddressHex(address) === null) throw new ConfigError('USDT_TRON_ADDRESSES', `has an invalid TRON address "${address}" (base58check T…)`);
   }
   const usdtEvmAddresses = list(env, 'USDT_EVM_ADDRESSES').map((address) => address.toLowerCase());
   for (const address of usdtEvmAddresses) {
@@ -190,7 +191,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   const usdtEvmContract = (text(env, 'USDT_EVM_CONTRACT') ?? '0xdac17f958d2ee523a2206206994597c13d831ec7').toLowerCase();
   if (!/^0x[0-9a-f]{40}$/.test(usdtEvmContract)) throw new ConfigError('USDT_EVM_CONTRACT', `must be a contract address, got "${usdtEvmContract}"`);
   const usdtTronContract = text(env, 'USDT_TRON_CONTRACT') ?? 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t';
-  if (!/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(usdtTronContract)) throw new ConfigError('USDT_TRON_CONTRACT', `must be a TRON contract address, got "${usdtTronContract}"`);
+  if (tronAddressHex(usdtTronContract) === null) throw new ConfigError('USDT_TRON_CONTRACT', `must be a TRON contract address, got "${usdtTronContract}"`);
   const evmConfirmations = text(env, 'EVM_CONFIRMATIONS');
   if ((usdtTronAddresses.length > 0 || usdtEvmAddresses.length > 0) && priceCurrency !== 'USD') {
     throw new ConfigError('PRICE_CURRENCY', 'must be USD when USDT top-ups are configured (USDT is taken at par with the dollar)');

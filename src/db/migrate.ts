@@ -33,6 +33,14 @@ export function loadMigrations(directory = MIGRATIONS_DIR): Migration[] {
     });
 }
 
+/**
+ * Checksums a released migration had before a comment-only edit (issue 9: a comment pointed outside the repository).
+ * An install that applied the earlier text is moved to the current checksum; any other difference is still refused.
+ */
+const EARLIER_CHECKSUMS: Record<number, readonly string[]> = {
+  1: ['7036c425ae69ec21ceb3d7e16938ac6033e407ea0f13938981779b64462896de'],
+};
+
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
 
@@ -47,10 +55,13 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
         [migration.version],
       );
       if (existing.rows[0]) {
-        if (existing.rows[0].checksum !== migration.checksum) {
-          throw new Error(`migration ${migration.version}_${migration.name} was changed after it was applied`);
+        const stored = existing.rows[0].checksum;
+        if (stored === migration.checksum) return false;
+        if (EARLIER_CHECKSUMS[migration.version]?.includes(stored)) {
+          await tx.query('UPDATE schema_migrations SET checksum = $2 WHERE version = $1', [migration.version, migration.checksum]);
+          return false;
         }
-        return false;
+        throw new Error(`migration ${migration.version}_${migration.name} was changed after it was applied`);
       }
       await tx.query(migration.sql);
       await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [

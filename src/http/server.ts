@@ -35,6 +35,7 @@ import { registerGroupRoutes } from './routes/operator/groups.js';
 import { registerModelAdminRoutes } from './routes/operator/models.js';
 import { registerTextRoutes } from './routes/v1/text.js';
 import { registerUpstreamCallbackRoute } from './routes/webhooks/upstream.js';
+import { registerStripeWebhookRoute } from './routes/webhooks/stripe.js';
 import { registerOperatorTaskRoutes } from './routes/operator/tasks.js';
 import { registerProviderRoutes } from './routes/operator/providers.js';
 import { registerReportRoutes } from './routes/operator/reports.js';
@@ -43,6 +44,8 @@ import { registerSettingsRoutes } from './routes/operator/settings.js';
 import { registerOperatorDeliveryRoutes } from './routes/operator/webhook-deliveries.js';
 import { registerAccountImportRoute } from './routes/operator/account-import.js';
 import { registerWebhookDeliveryRoutes } from './routes/v1/webhook-deliveries.js';
+import { registerBillingRoutes } from './routes/v1/billing.js';
+import { registerTopupAdminRoutes } from './routes/operator/topups.js';
 import { registerAdminAuthRoutes } from './routes/admin/auth.js';
 import { registerAdminRoutes } from './routes/admin/admins.js';
 import { registerAdminSessionRoutes } from './routes/admin/sessions.js';
@@ -154,8 +157,10 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerWebhookEndpointRoutes(app, deps);
   registerTextRoutes(app, deps);
   registerUpstreamCallbackRoute(app, deps);
+  registerStripeWebhookRoute(app, deps);
   registerApiKeyRoutes(app, deps);
   registerWebhookDeliveryRoutes(app, deps);
+  registerBillingRoutes(app, deps);
   // Public, no key: the price list and the API reference (built from routeTable on first request, so routes
   // registered below are included).
   registerPricingRoutes(app, deps);
@@ -206,4 +211,5 @@ function registerOperatorApi(app: App, deps: Deps): void {
   registerSettingsRoutes(app, deps);
   registerMailOutboxRoutes(app, deps);
   registerCustomerInvitationRoutes(app, deps);
+  registerTopupAdminRoutes(app, deps);
 }

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { WebhookSender, type DeliverWebhooksDeps } from '../workflows/deliver-webhooks.js';
 import { dispatchTask, pollTask, type RunTaskDeps } from '../workflows/run-task.js';
 import { sweep, type SweepDeps } from '../workflows/sweep.js';
+import { chainsConfigured, scanChains, type ChainWatchDeps } from '../workflows/chain-watch.js';
+import { reconcileStripe, type StripeReconcileDeps } from '../workflows/stripe-reconcile.js';
 
-/** The loops run the task, sweep and webhook workflows; nothing else. */
-export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps;
+/** The loops run the task, sweep, webhook and chain-watch workflows; nothing else. */
+export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWatchDeps & StripeReconcileDeps;
 
 /**
  * Background loops (ARCHITECTURE worker/): dispatcher, poller, sweeper and webhook sender. Each claims due rows
@@ -42,6 +44,8 @@ export class Worker {
       { name: 'poller', intervalMs: interval, run: () => this.pollOnce(), timer: null, running: null, again: false },
       { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false },
       { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
+      { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false },
+      ...(chainsConfigured(deps.config) ? [{ name: 'chains', intervalMs: deps.config.chainScanIntervalMs, run: async () => (await this.scanChainsOnce()).filter((report) => report.more).length, timer: null, running: null, again: false }] : []),
     ];
   }
 
@@ -65,6 +69,16 @@ export class Worker {
 
   sweepOnce() {
     return this.track(sweep(this.deps));
+  }
+
+  /** Re-reads stale pending Stripe sessions (workflows/stripe-reconcile.ts). */
+  reconcileStripeOnce() {
+    return reconcileStripe(this.deps);
+  }
+
+  /** One scan of every watched USDT address (workflows/chain-watch.ts); the reports say what each found. */
+  scanChainsOnce() {
+    return scanChains(this.deps);
   }
 
   /** Runs dispatch, poll and delivery rounds until nothing is due (tests). */

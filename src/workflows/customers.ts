@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
+import { deleteCustomerSessions } from '../modules/customer-auth/users.js';
 import type { CustomerChanges, CustomerRow, CustomerStatus, Plan } from '../modules/customers/service.js';
 
 /** The services of the customer workflows. */
@@ -30,7 +31,8 @@ export async function createCustomer(deps: CustomersDeps, input: CreateCustomerI
 
 /**
  * Status, plan and group feed every key's effective limits, so a change evicts the customer's keys from the
- * key cache here and in every other process (K7, K12).
+ * key cache here and in every other process (K7, K12). A suspension also ends every customer console session of the
+ * customer's users in the same transaction (the console's session check still refuses any that slips in meanwhile).
  */
 export async function updateCustomer(
   deps: CustomersDeps,
@@ -43,6 +45,7 @@ export async function updateCustomer(
     const before = await deps.customers.get(customerId, tx, true);
     if (changes.group !== undefined) await deps.catalog.requireGroup(tx, changes.group);
     const after = await deps.customers.update(tx, customerId, changes, now);
+    if (after.status !== 'active') await deleteCustomerSessions(tx, customerId);
     await recordAudit(tx, audit, { action: 'customer.update', targetType: 'customer', targetId: customerId, before, after }, now);
     return after;
   });

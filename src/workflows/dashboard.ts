@@ -8,7 +8,7 @@ import { accountsNeedingAttention, channelHealth, liveTraffic, openTasks, type A
  * present with zeros), per model and in total, with credits charged, upstream cost and margin; open tasks; channel
  * health; and the accounts that need the operator. "Now" is the injected clock.
  */
-export type DashboardDeps = Pick<Deps, 'db' | 'clock'>;
+export type DashboardDeps = Pick<Deps, 'db' | 'clock' | 'topups' | 'paymentExceptions'>;
 
 export type DashboardWindow = '24h' | '7d' | '30d';
 
@@ -55,11 +55,13 @@ export async function operatorDashboard(deps: DashboardDeps, window: DashboardWi
   const current = Math.floor(now.getTime() / spec.size) * spec.size;
   const from = new Date(current - (spec.count - 1) * spec.size);
   const to = new Date(current + spec.size);
-  const [traffic, open, channels, attention] = await Promise.all([
+  const [traffic, open, channels, attention, revenue, exceptions] = await Promise.all([
     liveTraffic(deps.db, { from, to, bucketMs: spec.size }),
     openTasks(deps.db),
     channelHealth(deps.db, now, new Date(now.getTime() - DAY_MS)),
     accountsNeedingAttention(deps.db, now, DEFAULT_LOW_BALANCE_THRESHOLD, MAX_ATTENTION_ACCOUNTS),
+    deps.topups.revenue(from, to),
+    deps.paymentExceptions.openCounts(),
   ]);
   const buckets = new Map(traffic.filter((row) => row.bucket !== null).map((row) => [row.bucket!, row]));
   const series = Array.from({ length: spec.count }, (_, index) => {
@@ -93,5 +95,10 @@ export async function operatorDashboard(deps: DashboardDeps, window: DashboardWi
       success_rate_24h: rate(row.succeeded, row.finished),
     })),
     accounts_attention: attention.map(attentionView),
+    // Paid top-ups in the window (issue 13), net of refunds, per currency; and the payments waiting for the operator.
+    topups: {
+      revenue: revenue.map((row) => ({ currency: row.currency, amount: Number(row.amount), orders: row.orders, credits: credits(BigInt(row.credits)) })),
+      open_exceptions: exceptions,
+    },
   };
 }

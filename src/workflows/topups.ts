@@ -47,6 +47,8 @@ export interface TopupOptions {
   max_amount: number;
   bonus_tiers: BonusTier[];
   window_seconds: number;
+  /** The network each USDT method pays on (`tron`, or the EVM chain's name). */
+  networks: Partial<Record<TopupMethod, string>>;
 }
 
 export async function topupOptions(deps: TopupDeps): Promise<TopupOptions> {
@@ -59,7 +61,22 @@ export async function topupOptions(deps: TopupDeps): Promise<TopupOptions> {
     max_amount: settings.topup_max_amount,
     bonus_tiers: settings.topup_bonus_tiers,
     window_seconds: Math.floor(deps.config.topupWindowMs / 1000),
+    networks: { usdt_tron: USDT_NETWORK.usdt_tron, usdt_evm: deps.config.evmNetwork },
   };
+}
+
+/**
+ * Who a paid order's receipt is made out to: the customer's name and billing email, or, for a customer who signed up
+ * in the console (no billing email on the customer), its first owner's email.
+ */
+export async function receiptParty(deps: Pick<Deps, 'db'>, customerId: string): Promise<{ id: string; name: string; email: string | null }> {
+  const result = await deps.db.query<{ id: string; name: string; email: string | null }>(
+    `SELECT c.id, c.name, COALESCE(c.email, (SELECT u.email FROM customer_users u WHERE u.customer_id = c.id AND u.role = 'owner'
+       ORDER BY u.created_at LIMIT 1)) AS email FROM customers c WHERE c.id = $1`,
+    [customerId],
+  );
+  if (!result.rows[0]) throw new AppError('not_found', 'No such customer');
+  return result.rows[0];
 }
 
 export async function createTopup(deps: TopupDeps, input: CreateTopupInput): Promise<{ order: TopupOrderRow; replay: boolean }> {
@@ -157,7 +174,8 @@ export function topupView(row: TopupOrderRow) {
     pay_to: usdt && row.pay_address && row.pay_amount_micro
       ? { address: row.pay_address, amount: formatUsdt(row.pay_amount_micro), network: row.pay_network, token: 'USDT' }
       : null,
-    confirmations: usdt ? { seen: row.confirmations_seen, required: row.confirmations_required } : null,
+    // `required` is null until known (an EVM chain followed by its `finalized` tag: the watcher measures it).
+    confirmations: usdt ? { seen: row.confirmations_seen, required: row.confirmations_required || null } : null,
     refunded_amount: Number(row.refunded_amount),
     failure_reason: row.failure_reason,
   };

@@ -88,20 +88,21 @@ export async function signIn(page: Page, ctx: ConsoleTestContext, who: Credentia
 
 /**
  * `fetch` from inside the page (same origin: the browser adds the cookie, `Origin` and `Sec-Fetch-Site` itself).
- * `csrf: true` first reads the session's token the way the console does and sends it as `X-CSRF-Token`.
+ * `csrf: true` first reads the session's token the way the console does (from `sessionPath`, default the operator
+ * console's) and sends it as `X-CSRF-Token`.
  */
 export async function pageFetch(
   page: Page,
   method: string,
   path: string,
-  options: { body?: unknown; csrf?: boolean } = {},
+  options: { body?: unknown; csrf?: boolean; sessionPath?: string } = {},
 ): Promise<{ status: number; body: any }> {
   return page.evaluate(
-    async ({ method, path, body, csrf }) => {
+    async ({ method, path, body, csrf, sessionPath }) => {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (csrf) {
-        const session = (await (await fetch('/admin/api/auth/session', { credentials: 'same-origin' })).json()) as { csrf_token: string };
+        const session = (await (await fetch(sessionPath, { credentials: 'same-origin' })).json()) as { csrf_token: string };
         headers['x-csrf-token'] = session.csrf_token;
       }
       const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
@@ -114,6 +115,6 @@ export async function pageFetch(
       }
       return { status: response.status, body: parsed };
     },
-    { method, path, body: options.body, csrf: options.csrf ?? false },
+    { method, path, body: options.body, csrf: options.csrf ?? false, sessionPath: options.sessionPath ?? '/admin/api/auth/session' },
   );
 }

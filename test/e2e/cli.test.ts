@@ -109,14 +109,18 @@ describe('genrelay serve (embedded default)', () => {
 });
 
 describe('genrelay mock-upstreams', () => {
-  it('serves every family on one port', async () => {
+  it('serves every family on one port', { timeout: 90_000 }, async () => {
     const port = await freePort();
     const child = run(['mock-upstreams', '--port', String(port)], {});
     const output = collect(child);
-    for (let attempt = 0; attempt < 200 && !output.text().includes('mock upstreams on'); attempt += 1) {
+    // Waits for the banner's last line (tsx compiles the mocks first: seconds on a busy 2-core machine).
+    for (let attempt = 0; attempt < 1200 && !output.text().includes('STRIPE_API_BASE'); attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(output.text()).toContain(`http://127.0.0.1:${port}/ark/api/v3`);
+    // The payment mocks (issue 13): TronGrid under /tron, EVM JSON-RPC under /evm, the fake Stripe at the root.
+    expect(output.text()).toContain(`http://127.0.0.1:${port}/tron`);
+    expect(output.text()).toContain(`http://127.0.0.1:${port}/evm`);
     for (const family of ['ark', 'xai', 'openai', 'dashscope', 'suno', 'newapi']) {
       const stats = await fetch(`http://127.0.0.1:${port}/${family}/__mock/stats`);
       expect(stats.status, family).toBe(200);

@@ -51,6 +51,23 @@ describe('migrations', () => {
     }
   });
 
+  it('a migration changed after it was applied is refused, except the listed comment-only edit, which is moved on', async () => {
+    const lite = await PGlite.create();
+    const db = embeddedDb(lite, () => lite.close());
+    try {
+      await migrate(db);
+      const current = (await db.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = 1')).rows[0]!.checksum;
+      // An install made before 0001's comment pointed into the repository.
+      await db.query("UPDATE schema_migrations SET checksum = '7036c425ae69ec21ceb3d7e16938ac6033e407ea0f13938981779b64462896de' WHERE version = 1");
+      expect(await migrate(db)).toEqual([]);
+      expect((await db.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = 1')).rows[0]!.checksum).toBe(current);
+      await db.query("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2");
+      await expect(migrate(db)).rejects.toThrow(/migration 2_hold_functions was changed after it was applied/);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('C39: a second pool on the one embedded database is a startup error', async () => {
     const lite = await PGlite.create();
     const db = embeddedDb(lite, () => lite.close());

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { sweep } from '../../src/workflows/sweep.js';
 import { useTestApp } from '../harness/setup.js';
 import { totpAt } from '../harness/console.js';
 import { CUSTOMER_PASSWORD, CustomerClient, lastMail, signedUpUser, type SignedUpUser } from '../harness/customer-console.js';
@@ -7,8 +8,8 @@ import { CUSTOMER_PASSWORD, CustomerClient, lastMail, signedUpUser, type SignedU
 /**
  * Two guards of the customer console (API.md §13, SEMANTICS C5/C6): mail-sending requests (resend verification,
  * password reset) are limited per address and per client address, so nobody can flood an inbox; and a suspended
- * customer's users cannot sign in (403 `customer_suspended`, told only after a correct password and code) while their
- * open sessions end at the next request.
+ * customer's users cannot sign in (403 `customer_suspended`, told only after a correct password and code) and their
+ * open sessions end with the suspension.
  */
 const ctx = useTestApp({ env: { TRUSTED_PROXIES: '127.0.0.1/32', SIGNUP_TEST_CREDITS: '50000' } });
 
@@ -135,33 +136,112 @@ describe('mail request limits', () => {
   });
 });
 
+describe('the hourly counters are pruned by the sweeper', () => {
+  const counters = async () => ({
+    signup: (await ctx.app.deps.db.query<{ ip: string }>('SELECT ip FROM signup_attempts ORDER BY ip')).rows.map((row) => row.ip),
+    mail: (await ctx.app.deps.db.query<{ subject: string }>('SELECT subject FROM mail_request_counters ORDER BY subject')).rows.map((row) => row.subject),
+  });
+
+  it('rows whose one-hour window ended go at the next sweep (on the app clock); live windows stay and still count', async () => {
+    // Start from nothing: whatever earlier tests counted has its window end here.
+    ctx.app.clock.advance(3_600_000);
+    await sweep(ctx.app.deps);
+    expect(await counters()).toEqual({ signup: [], mail: [] });
+
+    const early = nextIp();
+    const user = await signedUpUser(ctx.app, { verify: false });
+    await user.client.request('POST', '/console/api/auth/verify/resend', { headers: { 'x-forwarded-for': early } });
+    await (await anonymousFrom(early)).reset(user.email);
+    const first = await counters();
+    expect(first.signup).toHaveLength(1);
+    expect(first.mail).toHaveLength(4); // verify and reset, each by client address and by address
+
+    // 40 minutes on, a second round from another address.
+    ctx.app.clock.advance(40 * 60_000);
+    const later = nextIp();
+    const other = await signedUpUser(ctx.app, { verify: false });
+    await other.client.request('POST', '/console/api/auth/verify/resend', { headers: { 'x-forwarded-for': later } });
+    const both = await counters();
+    expect(both.signup).toHaveLength(2);
+    expect(both.mail).toHaveLength(6);
+
+    // One millisecond before the first window ends, nothing goes.
+    ctx.app.clock.advance(20 * 60_000 - 1);
+    expect((await sweep(ctx.app.deps)).countersPruned).toBe(0);
+    expect(await counters()).toEqual(both);
+
+    // At its end, the first round's rows go; the second round's stay.
+    ctx.app.clock.advance(1);
+    expect((await sweep(ctx.app.deps)).countersPruned).toBe(5);
+    const left = await counters();
+    expect(left.signup).toEqual(both.signup.filter((ip) => !first.signup.includes(ip)));
+    expect(left.mail).toEqual(both.mail.filter((subject) => !first.mail.includes(subject)));
+    expect(left.mail).toEqual(expect.arrayContaining([`verify:ip:${later}`]));
+
+    // The live window still limits: two more resends for `other` reach its three an hour; the next is refused.
+    for (let index = 0; index < 2; index += 1) {
+      expect((await other.client.request('POST', '/console/api/auth/verify/resend', { headers: { 'x-forwarded-for': nextIp() } })).status).toBe(202);
+    }
+    expect((await other.client.request('POST', '/console/api/auth/verify/resend', { headers: { 'x-forwarded-for': nextIp() } })).status).toBe(429);
+
+    // An hour later every window has ended and everything goes.
+    ctx.app.clock.advance(3_600_000);
+    await sweep(ctx.app.deps);
+    expect(await counters()).toEqual({ signup: [], mail: [] });
+  });
+});
+
 describe('a suspended customer', () => {
-  it('its open sessions end at the next request (403 customer_suspended, cookie cleared, row deleted) and nothing changes', async () => {
+  it('its console sessions end at the suspension, in its transaction (rows deleted, 401 after), and nothing changes', async () => {
     const user = await signedUpUser(ctx.app);
     const second = (await loginFrom(user.email, nextIp())).client;
+    const stranger = await signedUpUser(ctx.app);
+    // A half-signed-in session (TOTP step pending) of another user of the customer ends too.
+    const invited = await user.client.request('POST', '/console/api/team/invitations', { body: { email: `pending-${process.pid}@example.com`, role: 'member' } });
+    expect(invited.status, invited.text).toBe(201);
+    const joiner = new CustomerClient(ctx.app);
+    await joiner.request('GET', '/console/api/auth/session', { headers: { 'x-forwarded-for': nextIp() } });
+    const joined = await joiner.request('POST', '/console/api/auth/signup', {
+      body: { email: `pending-${process.pid}@example.com`, password: CUSTOMER_PASSWORD, invite_token: new URL(invited.body.invite_url).hash.replace('#invite=', '') },
+    });
+    expect(joined.status, joined.text).toBe(201);
+    const start = await joiner.request('POST', '/console/api/account/totp/start');
+    expect((await joiner.request('POST', '/console/api/account/totp/confirm', { body: { code: totpAt(start.body.secret, ctx.app.clock.now()) } })).status).toBe(200);
+    const pending = await loginFrom(`pending-${process.pid}@example.com`, nextIp());
+    expect(pending.response.body.state).toBe('mfa_pending');
     expect((await user.client.request('GET', '/console/api/keys')).status).toBe(200);
+    const sessionsOf = async (customerId: string) => (await ctx.app.deps.db.query<{ state: string }>(
+      'SELECT s.state FROM customer_sessions s JOIN customer_users u ON u.id = s.user_id WHERE u.customer_id = $1 ORDER BY s.state', [customerId],
+    )).rows.map((row) => row.state);
+    expect(await sessionsOf(user.customerId)).toEqual(['authenticated', 'authenticated', 'authenticated', 'mfa_pending']);
+
     await setStatus(user.customerId, 'suspended');
+    // Gone with the suspension, before any of them makes a request; another customer's sessions are untouched.
+    expect(await sessionsOf(user.customerId)).toEqual([]);
+    expect(await sessionsOf(stranger.customerId)).toEqual(['authenticated']);
 
     const cookie = user.client.cookie!;
     const refused = await user.client.request('GET', '/console/api/keys');
-    expect(refused.status).toBe(403);
-    expect(refused.body.error).toMatchObject({ code: 'customer_suspended', message: 'This customer account is suspended; contact the operator' });
-    expect(user.client.lastSetCookie).toMatch(/^__Host-gr_customer=; .*Max-Age=0/);
-    expect((await ctx.app.deps.db.query('SELECT 1 FROM customer_sessions WHERE id_hash = $1', [sha256(cookie)])).rows).toHaveLength(0);
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('unauthenticated');
     // The old cookie is a stranger now: the session route opens a new pre-session.
-    user.client.cookie = cookie;
     const session = await user.client.session();
     expect(session.body).toMatchObject({ state: 'anonymous', user: null, customer: null });
     expect(user.client.cookie).not.toBe(cookie);
+    // The pending TOTP step cannot finish the sign-in: its session, and the CSRF token with it, is gone.
+    ctx.app.clock.advance(30_000);
+    const code = await pending.client.request('POST', '/console/api/auth/totp', { body: { code: totpAt(start.body.secret, ctx.app.clock.now()) } });
+    expect(code.status).toBe(403);
+    expect(code.body.error.code).toBe('csrf_failed');
+    expect(code.headers.get('set-cookie')).toBeNull();
 
-    // A write with a valid CSRF token is refused too, and changes nothing.
-    const secondCookie = second.cookie!;
+    // A write with the old CSRF token is refused too, and changes nothing.
     const write = await second.request('POST', '/console/api/keys', { body: { name: 'after suspension', mode: 'test' } });
-    expect(write.status).toBe(403);
-    expect(write.body.error.code).toBe('customer_suspended');
+    expect(write.status).toBe(401);
     expect((await ctx.app.deps.db.query('SELECT 1 FROM api_keys WHERE customer_id = $1', [user.customerId])).rows).toHaveLength(0);
-    second.cookie = secondCookie;
     expect((await second.request('GET', '/console/api/keys')).status).toBe(401);
+    // The other customer carries on.
+    expect((await stranger.client.request('GET', '/console/api/keys')).status).toBe(200);
 
     // Reactivated: the ended sessions stay ended; a new sign-in works.
     await setStatus(user.customerId, 'active');
@@ -170,6 +250,18 @@ describe('a suspended customer', () => {
     const again = await loginFrom(user.email, nextIp());
     expect(again.response.status).toBe(200);
     expect((await again.client.request('GET', '/console/api/keys')).status).toBe(200);
+  });
+
+  it('a session that outlives a suspension (status changed outside the workflow) still ends at its next request: 403, cookie cleared', async () => {
+    const user = await signedUpUser(ctx.app);
+    await ctx.app.deps.db.query("UPDATE customers SET status = 'suspended' WHERE id = $1", [user.customerId]);
+    const cookie = user.client.cookie!;
+    const refused = await user.client.request('GET', '/console/api/keys');
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'customer_suspended', message: 'This customer account is suspended; contact the operator' });
+    expect(user.client.lastSetCookie).toMatch(/^__Host-gr_customer=; .*Max-Age=0/);
+    expect((await ctx.app.deps.db.query('SELECT 1 FROM customer_sessions WHERE id_hash = $1', [sha256(cookie)])).rows).toHaveLength(0);
+    await setStatus(user.customerId, 'active');
   });
 
   it('sign-in: 403 customer_suspended only after the right password (not counted as a failure); a wrong one is the uniform 401', async () => {
@@ -188,7 +280,7 @@ describe('a suspended customer', () => {
       expect(right.response.headers.get('set-cookie')).toBeNull();
     }
     const sessions = (await ctx.app.deps.db.query("SELECT 1 FROM customer_sessions WHERE user_id = $1 AND state = 'authenticated'", [user.userId])).rows;
-    expect(sessions).toHaveLength(1); // only the sign-up's, which ends at its next request
+    expect(sessions).toHaveLength(0); // the sign-up's ended with the suspension
     expect((await user.client.request('GET', '/console/api/auth/session')).body.state).toBe('anonymous');
     await setStatus(user.customerId, 'active');
     expect((await loginFrom(user.email, ip)).response.status).toBe(200);

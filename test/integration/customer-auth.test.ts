@@ -4,7 +4,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApp } from '../harness/app.js';
 import { useTestApp } from '../harness/setup.js';
-import { totpAt } from '../harness/console.js';
+import { enrolledAdmin, totpAt } from '../harness/console.js';
 import { CUSTOMER_PASSWORD, CustomerClient, lastMail, setSignupMode, signedUpUser } from '../harness/customer-console.js';
 
 /**
@@ -251,6 +251,15 @@ describe('sign-in failures, lockout and CSRF', () => {
     expect(v1.body.error.code).toBe('invalid_api_key');
     expect((await user.client.request('GET', '/api/v1/auth/api-keys')).status).toBe(401);
     expect((await user.client.request('GET', '/api/admin/mail-outbox')).status).toBe(401);
+  });
+
+  it('the mail outbox holds live links: console viewers get 403, operators read it', async () => {
+    const viewer = await enrolledAdmin(ctx.app, 'viewer');
+    const refused = await viewer.client.request('GET', '/admin/api/admin/mail-outbox');
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+    const operator = await enrolledAdmin(ctx.app, 'operator');
+    expect((await operator.client.request('GET', '/admin/api/admin/mail-outbox')).status).toBe(200);
   });
 });
 

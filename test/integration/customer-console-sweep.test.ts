@@ -16,7 +16,8 @@ import { CUSTOMER_PASSWORD, CustomerClient, lastMail, signedUpUser, type SignedU
  * - owner-only routes → 403 `forbidden` for a member;
  * - an unknown body field → 400 `unknown_parameter` with its `param`; a bad `mode` query → 400 with `param: mode`.
  */
-const ctx = useTestApp({ env: { TRUSTED_PROXIES: '127.0.0.1/32' } });
+// USDT on one EVM address, so top-up orders exist (creating one reads no chain).
+const ctx = useTestApp({ env: { TRUSTED_PROXIES: '127.0.0.1/32', USDT_EVM_ADDRESSES: '0x3333333333333333333333333333333333333333', EVM_RPC_URL: 'http://127.0.0.1:9/evm' } });
 
 type Access = 'public' | 'sign-in step' | 'signed in' | 'owner';
 const ACCESS: Record<string, Access> = {
@@ -55,8 +56,12 @@ const ACCESS: Record<string, Access> = {
   'DELETE /console/api/team/invitations/:id': 'owner',
   'PATCH /console/api/team/members/:id': 'owner',
   'DELETE /console/api/team/members/:id': 'owner',
+  'GET /console/api/billing/topup-options': 'signed in',
+  'POST /console/api/billing/topups': 'signed in',
+  'GET /console/api/billing/topups': 'signed in',
+  'GET /console/api/billing/topups/:id': 'signed in',
 };
-type Kind = 'api_key' | 'task' | 'webhook_endpoint' | 'webhook_delivery' | 'invitation' | 'member';
+type Kind = 'api_key' | 'task' | 'webhook_endpoint' | 'webhook_delivery' | 'invitation' | 'member' | 'topup';
 const PARAM_KINDS: Array<{ url: RegExp; kind: Kind }> = [
   { url: /^\/console\/api\/keys\/:id/, kind: 'api_key' },
   { url: /^\/console\/api\/tasks\/:id/, kind: 'task' },
@@ -64,6 +69,7 @@ const PARAM_KINDS: Array<{ url: RegExp; kind: Kind }> = [
   { url: /^\/console\/api\/webhooks\/deliveries\/:id/, kind: 'webhook_delivery' },
   { url: /^\/console\/api\/team\/invitations\/:id/, kind: 'invitation' },
   { url: /^\/console\/api\/team\/members\/:id/, kind: 'member' },
+  { url: /^\/console\/api\/billing\/topups\/:id/, kind: 'topup' },
 ];
 const BODIES: Record<string, Record<string, unknown>> = {
   'POST /console/api/keys/:id/rotate': { grace_seconds: 0 },
@@ -147,6 +153,11 @@ async function fresh(kind: Kind, who: Party): Promise<string> {
     }
     case 'member':
       return (await member(who.user)).memberId;
+    case 'topup': {
+      const created = await client.request('POST', '/console/api/billing/topups', { body: { method: 'usdt_evm', amount: 500 + Math.floor(Math.random() * 5000) } });
+      expect(created.status, created.text).toBe(201);
+      return created.body.id;
+    }
   }
 }
 
@@ -155,7 +166,7 @@ async function party(): Promise<Party> {
   const key = await user.client.request('POST', '/console/api/keys', { body: { name: 'caller', mode: 'test' } });
   expect(key.status, key.text).toBe(201);
   const who: Party = { user, member: await member(user), testKey: key.body.key, objects: {} as Record<Kind, string> };
-  for (const kind of ['api_key', 'task', 'webhook_endpoint', 'webhook_delivery', 'invitation'] as const) who.objects[kind] = await fresh(kind, who);
+  for (const kind of ['api_key', 'task', 'webhook_endpoint', 'webhook_delivery', 'invitation', 'topup'] as const) who.objects[kind] = await fresh(kind, who);
   who.objects.member = who.member.memberId;
   await runUntilDone(ctx.app, who.objects.task);
   return who;

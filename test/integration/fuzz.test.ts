@@ -8,7 +8,8 @@ import { signedUpUser } from '../harness/customer-console.js';
 /**
  * Seeded fuzzing over every registered route (issue 8). The routes come from the app's own route table, so a route
  * added later is fuzzed without touching this file. Each request mixes a credential (none, malformed, a customer's
- * test or live key, another customer's key, the operator key), path ids (own, foreign, random, NUL, unpaired
+ * test or live key, another customer's key, the operator key, hostile session cookies and CSRF tokens; half the
+ * console requests carry a signed-in admin's or customer's session), path ids (own, foreign, random, NUL, unpaired
  * surrogates, broken percent-encoding, over-long), query parameters, a content type and a body (valid templates
  * with one field mutated, random JSON, deep nesting, hostile strings, money past 2^53, broken multipart).
  *
@@ -195,6 +196,17 @@ function isConsoleNotBuilt(url: string, response: RawResponse): boolean {
   return CONSOLE_PAGES.has(url) && response.status === 503 && response.text.includes('npm run build:console');
 }
 
+/**
+ * Routes that end, replace or re-key the session they are sent with (sign-out, the sign-in steps, sign-up, password
+ * and TOTP changes): the shared signed-in sessions are never sent to them, so one lucky request cannot sign the rest
+ * of the run out. They are still fuzzed with every other credential.
+ */
+const SESSION_CHANGING = new Set([
+  '/admin/api/auth/logout', '/admin/api/auth/login', '/admin/api/auth/totp', '/admin/api/auth/enroll/finish', '/admin/api/auth/password',
+  '/console/api/auth/logout', '/console/api/auth/login', '/console/api/auth/totp', '/console/api/auth/signup', '/console/api/auth/verify',
+  '/console/api/auth/password-reset/confirm', '/console/api/account/password', '/console/api/account/totp', '/console/api/account/totp/confirm',
+]);
+
 function faceOfPath(path: string): string {
   if (path.startsWith('/api/v1/')) return 'keys';
   if (path.startsWith('/api/')) return 'operator';
@@ -233,6 +245,10 @@ describe('fuzz: every registered route', () => {
       { authorization: `Bearer ${OPERATOR_KEY}` },
       { authorization: `Bearer ${OPERATOR_KEY}` },
       { 'x-api-key': testKey.key, authorization: `Bearer ${liveKey.key}` },
+      // Session cookies are percent-decoded before anything reads them: hostile ones must be refused like bad keys.
+      { cookie: '__Host-gr_session=%00; __Host-gr_customer=%ED%A0%80', 'sec-fetch-site': 'same-origin', 'x-csrf-token': 'x' },
+      { cookie: `__Host-gr_session=${'A'.repeat(43)}; __Host-gr_customer=${'b'.repeat(43)}`, 'x-csrf-token': '\u00ff'.repeat(64) },
+      { cookie: `a=b; ;=; __Host-gr_customer; __Host-gr_session=${'%E0%A4%A'.repeat(500)}` },
     ];
     const queries = ['', '?limit=5', '?limit=0', '?limit=99999', '?after=a%00b', '?after=%ED%A0%80', '?from=1969-12-31T23:59:59Z&to=9999-12-31T23:59:59Z',
       '?from=+275760-09-13T00:00:00Z', '?from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z', '?status=%00', '?mode=live&limit=1', '?a=%E0%A4%A', `?x=${'y'.repeat(5000)}`, '?limit=1&limit=2'];
@@ -250,14 +266,15 @@ describe('fuzz: every registered route', () => {
     const random = prng(SEED);
     const failures: string[] = [];
     let sent = 0;
+    // Answers below 400 from routes behind a console session: proof the sessions above take the fuzz past the check.
+    const pastSession = { admin: 0, customer: 0 };
     for (const route of routes) {
       for (let round = 0; round < ROUNDS; round += 1) {
         const idPool = pick(random, [ids.own, ids.own, ids.foreign, ids.hostile]);
         const path = route.url.replace(/:[A-Za-z_]+/g, () => pick(random, idPool)) + (route.method === 'GET' || random() < 0.2 ? pick(random, queries) : '');
         const headers: Record<string, string> = { ...pick(random, credentials) };
-        if (route.url.startsWith('/admin/api/') && route.url !== '/admin/api/auth/logout' && random() < 0.5) Object.assign(headers, consoleSession);
-        const customerSignedIn = !['/console/api/auth/logout', '/console/api/account/password', '/console/api/account/totp', '/console/api/account/totp/confirm'].includes(route.url);
-        if (route.url.startsWith('/console/api/') && customerSignedIn && random() < 0.5) Object.assign(headers, customerSession);
+        if (route.url.startsWith('/admin/api/') && !SESSION_CHANGING.has(route.url) && random() < 0.5) Object.assign(headers, consoleSession);
+        if (route.url.startsWith('/console/api/') && !SESSION_CHANGING.has(route.url) && random() < 0.5) Object.assign(headers, customerSession);
         if (random() < 0.2) headers['idempotency-key'] = pick(random, ['k1', 'k\u00ff', 'x'.repeat(300), 'ok-key', '"quoted"']);
         if (random() < 0.1) headers.prefer = 'respond-async';
         let body: Buffer | undefined;
@@ -289,6 +306,8 @@ describe('fuzz: every registered route', () => {
           continue;
         }
         sent += 1;
+        if (response.status < 400 && /^\/admin\/api\/(admin|public|accounts)\//.test(route.url)) pastSession.admin += 1;
+        if (response.status < 400 && route.url.startsWith('/console/api/') && !route.url.startsWith('/console/api/auth/')) pastSession.customer += 1;
         if (isConsoleNotBuilt(route.url, response)) continue;
         if (!isAllowed5xx(response)) failures.push(`${label}: ${response.status} ${response.text.slice(0, 300)}`);
         try {
@@ -310,5 +329,7 @@ describe('fuzz: every registered route', () => {
     expect(failures.slice(0, 20), `seed ${SEED}: ${failures.length} failures of ${sent}`).toEqual([]);
     expect(app.deps.metrics.value('genrelay_committed_then_failed_total')).toBe(0);
     expect(sent).toBeGreaterThan(routes.length * ROUNDS * 0.99);
+    expect(pastSession.admin, 'operator routes answered a signed-in admin').toBeGreaterThan(ROUNDS);
+    expect(pastSession.customer, 'customer console routes answered a signed-in customer').toBeGreaterThan(ROUNDS);
   }, 300_000);
 });

@@ -4,6 +4,9 @@ import { buildServer } from '../../src/http/server.js';
 import { MAX_JSON_DEPTH } from '../../src/http/input-guard.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 import { testCustomer } from '../harness/flows.js';
+import { enrolledAdmin } from '../harness/console.js';
+import { signedUpUser } from '../harness/customer-console.js';
+import type { TestResponse } from '../harness/app.js';
 
 /**
  * Issue 8: every class of hostile input answers a 4xx with its face's documented body, and money never leaves the
@@ -127,6 +130,38 @@ describe('content types and multipart', () => {
   });
 });
 
+/** A query or body field that names an instant: `from`, `to`, `since`, `until`, `before` and every `…_at`. */
+const TIMESTAMP_FIELD = /^(from|to|since|until|before)$|_at$/;
+const OUT_OF_RANGE = ['0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '99999-01-01T00:00:00Z', '10000-01-01T00:00:00Z', '9999-12-31T23:59:59-01:00', '2026-02-30T25:00:00Z'];
+
+/** Top-level property names of a route's querystring or body schema (JSON content maps and unions included). */
+function propertiesOf(schema: unknown): string[] {
+  const node = schema as { properties?: Record<string, unknown>; anyOf?: unknown[]; content?: Record<string, { schema: unknown }> } | undefined;
+  if (!node || typeof node !== 'object') return [];
+  if (node.content) return Object.values(node.content).flatMap((entry) => propertiesOf(entry.schema));
+  if (node.anyOf) return node.anyOf.flatMap(propertiesOf);
+  return Object.keys(node.properties ?? {});
+}
+
+/**
+ * How to reach the timestamp check of each route that has a timestamp field (the rest of a valid request). Keyed by
+ * route without the console's `/admin` prefix: the operator API answers under both. A route that gains such a field
+ * and is missing here fails the first assertion: add it.
+ */
+const TIMESTAMP_ROUTES: Record<string, { path?: (ids: { customerId: string; model: string }) => string; body?: Record<string, unknown> }> = {
+  'GET /v1/usage': {},
+  'POST /api/v1/auth/api-keys': { body: { name: 'k' } },
+  'POST /api/public/customers/:id/api-keys': { path: (ids) => `/api/public/customers/${ids.customerId}/api-keys`, body: { name: 'k', mode: 'test' } },
+  'GET /api/admin/tasks': {},
+  'GET /api/admin/audit': {},
+  'GET /api/admin/reports/usage': {},
+  'GET /api/admin/topups': {},
+  'PATCH /api/admin/models/:id': { path: (ids) => `/api/admin/models/${ids.model}`, body: {} },
+  'GET /console/api/usage': {},
+  'GET /console/api/tasks': {},
+  'POST /console/api/keys': { body: { name: 'k', mode: 'test' } },
+};
+
 describe('timestamps', () => {
   it('dates outside 1970–9999 are 400 in every from / to / expires_at field', async () => {
     const { key, customerId } = await testCustomer(ctx.app);
@@ -144,6 +179,61 @@ describe('timestamps', () => {
       expectV1Error(operator, 400, 'invalid_request');
       expect(operator.body.error.param).toBe('expires_at');
     }
+  });
+
+  it('every timestamp field of every registered route, on every face and session, refuses dates the database cannot hold', async () => {
+    // The fields come from the route table, so a route added later with a `from`, `to` or `…_at` is checked too.
+    const routes = ctx.app.app.routeTable
+      .map((route) => ({
+        route,
+        key: `${route.method} ${route.url.replace(/^\/admin\/api\//, '/api/')}`,
+        fields: [
+          ...propertiesOf(route.schema?.querystring).filter((name) => TIMESTAMP_FIELD.test(name)).map((name) => ({ name, in: 'query' as const })),
+          ...propertiesOf(route.schema?.body).filter((name) => TIMESTAMP_FIELD.test(name)).map((name) => ({ name, in: 'body' as const })),
+        ],
+      }))
+      .filter((entry) => entry.fields.length > 0);
+    expect(routes.map((entry) => entry.key).filter((key) => !(key in TIMESTAMP_ROUTES)), 'routes with a timestamp field missing from TIMESTAMP_ROUTES').toEqual([]);
+    expect(Object.keys(TIMESTAMP_ROUTES).filter((key) => !routes.some((entry) => entry.key === key)), 'stale TIMESTAMP_ROUTES entries').toEqual([]);
+    expect(routes.some((entry) => entry.route.url.startsWith('/admin/api/'))).toBe(true);
+    expect(routes.some((entry) => entry.route.url.startsWith('/console/api/'))).toBe(true);
+
+    const { key, customerId } = await testCustomer(ctx.app);
+    const admin = await enrolledAdmin(ctx.app, 'owner');
+    const user = await signedUpUser(ctx.app);
+    const ids = { customerId, model: 'seedance-2.0-fast' };
+    const send = (method: string, path: string, body?: Record<string, unknown>): Promise<TestResponse> => {
+      const withBody = body === undefined ? {} : { body };
+      if (path.startsWith('/admin/api/')) return admin.client.request(method, path, withBody);
+      if (path.startsWith('/console/api/')) return user.client.request(method, path, withBody);
+      if (path.startsWith('/api/') && !path.startsWith('/api/v1/')) return ctx.app.request(method, path, { operator: true, ...withBody });
+      return ctx.app.request(method, path, { key, ...withBody });
+    };
+
+    let checked = 0;
+    for (const { route, key: routeKey, fields } of routes) {
+      const how = TIMESTAMP_ROUTES[routeKey]!;
+      const prefix = route.url.startsWith('/admin/api/') ? '/admin' : '';
+      const path = prefix + (how.path ? how.path(ids) : routeKey.split(' ')[1]!);
+      for (const field of fields) {
+        for (const value of OUT_OF_RANGE) {
+          const label = `${route.method} ${route.url} ${field.name}=${value}`;
+          const response = field.in === 'query'
+            ? await send(route.method, `${path}?${field.name}=${encodeURIComponent(value)}`)
+            : await send(route.method, path, { ...how.body, [field.name]: value });
+          expect(response.status, `${label}: ${response.text}`).toBe(400);
+          if (path.startsWith('/api/v1/')) {
+            expect(response.body.detail, label).toMatch(new RegExp(field.name));
+          } else {
+            expectV1Error(response, 400, 'invalid_request');
+            expect(response.body.error.param, label).toBe(field.name);
+          }
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(routes.length * OUT_OF_RANGE.length);
+    expect(ctx.app.deps.metrics.value('genrelay_committed_then_failed_total')).toBe(0);
   });
 });
 

@@ -25,7 +25,8 @@ import { enrolledAdmin } from '../harness/console.js';
  * sandbox, live mode through the mock upstreams), the video's result file, a webhook endpoint and an API key; and
  * the operator's customers, channels and accounts.
  */
-const ctx = useTestApp();
+// USDT on one EVM address, so top-up orders exist (creating one reads no chain).
+const ctx = useTestApp({ env: { USDT_EVM_ADDRESSES: '0x2222222222222222222222222222222222222222', EVM_RPC_URL: 'http://127.0.0.1:9/evm' } });
 
 type Mode = 'test' | 'live';
 const MODES: Mode[] = ['test', 'live'];
@@ -38,7 +39,7 @@ type OwnedKind = (typeof OWNED_KINDS)[number];
  * Objects only the operator addresses. `customer_api_key` is a child of the `customer` in the same path; `any_task`
  * is any customer's task as the operator's task routes name it (no owner check: the operator sees every customer).
  */
-const OPERATOR_KINDS = ['customer', 'customer_api_key', 'channel', 'account', 'any_task', 'catalogue_model', 'customer_group'] as const;
+const OPERATOR_KINDS = ['customer', 'customer_api_key', 'channel', 'account', 'any_task', 'catalogue_model', 'customer_group', 'any_topup', 'payment_exception'] as const;
 /**
  * `catalogue_model` and `customer_group` are the operator's catalogue and group ids (issue 10): like `/v1/models/:id`
  * they belong to no customer, so there is no ownership to check; an unknown one is 404 and a real one gets through.
@@ -71,6 +72,8 @@ const PARAM_KINDS: Array<{ url: RegExp; param: string; kind: Kind }> = [
   { url: /^\/api\/admin\/models\/:id(\/|$)/, param: 'id', kind: 'catalogue_model' },
   { url: /^\/api\/admin\/groups\/:id(\/|$)/, param: 'id', kind: 'customer_group' },
   { url: /^\/api\/admin\/tasks\/:id(\/|$)/, param: 'id', kind: 'any_task' },
+  { url: /^\/api\/admin\/topups\/:id(\/|$)/, param: 'id', kind: 'any_topup' },
+  { url: /^\/api\/admin\/payment-exceptions\/:id(\/|$)/, param: 'id', kind: 'payment_exception' },
 ];
 
 /**
@@ -100,6 +103,13 @@ const EXCEPTIONS: Record<string, { reason: string; check: () => Promise<void> }>
   // The customer console's pages (issue 12, API.md §13), public like the operator console's.
   'GET /console': { reason: 'customer console page (static single-page app), public by design', check: () => consolePage('/console') },
   'GET /console/*': { reason: 'customer console pages and assets (static), public by design', check: () => consolePage('/console/keys') },
+  // Top-ups (issue 13) fund the live wallet only: there are no test-mode orders for the per-mode fixtures. The same
+  // rules, checked here: no key → 401; another customer's order → 404 with either of its keys; the owner's test key
+  // → 404 (and an empty list); the owner's live key gets through. payments-orders.test.ts covers invalid input.
+  'GET /v1/billing/topup-options': { reason: 'top-ups are live-only objects (no per-mode fixtures)', check: () => billingSweep() },
+  'POST /v1/billing/topups': { reason: 'top-ups are live-only objects (no per-mode fixtures)', check: () => billingSweep() },
+  'GET /v1/billing/topups': { reason: 'top-ups are live-only objects (no per-mode fixtures)', check: () => billingSweep() },
+  'GET /v1/billing/topups/:id': { reason: 'top-ups are live-only objects (no per-mode fixtures)', check: () => billingSweep() },
   'POST /webhooks/upstream/:channel/:token': {
     reason: 'upstream callback: authenticated by the signed token in its path, never by a key',
     check: async () => {
@@ -111,7 +121,41 @@ const EXCEPTIONS: Record<string, { reason: string; check: () => Promise<void> }>
       }
     },
   },
+  // Stripe's signed events (issue 13, SEMANTICS P11): no key, no CSRF; the Stripe-Signature header over the raw body is
+  // the credential. This app has no Stripe configured, so the route is 404 to everyone; payments-stripe.test.ts checks
+  // signatures, replays, the 400 bodies and the per-IP rate limit with Stripe configured.
+  'POST /webhooks/stripe': {
+    reason: 'Stripe webhook: authenticated by the Stripe-Signature header over the raw body, never by a key',
+    check: async () => {
+      for (const key of [undefined, OPERATOR_KEY, fx.parties.A.keys.live.key]) {
+        expectNotFound('plain', await send('POST', '/webhooks/stripe', key, { id: 'evt_sweep', type: 'checkout.session.completed' }), 'Stripe webhook with Stripe not configured');
+      }
+    },
+  },
 };
+
+let billingSwept: Promise<void> | null = null;
+/** The /v1/billing sweep, run once for its four routes. */
+function billingSweep(): Promise<void> {
+  billingSwept ??= (async () => {
+    const { A, B } = fx.parties;
+    const order = expectCreated(await send('POST', '/v1/billing/topups', A.keys.live.key, { method: 'usdt_evm', amount: 777 }), 'top-up');
+    for (const [method, path, body] of [
+      ['GET', '/v1/billing/topup-options', undefined], ['GET', '/v1/billing/topups', undefined], ['GET', `/v1/billing/topups/${order.id}`, undefined],
+      ['POST', '/v1/billing/topups', { method: 'usdt_evm', amount: 777 }],
+    ] as const) {
+      expectFaceError('v1', await send(method, path, undefined, body), 401, 'invalid_api_key', '', `${method} ${path} without a key`);
+    }
+    for (const key of [B.keys.live.key, B.keys.test.key, A.keys.test.key]) {
+      expectNotFound('v1', await send('GET', `/v1/billing/topups/${order.id}`, key), 'another customer\'s or the test key\'s view of a live order');
+      expect((await send('GET', '/v1/billing/topups', key)).body.data.map((row: { id: string }) => row.id)).not.toContain(order.id);
+    }
+    expectNotFound('v1', await send('GET', `/v1/billing/topups/${unknownLike(order.id)}`, A.keys.live.key), 'unknown order');
+    expect((await send('GET', `/v1/billing/topups/${order.id}`, A.keys.live.key)).status).toBe(200);
+    expect((await send('GET', '/v1/billing/topup-options', A.keys.live.key)).status).toBe(200);
+  })();
+  return billingSwept;
+}
 
 /**
  * Routes swept normally that also take another credential. The file route takes a signed link instead of a key
@@ -146,6 +190,7 @@ const BODIES: Record<string, Record<string, unknown>> = {
   'PATCH /api/accounts/:id': { label: 'sweep' },
   'PATCH /api/admin/models/:id': { sort_order: 7 },
   'PATCH /api/admin/groups/:id': { name: 'Renamed by the sweep' },
+  'POST /api/admin/payment-exceptions/:id/resolve': { action: 'dismissed', note: 'sweep' },
 };
 
 /**
@@ -449,7 +494,20 @@ async function freshOperator(kind: OperatorKind, values: Record<string, string>,
       return expectCreated(await ctx.app.request('POST', '/api/admin/groups', { operator: true, body: { id: `spare-${Math.random().toString(36).slice(2, 8)}` } }), 'fresh group').id;
     case 'any_task':
       return (expectCreated(await send('POST', '/v1/videos', fx.parties.B.keys.test.key, { model: MODELS.video, prompt: 'fresh for the operator', seconds: 5 }), 'fresh task')).id;
+    case 'any_topup':
+      return expectCreated(await send('POST', '/v1/billing/topups', fx.parties.B.keys.live.key, { method: 'usdt_evm', amount: 600 + Math.floor(Math.random() * 1000) }), 'fresh top-up').id;
+    case 'payment_exception':
+      return freshException();
   }
+}
+
+/** An open payment exception (an unmatched transfer) for the operator's queue routes. */
+async function freshException(): Promise<string> {
+  const row = await ctx.app.deps.paymentExceptions.open({
+    queue: 'unmatched', kind: 'unknown', method: 'usdt_evm', orderId: null, customerId: null, refType: 'evm_erc20',
+    refId: `0xsweep${Math.random().toString(16).slice(2)}:0`, amount: 1_000_000n, currency: 'USDT', details: {}, now: ctx.app.clock.now(),
+  });
+  return row!.id;
 }
 
 beforeAll(async () => {
@@ -646,6 +704,8 @@ describe('route sweep: authentication and ownership on every registered route', 
       catalogue_model: MODELS.video,
       customer_group: GROUP,
       any_task: B.objects.live.task[0]!,
+      any_topup: await freshOperator('any_topup', {}, undefined),
+      payment_exception: await freshException(),
     };
     for (const { route, label, params } of operator) {
       const body = BODIES[label];
@@ -691,6 +751,7 @@ describe('route sweep: authentication and ownership on every registered route', 
     const existing: Record<OperatorKind, string> = {
       customer: A.customerId, customer_api_key: A.objects.test.api_key[0]!, channel: fx.channelId, account: fx.accountId,
       catalogue_model: MODELS.video, customer_group: GROUP, any_task: A.objects.test.task[0]!,
+      any_topup: await freshOperator('any_topup', {}, undefined), payment_exception: await freshException(),
     };
     const failures: string[] = [];
     const attempt = async (label: string, run: () => Promise<void>) => {

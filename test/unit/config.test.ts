@@ -17,6 +17,17 @@ describe('configuration (API.md §10)', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('payments are off by default and take their documented defaults when configured (issue 13)', () => {
+    const none = parseConfig({});
+    expect(none).toMatchObject({ stripeSecretKey: null, usdtTronAddresses: [], usdtEvmAddresses: [], topupWindowMs: 30 * 60_000, tronConfirmations: 19, evmConfirmations: null });
+    const on = parseConfig({
+      STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x', USDT_TRON_ADDRESSES: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t',
+      USDT_EVM_ADDRESSES: '0xABCDEF1111111111111111111111111111111111', EVM_RPC_URL: 'http://127.0.0.1:9/evm', EVM_CONFIRMATIONS: '12',
+    });
+    expect(on).toMatchObject({ stripeApiBase: 'https://api.stripe.com', trongridUrl: 'https://api.trongrid.io', evmNetwork: 'ethereum', evmConfirmations: 12 });
+    expect(on.usdtEvmAddresses).toEqual(['0xabcdef1111111111111111111111111111111111']);
+  });
+
   it('turns the demo off by default on PostgreSQL', () => {
     expect(parseConfig({ DATABASE_URL: 'postgres://localhost/x' }).demo).toBe(false);
   });
@@ -33,6 +44,17 @@ describe('configuration (API.md §10)', () => {
     [{ DEMO: 'maybe' }, 'DEMO'],
     [{ OPERATOR_API_KEY: 'short' }, 'OPERATOR_API_KEY'],
     [{ ADMIN_EMAIL: 'not an email' }, 'ADMIN_EMAIL'],
+    [{ STRIPE_SECRET_KEY: 'sk_test_x' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x', STRIPE_API_BASE: 'ftp://x' }, 'STRIPE_API_BASE'],
+    // A base58 TRON address whose checksum is wrong (last character changed).
+    [{ USDT_TRON_ADDRESSES: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u' }, 'USDT_TRON_ADDRESSES'],
+    [{ USDT_TRON_ADDRESSES: '0x1111111111111111111111111111111111111111' }, 'USDT_TRON_ADDRESSES'],
+    [{ USDT_EVM_ADDRESSES: '0x1111' }, 'USDT_EVM_ADDRESSES'],
+    [{ USDT_EVM_ADDRESSES: '0x1111111111111111111111111111111111111111' }, 'EVM_RPC_URL'],
+    [{ USDT_EVM_ADDRESSES: '0x1111111111111111111111111111111111111111', EVM_RPC_URL: 'http://x', PRICE_CURRENCY: 'EUR' }, 'PRICE_CURRENCY'],
+    [{ TOPUP_WINDOW: '10s' }, 'TOPUP_WINDOW'],
+    [{ TOPUP_WINDOW: '2d' }, 'TOPUP_WINDOW'],
+    [{ EVM_CONFIRMATIONS: '0' }, 'EVM_CONFIRMATIONS'],
   ])('fails fast on %o', (env, variable) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(variable);

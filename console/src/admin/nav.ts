@@ -7,6 +7,7 @@ import type { NavItem } from '../shared/components';
 export const NAV: NavItem[] = [
   { to: '/', label: 'Dashboard', end: true },
   { to: '/customers', label: 'Customers' },
+  { to: '/payments', label: 'Payments' },
   { to: '/channels', label: 'Channels & accounts' },
   { to: '/models', label: 'Models & prices' },
   { to: '/groups', label: 'Groups' },

@@ -10,6 +10,8 @@ import { DeliveriesPage, DeliveriesRedirect } from './pages/deliveries/Deliverie
 import { GroupsPage } from './pages/groups/GroupsPage';
 import { ModelDetailPage } from './pages/models/ModelDetailPage';
 import { ModelsPage } from './pages/models/ModelsPage';
+import { TopupOrderPage } from './pages/payments/OrderDetail';
+import { PaymentsPage } from './pages/payments/PaymentsPage';
 import { TaskDetailPage } from './pages/tasks/TaskDetailPage';
 import { TasksPage } from './pages/tasks/TasksPage';
 
@@ -36,4 +38,7 @@ export const PAGES: { path: string; element: ReactElement }[] = [
   { path: 'deliveries', element: <DeliveriesPage /> },
   { path: 'webhook-deliveries', element: <DeliveriesRedirect /> },
   { path: 'audit', element: <AuditPage /> },
+  { path: 'payments', element: <PaymentsPage /> },
+  { path: 'payments/:tab', element: <PaymentsPage /> },
+  { path: 'payments/orders/:id', element: <TopupOrderPage /> },
 ];

@@ -2,7 +2,7 @@
  * Shapes of the JSON the admin console reads, as documented in docs/API.md §8 and the console contract. Only the
  * fields the pages use are typed; add fields here (not inline in pages) when a page needs more.
  */
-import type { Role } from '../shared/session';
+import type { Role } from './session';
 
 /** `{object: "list", data, has_more}` (API.md §2.4). */
 export interface List<T> {

@@ -1,36 +1,9 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useId, useRef, useState, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, isApiError } from '../shared/api';
 import { CopyButton, Notice } from '../shared/components';
 import { useCustomerSession } from './session';
 import type { Mode, ResultAsset } from './types';
-
-/** A sign-in-style card page (sign-up, verify, reset) with the document title set. */
-export function AuthShell(props: { title: string; subtitle?: string; wide?: boolean; children: ReactNode }) {
-  useEffect(() => {
-    document.title = `${props.title} · genrelay console`;
-  }, [props.title]);
-  return (
-    <div className="auth-page">
-      <div className={props.wide ? 'auth-card auth-card-wide' : 'auth-card'}>
-        <h1>{props.title}</h1>
-        <p className="brand-line">{props.subtitle ?? 'genrelay console'}</p>
-        {props.children}
-      </div>
-    </div>
-  );
-}
-
-/** The message for a failed auth step: the wait on 429, one uniform text for 401, the server's text otherwise. */
-export function failureText(error: unknown, wait: number, uniform: string): string | null {
-  if (!error) return null;
-  if (isApiError(error)) {
-    if (error.status === 429) return wait > 0 ? `Too many attempts. Try again in ${wait} s.` : 'Too many attempts. You can try again now.';
-    if (error.status === 401) return uniform;
-    return error.message;
-  }
-  return 'Something went wrong. Try again.';
-}
 
 /** A value from the URL fragment (`#token=…`): tokens travel there so they never reach a server log or a Referer. */
 export function useHashParam(name: string): string | null {

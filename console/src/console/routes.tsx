@@ -1,6 +1,8 @@
 import { lazy, type ReactElement } from 'react';
 import { AccountPage } from './pages/account/AccountPage';
 import { BillingPage } from './pages/Billing';
+import { ReceiptPage } from './pages/billing/Receipt';
+import { TopupPage } from './pages/billing/TopupPage';
 import { KeysPage } from './pages/keys/KeysPage';
 import { ModelsPage } from './pages/Models';
 import { TaskDetailPage } from './pages/tasks/TaskDetailPage';
@@ -20,6 +22,8 @@ export const PAGES: { path: string; element: ReactElement }[] = [
   { path: 'tasks/:id', element: <TaskDetailPage /> },
   { path: 'webhooks', element: <WebhooksPage /> },
   { path: 'billing', element: <BillingPage /> },
+  { path: 'billing/topups/:id', element: <TopupPage /> },
+  { path: 'billing/topups/:id/receipt', element: <ReceiptPage /> },
   { path: 'models', element: <ModelsPage /> },
   { path: 'account', element: <AccountPage /> },
 ];

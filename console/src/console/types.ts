@@ -120,10 +120,8 @@ export interface Task {
 
 export interface TaskDetail extends Task {
   parameters?: Record<string, unknown> | null;
-  events?: { at: string | number; status: string }[] | null;
-  timeline?: { created_at?: string | null; submitted_at?: string | null; completed_at?: string | null } | null;
-  started_at?: string | number | null;
-  finished_at?: string | number | null;
+  /** Every time the task row keeps (RFC 3339): created (queued), submitted upstream, last update, finished. */
+  timeline?: { created_at?: string | null; submitted_at?: string | null; updated_at?: string | null; completed_at?: string | null } | null;
   charge?: { reserved?: number; charged?: number; price_version?: number | null } | number | null;
   price_version?: number | null;
 }

@@ -52,6 +52,7 @@ interface ApiConfig {
 const config: ApiConfig = { base: '/admin/api', signInPath: '/admin/login', publicPaths: [] };
 let csrfToken: string | null = null;
 let sessionLoader: (() => Promise<unknown>) | null = null;
+let redirectPaused = false;
 
 export function configureApi(options: Partial<ApiConfig>): void {
   Object.assign(config, options);
@@ -63,6 +64,14 @@ export function apiBase(): string {
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
+}
+
+/**
+ * While signing out, a 401 of a page still on screen must not send the browser to the sign-in page by itself (with a
+ * `?next=` back to that page): the new anonymous session routes there. The SessionProvider pauses it meanwhile.
+ */
+export function pauseSignInRedirect(paused: boolean): void {
+  redirectPaused = paused;
 }
 
 /** Registers what reloads the session (and with it the CSRF token); the SessionProvider does this. */
@@ -145,6 +154,7 @@ async function send<T>(method: Method, path: string, options: RequestOptions): P
 }
 
 function redirectToSignIn(): void {
+  if (redirectPaused) return;
   const here = window.location.pathname + window.location.search;
   if (here.startsWith(config.signInPath) || config.publicPaths.some((path) => here.startsWith(path))) return;
   window.location.assign(`${config.signInPath}?next=${encodeURIComponent(here)}`);

@@ -105,6 +105,26 @@ export function moneyFormatter(amounts: (string | number | null | undefined)[]):
   };
 }
 
+/**
+ * The time between two instants: `850 ms`, `12.4 s`, `3 min 05 s`, `2 h 04 min`, `3 d 2 h`; `—` when either is missing
+ * or `to` is before `from`.
+ */
+export function formatDuration(from: string | number | Date | null | undefined, to: string | number | Date | null | undefined): string {
+  const start = toDate(from);
+  const end = toDate(to);
+  if (!start || !end) return '—';
+  const ms = end.getTime() - start.getTime();
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const pad = (value: number) => String(value).padStart(2, '0');
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${pad(whole % 60)} s`;
+  if (whole < 86_400) return `${Math.floor(whole / 3600)} h ${pad(Math.floor((whole % 3600) / 60))} min`;
+  return `${Math.floor(whole / 86_400)} d ${Math.floor((whole % 86_400) / 3600)} h`;
+}
+
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['second', 60], ['minute', 60], ['hour', 24], ['day', 30], ['month', 12], ['year', Infinity],

@@ -1,36 +1,27 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, setCsrfToken, setSessionLoader } from './api';
+import { api, pauseSignInRedirect, setCsrfToken, setSessionLoader } from './api';
 
-/** `GET {base}/auth/session` (admin contract). The SPA loads it first and keeps `csrf_token` for every mutation. */
-export type Role = 'owner' | 'operator' | 'viewer';
-
-export interface SessionAdmin {
-  id: string;
-  email: string;
-  role: Role;
-  totp_enrolled: boolean;
-}
-
-export interface Session {
+/**
+ * The session of a console app (`GET {base}/auth/session`), generic over its shape: the operator console's
+ * (admin/session.tsx: `admin`, roles owner/operator/viewer) and the customer console's (console/session.tsx: `user`,
+ * `customer`, `signup_mode`). The SPA loads it first, before anything renders, and keeps its `csrf_token` in the api
+ * client for every mutation. Each app makes its provider and hook once with `createSession`.
+ */
+export interface SessionBase {
   state: 'anonymous' | 'mfa_pending' | 'authenticated';
   csrf_token: string;
-  admin: SessionAdmin | null;
-  idle_expires_at?: string | null;
-  absolute_expires_at?: string | null;
 }
 
-/** What login / TOTP / enrollment answer: a new state and a new CSRF token (the session id rotated). */
-export interface SessionChange {
-  state: Session['state'];
-  csrf_token: string;
-  admin?: SessionAdmin | null;
+/** What every sign-in step answers at least: a new CSRF token when the session id rotated. */
+export interface SessionChangeBase {
+  csrf_token?: string;
 }
 
-interface SessionContextValue {
-  session: Session;
-  /** Applies a login/TOTP/enrollment answer (new CSRF token, state, admin) without another round trip. */
-  applyChange: (change: SessionChange) => void;
+export interface SessionContextValue<S extends SessionBase, C extends SessionChangeBase> {
+  session: S;
+  /** Applies a sign-in / TOTP / enrollment answer (new CSRF token, state, …) without another round trip. */
+  applyChange: (change: C) => void;
   /** Reloads the session from the server. */
   reload: () => Promise<unknown>;
   /** Signs out (the server deletes the session), drops every cached answer and loads the new anonymous session. */
@@ -39,80 +30,90 @@ interface SessionContextValue {
   signedOut: boolean;
 }
 
-const SessionContext = createContext<SessionContextValue | null>(null);
+export interface SessionOptions<S extends SessionBase, C extends SessionChangeBase> {
+  /** Folds an answer into the cached session (`old` is undefined before the first load). */
+  merge: (old: S | undefined, change: C) => S | undefined;
+  /** True for answers only the server can complete (the customer's sign-up): the session is reloaded instead. */
+  reloadOn?: (change: C) => boolean;
+}
+
+export interface SessionProviderProps {
+  children: ReactNode;
+  /** Rendered while the session loads. */
+  fallback: ReactNode;
+  /** Rendered when the session cannot be loaded. */
+  renderError: (error: Error, retry: () => void) => ReactNode;
+}
+
 export const SESSION_KEY = ['auth', 'session'] as const;
 
-async function loadSession(): Promise<Session> {
-  const session = await api.get<Session>('/auth/session');
-  setCsrfToken(session.csrf_token);
-  return session;
-}
-
 /**
- * Loads the session before rendering its children (they get a `Session` that is never undefined) and keeps the CSRF
- * token of the api client in step with it. `fallback` renders while loading, `renderError` if it cannot be loaded.
+ * A provider that loads the session before rendering its children (they get a session that is never undefined) and
+ * keeps the api client's CSRF token in step with it, and the hook that reads it.
  */
-export function SessionProvider(props: { children: ReactNode; fallback: ReactNode; renderError: (error: Error, retry: () => void) => ReactNode }) {
-  const client = useQueryClient();
-  const [signedOut, setSignedOut] = useState(false);
-  const query = useQuery({ queryKey: SESSION_KEY, queryFn: loadSession, staleTime: Infinity, retry: 1 });
+export function createSession<S extends SessionBase, C extends SessionChangeBase>(options: SessionOptions<S, C>) {
+  const SessionContext = createContext<SessionContextValue<S, C> | null>(null);
 
-  const reload = useCallback(() => client.fetchQuery({ queryKey: SESSION_KEY, queryFn: loadSession, staleTime: 0 }), [client]);
+  async function loadSession(): Promise<S> {
+    const session = await api.get<S>('/auth/session');
+    setCsrfToken(session.csrf_token);
+    return session;
+  }
 
-  useEffect(() => {
-    setSessionLoader(reload);
-  }, [reload]);
+  function SessionProvider(props: SessionProviderProps) {
+    const client = useQueryClient();
+    const [signedOut, setSignedOut] = useState(false);
+    const query = useQuery({ queryKey: SESSION_KEY, queryFn: loadSession, staleTime: Infinity, retry: 1 });
 
-  const applyChange = useCallback(
-    (change: SessionChange) => {
-      setCsrfToken(change.csrf_token);
-      setSignedOut(false);
-      client.setQueryData<Session>(SESSION_KEY, (old) => ({
-        ...(old ?? { idle_expires_at: null, absolute_expires_at: null }),
-        state: change.state,
-        csrf_token: change.csrf_token,
-        admin: change.admin === undefined ? (old?.admin ?? null) : change.admin,
-      }));
-    },
-    [client],
-  );
+    const reload = useCallback(() => client.fetchQuery({ queryKey: SESSION_KEY, queryFn: loadSession, staleTime: 0 }), [client]);
 
-  const signOut = useCallback(async () => {
-    try {
-      await api.post<void>('/auth/logout');
-    } finally {
-      // Forget every cached answer, then load the new anonymous session (and its CSRF token).
-      client.removeQueries({ predicate: (query) => query.queryKey[0] !== SESSION_KEY[0] });
-      setCsrfToken(null);
-      setSignedOut(true);
-      await reload().catch(() => undefined);
-    }
-  }, [client, reload]);
+    useEffect(() => {
+      setSessionLoader(reload);
+    }, [reload]);
 
-  const value = useMemo(
-    () => (query.data ? { session: query.data, applyChange, reload, signOut, signedOut } : null),
-    [query.data, applyChange, reload, signOut, signedOut],
-  );
+    const applyChange = useCallback(
+      (change: C) => {
+        if (change.csrf_token) setCsrfToken(change.csrf_token);
+        setSignedOut(false);
+        if (options.reloadOn?.(change)) {
+          void reload();
+          return;
+        }
+        client.setQueryData<S>(SESSION_KEY, (old) => options.merge(old, change));
+      },
+      [client, reload],
+    );
 
-  if (query.isPending) return <>{props.fallback}</>;
-  if (query.isError || !value) return <>{props.renderError(query.error ?? new Error('No session'), () => void query.refetch())}</>;
-  return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
-}
+    const signOut = useCallback(async () => {
+      pauseSignInRedirect(true);
+      try {
+        await api.post<void>('/auth/logout');
+      } finally {
+        // Load the new anonymous session (and its CSRF token): the sign-in gate then replaces the signed-in pages. Only
+        // then forget every cached answer — removed earlier, the pages still on screen would fetch them again (401).
+        setCsrfToken(null);
+        setSignedOut(true);
+        await reload().catch(() => undefined);
+        client.removeQueries({ predicate: (cached) => cached.queryKey[0] !== SESSION_KEY[0] });
+        pauseSignInRedirect(false);
+      }
+    }, [client, reload]);
 
-export function useSession(): SessionContextValue {
-  const value = useContext(SessionContext);
-  if (!value) throw new Error('useSession outside SessionProvider');
-  return value;
-}
+    const value = useMemo(
+      () => (query.data ? { session: query.data, applyChange, reload, signOut, signedOut } : null),
+      [query.data, applyChange, reload, signOut, signedOut],
+    );
 
-/** The signed-in admin's role, or null when not signed in. */
-export function useRole(): Role | null {
-  const { session } = useSession();
-  return session.state === 'authenticated' ? (session.admin?.role ?? null) : null;
-}
+    if (query.isPending) return <>{props.fallback}</>;
+    if (query.isError || !value) return <>{props.renderError(query.error ?? new Error('No session'), () => void query.refetch())}</>;
+    return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
+  }
 
-/** Viewers read only (the server refuses their mutations with 403 too). */
-export function useCanWrite(): boolean {
-  const role = useRole();
-  return role === 'owner' || role === 'operator';
+  function useSession(): SessionContextValue<S, C> {
+    const value = useContext(SessionContext);
+    if (!value) throw new Error('useSession outside its SessionProvider');
+    return value;
+  }
+
+  return { SessionProvider, useSession };
 }

@@ -1,5 +1,5 @@
 -- Foundation: customers, API keys, wallets, the append-only ledger, reservations, tasks and audit events.
--- Rule ids (K*, L*, M*, D*) refer to ../shared/design/SEMANTICS.md.
+-- Rule ids (K*, L*, M*, D*) refer to docs/SEMANTICS.md.
 
 CREATE TABLE system_state (
   key        text PRIMARY KEY,

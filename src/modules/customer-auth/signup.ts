@@ -51,6 +51,18 @@ export async function countMailRequest(db: Queryable, purpose: MailPurpose, emai
   return countInWindow(db, 'mail', `${purpose}:email:${emailKey}`, MAIL_REQUESTS_PER_EMAIL_PER_HOUR, now);
 }
 
+/**
+ * Drops the counter rows whose window has ended (the periodic sweeper): such a row counts for nothing any more (the next
+ * request through countInWindow would restart it at 1), so removing it changes no answer and keeps both tables to the
+ * subjects seen in the last hour. Answers how many rows of each table went.
+ */
+export async function pruneEndedWindows(db: Queryable, now: Date): Promise<{ signupAttempts: number; mailRequests: number }> {
+  const ended = new Date(now.getTime() - WINDOW_MS);
+  const removed = async (counter: keyof typeof COUNTERS) =>
+    (await db.query(`DELETE FROM ${COUNTERS[counter].table} WHERE window_start <= $1`, [ended])).rowCount ?? 0;
+  return { signupAttempts: await removed('signup'), mailRequests: await removed('mail') };
+}
+
 /** True when this is the first claim of the email key (the caller then grants the credits in the same transaction). */
 export async function claimSignupCredits(tx: Queryable, emailKey: string, customerId: string, userId: string, now: Date): Promise<boolean> {
   const result = await tx.query(

@@ -76,6 +76,18 @@ export async function customerSuspended(db: Queryable, customerId: string): Prom
   return row?.status !== 'active';
 }
 
+/**
+ * Ends every console session of the customer's users (signed-in and half-signed-in), in the caller's transaction: a
+ * suspension takes effect at once, not at each session's next request. Answers how many sessions ended.
+ */
+export async function deleteCustomerSessions(tx: Queryable, customerId: string): Promise<number> {
+  const result = await tx.query(
+    'DELETE FROM customer_sessions WHERE user_id IN (SELECT id FROM customer_users WHERE customer_id = $1)',
+    [customerId],
+  );
+  return result.rowCount ?? 0;
+}
+
 /** A user of the customer, or 404 (another customer's user is answered like an unknown one). */
 export async function getUser(db: Queryable, customerId: string, id: string, forUpdate = false): Promise<CustomerUserRow> {
   const row = (await db.query<CustomerUserRow>(

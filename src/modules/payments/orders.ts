@@ -97,6 +97,20 @@ export class TopupOrderService {
     throw new AppError('provider_capacity_unavailable', 'Every exact amount near this one is taken by open orders; try another amount or later');
   }
 
+  /**
+   * The order behind an operator's hand credit of a payment exception: created `failed` (outside the open-amount
+   * index) so gr_credit_topup can turn it paid in the caller's transaction.
+   */
+  async insertManual(tx: Queryable, order: NewOrder, payTo: { address: string; micro: bigint; network: string } | null): Promise<TopupOrderRow> {
+    const result = await tx.query<TopupOrderRow>(
+      `INSERT INTO topup_orders (${INSERT_COLUMNS})
+       VALUES ($1, $2, $3, 'failed', $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, 0, $8) RETURNING *`,
+      [this.ids('top'), order.customerId, order.method, order.amount, order.currency, order.credits, order.bonusCredits,
+        order.now, order.expiresAt, order.createdBy, payTo?.address ?? null, payTo?.micro ?? null, payTo?.network ?? null],
+    );
+    return result.rows[0]!;
+  }
+
   private idempotencyConflict(error: unknown): unknown {
     if (sqlState(error) === '23505' && String((error as Error).message).includes('topup_orders_idempotency')) {
       return new AppError('conflict', 'An order with this Idempotency-Key is being created; retry');
@@ -174,12 +188,16 @@ export class TopupOrderService {
     return result.rows[0] ?? null;
   }
 
-  /** A USDT order's progress towards finality (`confirming n/N`), or back to pending when its transfer vanished. */
-  async setConfirmations(id: string, status: 'pending' | 'confirming', seen: number, now: Date, db: Queryable = this.db): Promise<void> {
+  /**
+   * A USDT order's progress towards finality (`confirming n/N`), or back to pending when its transfer vanished.
+   * `required` updates N where it moves with the chain (EVM's `finalized` tag: head − finalized + 1).
+   */
+  async setConfirmations(id: string, status: 'pending' | 'confirming', seen: number, now: Date, db: Queryable = this.db, required: number | null = null): Promise<void> {
     await db.query(
-      `UPDATE topup_orders SET status = $2, confirmations_seen = $3, updated_at = $4
+      `UPDATE topup_orders SET status = $2, confirmations_seen = $3, updated_at = $4,
+              confirmations_required = COALESCE($5, confirmations_required)
         WHERE id = $1 AND status IN ('pending', 'confirming')`,
-      [id, status, seen, now],
+      [id, status, seen, now, required],
     );
   }
 

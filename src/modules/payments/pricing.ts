@@ -22,8 +22,11 @@ export interface Quote {
   bonusPercent: number;
 }
 
-export function quoteCredits(amount: bigint, currency: string, creditsPerUnit: number, tiers: readonly BonusTier[]): Quote {
-  const base = (amount * BigInt(creditsPerUnit)) / 10n ** BigInt(currencyExponent(currency));
+export function quoteCredits(amount: bigint, currency: string, creditsPerUnit: number, tiers: readonly BonusTier[], paidMicroUsdt: bigint | null = null): Quote {
+  // A USDT payment is valued to the micro-unit it carried (an operator's hand credit of an odd amount), else by amount.
+  const base = paidMicroUsdt !== null
+    ? (paidMicroUsdt * BigInt(creditsPerUnit)) / 1_000_000n
+    : (amount * BigInt(creditsPerUnit)) / 10n ** BigInt(currencyExponent(currency));
   const tier = [...tiers].filter((candidate) => BigInt(candidate.min_amount) <= amount).sort((a, b) => b.min_amount - a.min_amount)[0];
   const bonusPercent = tier?.bonus_percent ?? 0;
   const bonus = (base * BigInt(bonusPercent)) / 100n;

@@ -108,7 +108,8 @@ export function createStripeGateway(options: StripeGatewayOptions): StripeGatewa
       }
     },
     verifyEvent(raw, signature, receivedAt) {
-      return stripe.webhooks.constructEvent(raw, signature, options.webhookSecret, 300, undefined, Math.floor(receivedAt.getTime() / 1000));
+      // The SDK takes `receivedAt` in milliseconds (it divides by 1000 itself).
+      return stripe.webhooks.constructEvent(raw, signature, options.webhookSecret, 300, undefined, receivedAt.getTime());
     },
   };
 }

@@ -38,6 +38,25 @@ export const INVARIANT_QUERIES: Record<string, string> = {
     SELECT k.id, k.inflight, COUNT(r.id) AS held FROM api_keys k
       LEFT JOIN reservations r ON r.api_key_id = k.id AND r.status = 'held'
      GROUP BY k.id, k.inflight HAVING k.inflight <> COUNT(r.id)`,
+  // Issue 13 (SEMANTICS P1): a paid (or refunded) order has exactly one top-up entry, in its customer's live wallet,
+  // for its credits, under the reference that paid it; every top-up entry belongs to exactly one such order; top-ups
+  // never reach a test wallet.
+  P1_paid_orders_credited_once: `
+    SELECT o.id FROM topup_orders o
+     WHERE o.status IN ('paid', 'refunded')
+       AND (SELECT COUNT(*) FROM ledger_entries l JOIN wallets w ON w.id = l.wallet_id
+             WHERE l.kind = 'topup' AND l.ref_type = o.payment_ref_type AND l.ref_id = o.payment_ref_id
+               AND l.amount = o.credits AND w.customer_id = o.customer_id AND w.mode = 'live') <> 1
+    UNION ALL
+    SELECT l.ref_id FROM ledger_entries l
+     WHERE l.kind = 'topup'
+       AND (SELECT COUNT(*) FROM topup_orders o WHERE o.payment_ref_type = l.ref_type AND o.payment_ref_id = l.ref_id
+               AND o.status IN ('paid', 'refunded')) <> 1
+    UNION ALL
+    SELECT l.ref_id FROM ledger_entries l JOIN wallets w ON w.id = l.wallet_id WHERE l.kind = 'topup' AND w.mode <> 'live'`,
+  P2_unpaid_orders_uncredited: `
+    SELECT o.id FROM topup_orders o
+     WHERE o.status NOT IN ('paid', 'refunded') AND (o.payment_ref_id IS NOT NULL OR o.paid_at IS NOT NULL)`,
 };
 
 /** L8 depends on the sweep interval, so it takes the tolerance as a parameter. */

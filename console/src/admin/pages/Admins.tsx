@@ -9,7 +9,6 @@ import {
   Loading,
   Modal,
   Notice,
-  OwnerOnly,
   PageHeader,
   SecretOnce,
   Section,
@@ -20,9 +19,9 @@ import {
 } from '../../shared/components';
 import { describeUserAgent, formatDateTime } from '../../shared/format';
 import { apiRequest } from '../../shared/api';
-import { useCanWrite, useSession, type Role } from '../../shared/session';
 import { useApiMutation, useApiQuery } from '../../shared/query';
 import type { AdminSessionRow, AdminUser, EnrollmentLink } from '../types';
+import { OwnerOnly, useCanWrite, useSession, type Role } from '../session';
 
 /**
  * Admins & sessions. Owners manage admins (`/admins`: invite → enrollment link shown once, change role, disable,

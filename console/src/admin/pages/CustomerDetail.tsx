@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { isApiError } from '../../shared/api';
-import { CanWrite, Credits, DateTime, Details, ErrorState, Loading, Modal, PageHeader, Section, StatusBadge } from '../../shared/components';
+import { Credits, DateTime, Details, ErrorState, Loading, Modal, PageHeader, Section, StatusBadge } from '../../shared/components';
 import { formatNumber } from '../../shared/format';
 import { useApiMutation, useApiQuery } from '../../shared/query';
 import type { Balance, Customer } from '../types';
@@ -9,6 +9,7 @@ import { CreditsPanel } from './customers/CreditsPanel';
 import { CustomerForm, type CustomerInput } from './customers/CustomerForm';
 import { KeysPanel } from './customers/KeysPanel';
 import { TasksPanel } from './customers/TasksPanel';
+import { CanWrite } from '../session';
 
 /** One customer: profile and plan (edit), both wallets, the ledger and credit grants, API keys, tasks. */
 export function CustomerDetailPage() {

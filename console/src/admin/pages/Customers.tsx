@@ -1,28 +1,12 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import {
-  CanWrite,
-  Credits,
-  DataTable,
-  ErrorState,
-  Field,
-  Id,
-  Loading,
-  Modal,
-  PageHeader,
-  Pager,
-  Section,
-  StatusBadge,
-  TimeAgo,
-  fieldError,
-  usePager,
-  type Column,
-} from '../../shared/components';
+import { Credits, DataTable, ErrorState, Field, Id, Loading, Modal, PageHeader, Pager, Section, StatusBadge, TimeAgo, fieldError, usePager, type Column } from '../../shared/components';
 import { useApiMutation, useApiQuery } from '../../shared/query';
 import type { Customer, List } from '../types';
 import { listError } from './tasks/filters';
 import { CustomerForm, type CustomerInput } from './customers/CustomerForm';
+import { CanWrite } from '../session';
 
 /**
  * Customers: the list (`GET /public/customers?q&status&limit&after`, newest first), searched on the server (`q`: the

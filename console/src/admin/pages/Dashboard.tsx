@@ -1,10 +1,11 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { Bar, BarChart, CartesianGrid, LabelList, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { Badge, Credits, DataTable, ErrorState, Loading, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../shared/components';
+import { Badge, ChartEmpty, Credits, DataTable, ErrorState, Loading, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../shared/components';
 import { formatBucket, formatBucketSpan, formatCompact, formatCredits, formatDateTimeMinutes, formatNumber, formatPercent, formatUtcDate } from '../../shared/format';
 import { useApiQuery } from '../../shared/query';
 import type { Dashboard, DashboardWindow } from '../types';
+import { TopupRevenueCard } from './payments/TopupRevenueCard';
 
 /**
  * The dashboard: `GET /admin/api/admin/dashboard?window=24h|7d|30d` (the window is kept in the URL). Totals as
@@ -103,6 +104,9 @@ function DashboardBody(props: { data: Dashboard; refreshing: boolean }) {
   const spanOf = (label: unknown, payload: readonly { payload?: { span?: string } }[] | undefined) => payload?.[0]?.payload?.span ?? String(label);
   const channelNames = new Map(data.channels.map((channel) => [channel.id, channel.name]));
   const rateTicks = failureRateTicks(Math.max(0, ...data.by_model.map((row) => row.failure_rate)));
+  // A chart of zeros would show bare axes: say there is nothing instead.
+  const noMoney = data.series.every((point) => !point.charged && !point.cost && !point.margin);
+  const noRequests = data.series.every((point) => !point.succeeded && !point.failed);
   const modelChartHeight = Math.max(120, data.by_model.length * 34 + 48);
   const modelAxisWidth = Math.min(180, Math.max(90, ...data.by_model.map((row) => row.model.length * 7 + 16)));
 
@@ -126,40 +130,49 @@ function DashboardBody(props: { data: Dashboard; refreshing: boolean }) {
         />
         <Card label="Tasks in flight" value={formatNumber(data.in_flight.total)} sub={`${formatNumber(data.in_flight.queued)} queued · ${formatNumber(data.in_flight.running)} running`} />
       </div>
+      <TopupRevenueCard dashboard={data} />
 
       <div className="grid-2">
         <Section title="Revenue, cost and margin">
-          <figure className="chart" aria-label={`Revenue, upstream cost and margin per ${data.bucket}, in credits`}>
-            <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} barGap={0} barCategoryGap="20%">
-                <CartesianGrid stroke="#e6e8ec" vertical={false} />
-                <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveEnd" minTickGap={16} />
-                <YAxis tickFormatter={(value: number) => formatCompact(value)} tick={{ fontSize: 12 }} width={56} />
-                <ReferenceLine y={0} stroke="#b8bec8" />
-                <Tooltip formatter={(value) => formatCredits(Number(value))} labelFormatter={spanOf} />
-                <Legend itemSorter={null} />
-                <Bar dataKey="charged" name="Revenue" fill={COLORS.revenue} isAnimationActive={false} />
-                <Bar dataKey="cost" name="Upstream cost" fill={COLORS.cost} isAnimationActive={false} />
-                <Bar dataKey="margin" name="Margin" fill={COLORS.margin} isAnimationActive={false} />
-              </BarChart>
-            </ResponsiveContainer>
-          </figure>
+          {noMoney ? (
+            <ChartEmpty title="No revenue in this window">No task was charged in this window; revenue, cost and margin show here per {data.bucket} once one is.</ChartEmpty>
+          ) : (
+            <figure className="chart" aria-label={`Revenue, upstream cost and margin per ${data.bucket}, in credits`}>
+              <ResponsiveContainer width="100%" height="100%">
+                <BarChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} barGap={0} barCategoryGap="20%">
+                  <CartesianGrid stroke="#e6e8ec" vertical={false} />
+                  <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveEnd" minTickGap={16} />
+                  <YAxis tickFormatter={(value: number) => formatCompact(value)} tick={{ fontSize: 12 }} width={56} />
+                  <ReferenceLine y={0} stroke="#b8bec8" />
+                  <Tooltip formatter={(value) => formatCredits(Number(value))} labelFormatter={spanOf} />
+                  <Legend itemSorter={null} />
+                  <Bar dataKey="charged" name="Revenue" fill={COLORS.revenue} isAnimationActive={false} />
+                  <Bar dataKey="cost" name="Upstream cost" fill={COLORS.cost} isAnimationActive={false} />
+                  <Bar dataKey="margin" name="Margin" fill={COLORS.margin} isAnimationActive={false} />
+                </BarChart>
+              </ResponsiveContainer>
+            </figure>
+          )}
           <p className="chart-legend-note">Cost and margin: succeeded tasks with a known upstream cost only (see below).</p>
         </Section>
         <Section title="Requests over time">
-          <figure className="chart" aria-label={`Succeeded and failed requests per ${data.bucket}`}>
-            <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }}>
-                <CartesianGrid stroke="#e6e8ec" vertical={false} />
-                <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveEnd" minTickGap={16} />
-                <YAxis allowDecimals={false} tickFormatter={(value: number) => formatCompact(value)} tick={{ fontSize: 12 }} width={48} />
-                <Tooltip formatter={(value) => formatNumber(Number(value))} labelFormatter={spanOf} />
-                <Legend itemSorter={null} />
-                <Bar dataKey="succeeded" name="Succeeded" stackId="requests" fill={COLORS.ok} isAnimationActive={false} />
-                <Bar dataKey="failed" name="Failed" stackId="requests" fill={COLORS.failed} isAnimationActive={false} />
-              </BarChart>
-            </ResponsiveContainer>
-          </figure>
+          {noRequests ? (
+            <ChartEmpty title="No requests in this window">Succeeded and failed requests show here per {data.bucket} once there are some.</ChartEmpty>
+          ) : (
+            <figure className="chart" aria-label={`Succeeded and failed requests per ${data.bucket}`}>
+              <ResponsiveContainer width="100%" height="100%">
+                <BarChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }}>
+                  <CartesianGrid stroke="#e6e8ec" vertical={false} />
+                  <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveEnd" minTickGap={16} />
+                  <YAxis allowDecimals={false} tickFormatter={(value: number) => formatCompact(value)} tick={{ fontSize: 12 }} width={48} />
+                  <Tooltip formatter={(value) => formatNumber(Number(value))} labelFormatter={spanOf} />
+                  <Legend itemSorter={null} />
+                  <Bar dataKey="succeeded" name="Succeeded" stackId="requests" fill={COLORS.ok} isAnimationActive={false} />
+                  <Bar dataKey="failed" name="Failed" stackId="requests" fill={COLORS.failed} isAnimationActive={false} />
+                </BarChart>
+              </ResponsiveContainer>
+            </figure>
+          )}
           <p className="chart-legend-note">Tasks still running, cancelled or expired are counted in neither bar.</p>
         </Section>
       </div>

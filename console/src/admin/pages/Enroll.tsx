@@ -1,10 +1,10 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { apiRequest, isApiError } from '../../shared/api';
-import { CopyButton, ErrorState, Field, FormError, Loading, SafeSvg, fieldError } from '../../shared/components';
+import { AuthShell, CopyButton, ErrorState, Field, FormError, Loading, SafeSvg, fieldError } from '../../shared/components';
 import { downloadText } from '../../shared/hooks';
-import { useSession, type SessionAdmin } from '../../shared/session';
+import { useSession, type SessionAdmin } from '../session';
 
 /**
  * Enrollment from a one-time link `/admin/enroll#token=…` (an invitation or a TOTP reset). The token stays in the
@@ -36,10 +36,6 @@ export function EnrollPage() {
   const [token] = useState(tokenFromHash);
   const [codes, setCodes] = useState<string[] | null>(null);
 
-  useEffect(() => {
-    document.title = 'Set up sign-in · genrelay admin';
-  }, []);
-
   // Each enroll/start makes a fresh secret: ask once per token, never refetch behind the user's back.
   const start = useQuery({
     queryKey: ['auth', 'enroll', token],
@@ -62,13 +58,9 @@ export function EnrollPage() {
   } else content = <EnrollForm token={token} start={start.data} onDone={setCodes} />;
 
   return (
-    <div className="auth-page">
-      <div className="auth-card auth-card-wide">
-        <h1>Set up sign-in</h1>
-        <p className="brand-line">genrelay operator console</p>
-        {content}
-      </div>
-    </div>
+    <AuthShell title="Set up sign-in" subtitle="genrelay operator console" wide>
+      {content}
+    </AuthShell>
   );
 }
 

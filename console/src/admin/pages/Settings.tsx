@@ -1,13 +1,14 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { CanWrite, ErrorState, Field, FormError, Loading, Notice, PageHeader, Section } from '../../shared/components';
-import { useCanWrite } from '../../shared/session';
+import { ErrorState, Field, FormError, Loading, Notice, PageHeader, Section } from '../../shared/components';
 import { useApiMutation, useApiQuery } from '../../shared/query';
 import type { Settings, SignupMode } from '../types';
+import { CanWrite, useCanWrite } from '../session';
+import { InviteCustomerSection, MailOutboxSection } from './settings/SignupMail';
 
-/** Settings: the customer sign-up mode (`GET/PATCH /admin/api/admin/settings`, audited). */
+/** Settings: the customer sign-up mode (`GET/PATCH /admin/api/admin/settings`, audited), invitations and the mail outbox. */
 const MODES: { value: SignupMode; label: string; hint: string }[] = [
   { value: 'open', label: 'Open', hint: 'Anyone can create a customer account from the customer console.' },
-  { value: 'invite', label: 'Invite only', hint: 'Only people invited by an operator can sign up (the default).' },
+  { value: 'invite', label: 'Invite only', hint: 'Only people with an invitation (from an operator, below, or a team owner) can sign up (the default).' },
   { value: 'closed', label: 'Closed', hint: 'Nobody can sign up; operators create customers here.' },
 ];
 
@@ -23,6 +24,9 @@ export function SettingsPage() {
       ) : (
         <SignupForm settings={query.data} />
       )}
+      <InviteCustomerSection />
+      {/* The outbox holds live sign-in links: the server refuses it to viewers, so they are not offered it. */}
+      <CanWrite><MailOutboxSection /></CanWrite>
     </>
   );
 }

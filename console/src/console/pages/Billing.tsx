@@ -1,71 +1,24 @@
-import { keepPreviousData } from '@tanstack/react-query';
-import { Link } from 'react-router';
-import { Credits, DataTable, ErrorState, Id, Loading, Notice, PageHeader, Pager, Section, TimeAgo, usePager, type Column } from '../../shared/components';
-import { useApiQuery } from '../../shared/query';
-import { ModeSwitch, useMode } from '../components';
-import type { LedgerEntry, LedgerPage } from '../types';
+import { PageHeader, Section } from '../../shared/components';
+import { LedgerSection } from './billing/LedgerSection';
+import { TopupHistory } from './billing/TopupHistory';
+import { TopupPanel } from './billing/TopupForm';
 
-/** Billing: the wallet's ledger (`GET /console/api/billing/ledger?mode&limit&after`), newest first. */
+/**
+ * Billing: buy credits (card through Stripe Checkout, or USDT to a watch-only address), the top-up orders with their
+ * receipts, and every credit that entered or left the wallet (the ledger). The order pages are billing/TopupPage.tsx
+ * (`/billing/topups/:id`) and billing/Receipt.tsx (`/billing/topups/:id/receipt`).
+ */
 export function BillingPage() {
-  const [mode, setMode] = useMode();
-  const pager = usePager(mode);
-  const query = useApiQuery<LedgerPage>('/billing/ledger', { mode, limit: 50, after: pager.after }, { placeholderData: keepPreviousData });
-  const entries = query.data ? (query.data.data ?? query.data.entries ?? []) : [];
-
-  const columns: Column<LedgerEntry>[] = [
-    { key: 'when', header: 'When', className: 'nowrap', render: (entry) => <TimeAgo value={entry.created_at} /> },
-    { key: 'kind', header: 'Kind', render: (entry) => entry.kind },
-    { key: 'amount', header: 'Amount', className: 'num', render: (entry) => <Credits value={entry.amount} signed /> },
-    ...(entries.some((entry) => entry.balance_after !== undefined && entry.balance_after !== null)
-      ? [{ key: 'after', header: 'Balance after', className: 'num' as const, render: (entry: LedgerEntry) => <Credits value={entry.balance_after ?? null} /> }]
-      : []),
-    {
-      key: 'about',
-      header: 'Details',
-      className: 'wrap',
-      render: (entry) => {
-        const taskId = entry.task_id ?? (entry.ref_type === 'task' && entry.ref_id ? entry.ref_id : null);
-        return (
-          <div>
-            {taskId && <Id value={taskId} to={`/tasks/${encodeURIComponent(taskId)}`} />}
-            {entry.reason && <div className="small">{entry.reason}</div>}
-            {entry.reference && <div className="muted small">Reference {entry.reference}</div>}
-            {!taskId && !entry.reason && !entry.reference && entry.ref_id && (
-              <span className="muted small">
-                {entry.ref_type === 'reservation' ? 'Task charge' : entry.ref_type} · <code className="mono">{entry.ref_id}</code>
-              </span>
-            )}
-          </div>
-        );
-      },
-    },
-  ];
-
   return (
     <>
-      <PageHeader title="Billing" description="Every credit that entered or left your wallet." actions={<ModeSwitch mode={mode} onChange={setMode} />} />
-      <Notice tone="info">
-        Buying credits online arrives with payments. Until then your operator credits your live wallet; your balance is on the{' '}
-        <Link to="/">overview</Link>.
-      </Notice>
-      <Section title={`Ledger (${mode})`}>
-        {query.isPending ? (
-          <Loading label="Loading the ledger…" />
-        ) : query.isError ? (
-          <ErrorState error={query.error} retry={() => void query.refetch()} />
-        ) : (
-          <div aria-busy={query.isFetching}>
-            {query.data.balance !== undefined && (
-              <p className="muted">
-                Balance <Credits value={query.data.balance} /> · reserved <Credits value={query.data.reserved ?? 0} /> · available{' '}
-                <Credits value={query.data.available ?? 0} />
-              </p>
-            )}
-            <DataTable columns={columns} rows={entries} rowKey={(entry) => entry.id} empty="No ledger entries yet." caption="Ledger" captionHidden />
-            <Pager pager={pager} hasMore={query.data.has_more} nextCursor={entries.at(-1)?.id} label="Ledger pages" />
-          </div>
-        )}
+      <PageHeader title="Billing" description="Buy credits, follow your top-ups and see every credit that entered or left your wallet." />
+      <Section title="Add credits">
+        <TopupPanel />
       </Section>
+      <Section title="Top-ups">
+        <TopupHistory />
+      </Section>
+      <LedgerSection />
     </>
   );
 }

@@ -2,7 +2,7 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { apiBase, queryString } from '../../shared/api';
-import { DataTable, ErrorState, Loading, PageHeader, Section, type Column } from '../../shared/components';
+import { ChartEmpty, DataTable, ErrorState, Loading, PageHeader, Section, type Column } from '../../shared/components';
 import { formatBucket, formatBucketSpan, formatCompact, formatCredits, formatNumber } from '../../shared/format';
 import { useApiQuery } from '../../shared/query';
 import { ModeSwitch, Segmented, useMode } from '../components';
@@ -120,7 +120,13 @@ function UsageBody(props: { report: UsageReport; groupBy: GroupBy; days: number;
       </p>
       <Section title={groupBy === 'day' ? 'Credits per day' : groupBy === 'model' ? 'Credits per model' : 'Credits per key'}>
         {data.length === 0 ? (
-          <p className="empty">No usage in this range.</p>
+          <ChartEmpty title="No usage in this range" height={160}>
+            No request was made with your keys in the last {props.days} days. Requests show here by {groupBy} once there are some.
+          </ChartEmpty>
+        ) : total.credits === 0 ? (
+          <ChartEmpty title="No credits charged in this range" height={160}>
+            {formatNumber(total.requests)} requests, none charged (failed and cancelled requests cost nothing). The table below has them.
+          </ChartEmpty>
         ) : (
           <div className="chart-auto" style={{ height }}>
             <ResponsiveContainer width="100%" height="100%">

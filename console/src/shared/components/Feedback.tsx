@@ -72,3 +72,16 @@ export function Notice(props: { tone?: 'ok' | 'info' | 'warn'; children: ReactNo
 export function Empty(props: { children: ReactNode }) {
   return <p className="empty">{props.children}</p>;
 }
+
+/**
+ * In place of a chart with nothing to draw (bare axes would say nothing): a short title and a line on what would
+ * show here. Takes the chart's height so the page does not jump when data arrives.
+ */
+export function ChartEmpty(props: { title: string; children?: ReactNode; height?: number }) {
+  return (
+    <div className="chart-empty" style={props.height ? { height: props.height } : undefined}>
+      <p className="chart-empty-title">{props.title}</p>
+      {props.children && <p className="muted small">{props.children}</p>}
+    </div>
+  );
+}

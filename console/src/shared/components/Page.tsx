@@ -7,10 +7,20 @@ export function setTitleSuffix(suffix: string): void {
   titleSuffix = suffix;
 }
 
+/** The app's name as the title suffix gives it (`genrelay console`). */
+export function appName(): string {
+  return titleSuffix;
+}
+
+/** `document.title` for a page: `Sign in · genrelay admin`. */
+export function pageTitle(title: string): string {
+  return `${title} · ${titleSuffix}`;
+}
+
 /** The top of a page: its `<h1>`, an optional description and actions on the right. Sets the document title. */
 export function PageHeader(props: { title: string; description?: ReactNode; actions?: ReactNode; back?: ReactNode }) {
   useEffect(() => {
-    document.title = `${props.title} · ${titleSuffix}`;
+    document.title = pageTitle(props.title);
   }, [props.title]);
   return (
     <header className="page-header">

@@ -1,4 +1,5 @@
-import { useId, useRef, useState } from 'react';
+import { useId, useRef, useState, type ReactNode } from 'react';
+import { Modal } from './Modal';
 
 /** Copies `text` to the clipboard; falls back to selecting `fallbackTarget` when the Clipboard API is unavailable. */
 export function CopyButton(props: { text: string; label?: string; fallbackTarget?: () => HTMLInputElement | HTMLTextAreaElement | null }) {
@@ -64,5 +65,35 @@ export function CopyInline(props: { text: string; label: string }) {
     <button type="button" className="copy-inline" onClick={(event) => void copy(event.currentTarget)} aria-label={`Copy ${props.label}`} title={`Copy ${props.text}`}>
       {state === 'copied' ? 'copied' : state === 'selected' ? 'Ctrl+C' : 'copy'}
     </button>
+  );
+}
+
+/**
+ * A dialog around one `SecretOnce` (a new key, an endpoint's signing secret, an invitation link): `children` say what
+ * it is, the button closes it. Open while `value` is set; the caller drops the value on close.
+ */
+export function SecretDialog(props: {
+  title: string;
+  value: string | null;
+  label: string;
+  what?: string;
+  doneLabel?: string;
+  onClose: () => void;
+  children?: ReactNode;
+}) {
+  return (
+    <Modal open={props.value !== null} title={props.title} onClose={props.onClose}>
+      {props.value !== null && (
+        <div className="stack">
+          {props.children}
+          <SecretOnce label={props.label} value={props.value} what={props.what} />
+          <div className="actions">
+            <button type="button" className="button button-primary" onClick={props.onClose}>
+              {props.doneLabel ?? 'Done'}
+            </button>
+          </div>
+        </div>
+      )}
+    </Modal>
   );
 }

@@ -40,7 +40,7 @@ const TaskQuery = Type.Composite([
   Pagination,
   Type.Object({
     mode: Type.Optional(ModeSchema),
-    type: Type.Optional(Type.Union(['video', 'image', 'music', 'text'].map((type) => Type.Literal(type)))),
+    type: Type.Optional(Type.Union(['video', 'image', 'music', 'chat', 'embedding'].map((type) => Type.Literal(type)))),
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     status: Type.Optional(Type.Union(Object.keys(STATUS_FILTER).map((status) => Type.Literal(status)))),
     from: Type.Optional(Type.String({ maxLength: 64 })),
@@ -125,7 +125,11 @@ export function registerCustomerActivityRoutes(app: App, deps: CustomerActivityR
     if (!task || task.customer_id !== user.customer_id) throw new AppError('not_found', 'No such task');
     return {
       ...nativeTaskView(task, deps.media),
-      timeline: { created_at: isoOrNull(task.created_at), submitted_at: isoOrNull(task.submitted_at), completed_at: isoOrNull(task.completed_at) },
+      // Every time the task row keeps (no history table): created (queued), submitted upstream, last update, finished.
+      timeline: {
+        created_at: isoOrNull(task.created_at), submitted_at: isoOrNull(task.submitted_at),
+        updated_at: isoOrNull(task.updated_at), completed_at: isoOrNull(task.completed_at),
+      },
     };
   });
 

@@ -9,6 +9,7 @@ import { Pagination, Strict, pageLimit } from '../../schemas.js';
 /**
  * `GET /api/admin/mail-outbox` (API.md §8 "Mail"): without SMTP_URL the customer console's mail (verification, reset
  * and invitation links) is kept here, newest first, a page at a time (`after`: the last id of the previous page).
+ * Console viewers get 403: the links in it are live credentials.
  */
 const Query = Type.Composite([Pagination], Strict);
 
@@ -19,6 +20,11 @@ export function registerMailOutboxRoutes(app: App, deps: MailOutboxRouteDeps): v
     '/api/admin/mail-outbox',
     { config: { face: 'operator' }, onRequest: operatorAuth(deps), schema: { querystring: Query, summary: 'Mail kept while no SMTP server is configured' } },
     async (request) => {
+      // The outbox holds live verification, reset and invitation links: reading it can take over an account, so a
+      // console viewer (read-only everywhere else) is refused; operators, owners and the operator key read it.
+      if (request.operator?.kind === 'admin' && request.operator.role === 'viewer') {
+        throw new AppError('forbidden', 'Viewers cannot read the mail outbox: it holds live sign-in links');
+      }
       const limit = pageLimit(request.query, 50, 200);
       const after = request.query.after;
       if (after !== undefined && !/^[0-9]{1,18}$/.test(after)) throw new AppError('invalid_request', 'after must be a mail id', { param: 'after' });

@@ -1,13 +1,14 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
-import { DataTable, ErrorState, Field, Id, Loading, Modal, PageHeader, Pager, Section, TimeAgo, fieldError, usePager, type Column } from '../../../shared/components';
-import { useRole } from '../../../shared/session';
+import { DataTable, ErrorState, FilterBar, Id, Loading, Modal, PageHeader, Pager, Section, TimeAgo, usePager, type Column, type FilterField } from '../../../shared/components';
 import { formatDateTime } from '../../../shared/format';
 import { useApiQuery } from '../../../shared/query';
 import type { Account, AdminUser, AuditEvent, List } from '../../types';
-import { isoToLocal, listError, localToIsoText, useUrlFilters } from '../tasks/filters';
+import { useUrlFilters } from '../../../shared/hooks';
+import { listError } from '../tasks/filters';
 import { AuditDiff, diffRows } from './AuditDiff';
+import { useRole } from '../../session';
 
 /**
  * The audit log (`GET /admin/audit`), newest first: who (an admin's email, `operator-key`, or `api_key:<id>`), did
@@ -15,7 +16,6 @@ import { AuditDiff, diffRows } from './AuditDiff';
  * field-by-field comparison. Filters live in the URL, so a target's history can be linked (`?target_type=…&target_id=…`).
  */
 const KEYS = ['actor', 'action', 'target_type', 'target_id', 'from', 'to'] as const;
-type Filters = Record<(typeof KEYS)[number], string>;
 const PAGE_SIZE = 50;
 
 /** Where a target lives in the console, when it has a page (an account: its channel's page). */
@@ -151,7 +151,7 @@ export function AuditPage() {
     <>
       <PageHeader title="Audit log" description="Every change, who made it and from where. Newest first." />
       <Section title="Filters">
-        <AuditFilters key={filters.key} values={filters.values} error={list.error} onApply={filters.apply} />
+        <FilterBar key={filters.key} label="Audit filters" fields={AUDIT_FILTERS} values={filters.values} error={list.error} onApply={filters.apply} />
       </Section>
       <Section title="Events">
         {list.isPending ? (
@@ -181,41 +181,11 @@ export function AuditPage() {
   );
 }
 
-function AuditFilters(props: { values: Filters; error: unknown; onApply: (values: Filters) => void }) {
-  const [draft, setDraft] = useState<Filters>({ ...props.values, from: isoToLocal(props.values.from), to: isoToLocal(props.values.to) });
-  const set = (key: keyof Filters) => (event: { target: { value: string } }) => setDraft({ ...draft, [key]: event.target.value });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    props.onApply({ ...draft, from: localToIsoText(draft.from), to: localToIsoText(draft.to) });
-  };
-  return (
-    <form className="filters" onSubmit={submit} aria-label="Audit filters">
-      <Field label="Actor" hint="An admin's email, operator-key, api_key:…" error={fieldError(props.error, 'actor')}>
-        <input name="actor" value={draft.actor} onChange={set('actor')} spellCheck={false} />
-      </Field>
-      <Field label="Action" hint="e.g. channel.update" error={fieldError(props.error, 'action')}>
-        <input name="action" value={draft.action} onChange={set('action')} spellCheck={false} />
-      </Field>
-      <Field label="Target type" hint="customer, channel, account, model…" error={fieldError(props.error, 'target_type')}>
-        <input name="target_type" value={draft.target_type} onChange={set('target_type')} spellCheck={false} />
-      </Field>
-      <Field label="Target id" error={fieldError(props.error, 'target_id')}>
-        <input name="target_id" value={draft.target_id} onChange={set('target_id')} spellCheck={false} />
-      </Field>
-      <Field label="From" error={fieldError(props.error, 'from')}>
-        <input type="datetime-local" name="from" value={draft.from} onChange={set('from')} />
-      </Field>
-      <Field label="Before" error={fieldError(props.error, 'to')}>
-        <input type="datetime-local" name="to" value={draft.to} onChange={set('to')} />
-      </Field>
-      <div className="actions filters-actions">
-        <button type="submit" className="button button-primary">
-          Apply filters
-        </button>
-        <button type="button" className="button" onClick={() => props.onApply({ actor: '', action: '', target_type: '', target_id: '', from: '', to: '' })}>
-          Clear
-        </button>
-      </div>
-    </form>
-  );
-}
+const AUDIT_FILTERS: FilterField<(typeof KEYS)[number]>[] = [
+  { key: 'actor', label: 'Actor', kind: 'text', hint: "An admin's email, operator-key, api_key:…" },
+  { key: 'action', label: 'Action', kind: 'text', hint: 'e.g. channel.update' },
+  { key: 'target_type', label: 'Target type', kind: 'text', hint: 'customer, channel, account, model…' },
+  { key: 'target_id', label: 'Target id', kind: 'text' },
+  { key: 'from', label: 'From', kind: 'datetime' },
+  { key: 'to', label: 'Before', kind: 'datetime' },
+];

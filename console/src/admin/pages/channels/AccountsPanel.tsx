@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { CanWrite, ConfirmDialog, DataTable, ErrorState, FormError, Loading, Modal, Notice, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
+import { ConfirmDialog, DataTable, ErrorState, FormError, Loading, Modal, Notice, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
-import { useCanWrite } from '../../../shared/session';
 import type { Account, Channel, List } from '../../types';
 import { AddAccountForm, ImportAccountsForm, LabelForm, RotateForm, TestAccountForm } from './AccountDialogs';
+import { CanWrite, useCanWrite } from '../../session';
 
 /**
  * A channel's credential pool (`GET /accounts?channel_id=`): status, cooldown, why an account was disabled, the last

@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { isApiError } from '../../../shared/api';
 import { Link, useParams } from 'react-router';
-import { Badge, CanWrite, ConfirmDialog, DateTime, Details, ErrorState, FormError, Loading, Modal, PageHeader, Section } from '../../../shared/components';
+import { Badge, ConfirmDialog, DateTime, Details, ErrorState, FormError, Loading, Modal, PageHeader, Section } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { AdminModel, Channel, ChannelWithAccounts, List } from '../../types';
@@ -10,6 +10,7 @@ import { summarizeRule } from '../models/pricing';
 import { AccountsPanel } from './AccountsPanel';
 import { ChannelForm, type ChannelInput } from './ChannelForm';
 import { HealthBadge } from './ChannelsPage';
+import { CanWrite } from '../../session';
 
 /**
  * One channel (`GET /admin/channels/:id`): its configuration (edit, enable/disable), its models with upstream ids and

@@ -1,10 +1,11 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { Badge, CanWrite, DataTable, ErrorState, Id, Loading, Modal, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
+import { Badge, DataTable, ErrorState, Id, Loading, Modal, PageHeader, Section, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { Account, Channel, ChannelWithAccounts, List } from '../../types';
 import { ChannelForm, type ChannelInput } from './ChannelForm';
+import { CanWrite } from '../../session';
 
 /**
  * Channels (`GET /admin/channels`, highest priority first) with their routing settings, circuit health and the state

@@ -1,27 +1,11 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import {
-  CanWrite,
-  Credits,
-  DataTable,
-  DateTime,
-  ErrorState,
-  Field,
-  FormError,
-  Id,
-  Loading,
-  Modal,
-  Notice,
-  Pager,
-  Section,
-  fieldError,
-  usePager,
-  type Column,
-} from '../../../shared/components';
+import { Credits, DataTable, DateTime, ErrorState, Field, FormError, Id, Loading, Modal, Notice, Pager, Section, fieldError, usePager, type Column } from '../../../shared/components';
 import { formatCredits } from '../../../shared/format';
 import { optionalInt } from '../../../shared/forms';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { CreditResult, Ledger, LedgerEntry, Mode } from '../../types';
+import { CanWrite } from '../../session';
 
 /**
  * A customer's wallet ledger (`GET /public/customers/:id/credits?mode&after=le_…`) and the grant/adjust form

@@ -1,29 +1,10 @@
 import { keepPreviousData } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import {
-  Badge,
-  CanWrite,
-  Checkbox,
-  ConfirmDialog,
-  DataTable,
-  ErrorState,
-  Field,
-  FormError,
-  Loading,
-  Modal,
-  Pager,
-  SecretOnce,
-  Section,
-  StatusBadge,
-  TimeAgo,
-  fieldError,
-  usePager,
-  type Column,
-} from '../../../shared/components';
+import { Badge, Checkbox, ConfirmDialog, DataTable, ErrorState, Field, FormError, Loading, Modal, Pager, SecretOnce, Section, StatusBadge, TimeAgo, fieldError, usePager, type Column } from '../../../shared/components';
 import { localToIso, optionalInt, optionalList } from '../../../shared/forms';
-import { useCanWrite } from '../../../shared/session';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { ApiKey, List, Mode } from '../../types';
+import { CanWrite, useCanWrite } from '../../session';
 
 /**
  * A customer's API keys (`/public/customers/:id/api-keys`): list (never secrets), create (the key is shown once),

@@ -1,18 +1,17 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation } from 'react-router';
-import { CopyInline, DataTable, ErrorState, Field, Id, Loading, Mono, PageHeader, Pager, Section, StatusBadge, TimeAgo, fieldError, usePager, type Column } from '../../../shared/components';
+import { CopyInline, DataTable, ErrorState, FilterBar, Id, Loading, Mono, PageHeader, Pager, Section, StatusBadge, TimeAgo, usePager, type Column, type FilterField } from '../../../shared/components';
 import { formatDateTime, formatNumber, formatTime } from '../../../shared/format';
 import { useApiQuery } from '../../../shared/query';
 import type { List, WebhookDelivery } from '../../types';
-import { listError, useUrlFilters } from '../tasks/filters';
+import { useUrlFilters } from '../../../shared/hooks';
+import { listError } from '../tasks/filters';
 
 /**
  * Every customer's webhook deliveries (`GET /admin/webhook-deliveries`), newest first, with each attempt: when, to
  * which host (never the callback's path or query), the status code and how long it took. Filters live in the URL.
  */
 const KEYS = ['customer', 'task_id', 'endpoint_id', 'status', 'mode'] as const;
-type Filters = Record<(typeof KEYS)[number], string>;
 const STATUSES = ['pending', 'delivered', 'failed', 'cancelled'];
 const PAGE_SIZE = 25;
 
@@ -105,7 +104,7 @@ export function DeliveriesPage() {
     <>
       <PageHeader title="Webhook deliveries" description="Task events sent to customers' endpoints and callback URLs, with every attempt." />
       <Section title="Filters">
-        <DeliveryFilters key={filters.key} values={filters.values} error={list.error} onApply={filters.apply} />
+        <FilterBar key={filters.key} label="Delivery filters" fields={DELIVERY_FILTERS} values={filters.values} error={list.error} onApply={filters.apply} />
       </Section>
       <Section title="Deliveries">
         {list.isPending ? (
@@ -156,52 +155,13 @@ function Attempts(props: { delivery: WebhookDelivery }) {
   );
 }
 
-function DeliveryFilters(props: { values: Filters; error: unknown; onApply: (values: Filters) => void }) {
-  const [draft, setDraft] = useState<Filters>(props.values);
-  const set = (key: keyof Filters) => (event: { target: { value: string } }) => setDraft({ ...draft, [key]: event.target.value });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    props.onApply(draft);
-  };
-  return (
-    <form className="filters" onSubmit={submit} aria-label="Delivery filters">
-      <Field label="Customer id" error={fieldError(props.error, 'customer')}>
-        <input name="customer" value={draft.customer} onChange={set('customer')} placeholder="cus_…" spellCheck={false} />
-      </Field>
-      <Field label="Task id" error={fieldError(props.error, 'task_id')}>
-        <input name="task_id" value={draft.task_id} onChange={set('task_id')} placeholder="task_…" spellCheck={false} />
-      </Field>
-      <Field label="Endpoint id" error={fieldError(props.error, 'endpoint_id')}>
-        <input name="endpoint_id" value={draft.endpoint_id} onChange={set('endpoint_id')} spellCheck={false} />
-      </Field>
-      <Field label="Status" error={fieldError(props.error, 'status')}>
-        <select name="status" value={draft.status} onChange={set('status')}>
-          <option value="">Any</option>
-          {STATUSES.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field label="Mode" error={fieldError(props.error, 'mode')}>
-        <select name="mode" value={draft.mode} onChange={set('mode')}>
-          <option value="">Any</option>
-          <option value="live">live</option>
-          <option value="test">test</option>
-        </select>
-      </Field>
-      <div className="actions filters-actions">
-        <button type="submit" className="button button-primary">
-          Apply filters
-        </button>
-        <button type="button" className="button" onClick={() => props.onApply({ customer: '', task_id: '', endpoint_id: '', status: '', mode: '' })}>
-          Clear
-        </button>
-      </div>
-    </form>
-  );
-}
+const DELIVERY_FILTERS: FilterField<(typeof KEYS)[number]>[] = [
+  { key: 'customer', label: 'Customer id', kind: 'text', placeholder: 'cus_…' },
+  { key: 'task_id', label: 'Task id', kind: 'text', placeholder: 'task_…' },
+  { key: 'endpoint_id', label: 'Endpoint id', kind: 'text' },
+  { key: 'status', label: 'Status', kind: 'select', options: STATUSES },
+  { key: 'mode', label: 'Mode', kind: 'select', options: ['live', 'test'] },
+];
 
 /** `/webhook-deliveries` (the first name of this page) → `/deliveries`, keeping the filters. */
 export function DeliveriesRedirect() {

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { CanWrite, DataTable, DateTime, ErrorState, Field, FormError, Loading, Modal, PageHeader, Section, fieldError, type Column } from '../../../shared/components';
+import { DataTable, DateTime, ErrorState, Field, FormError, Loading, Modal, PageHeader, Section, fieldError, type Column } from '../../../shared/components';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { Group, List } from '../../types';
 import { useFocusInvalid } from '../models/useFocusInvalid';
+import { CanWrite } from '../../session';
 
 /**
  * Customer groups (`GET/POST /admin/groups`, `PATCH /admin/groups/:id`): a group picks a customer's channels and its

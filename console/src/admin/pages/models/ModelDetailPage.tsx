@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { isApiError } from '../../../shared/api';
-import { Badge, CanWrite, ConfirmDialog, DateTime, Details, ErrorState, FormError, Loading, Modal, PageHeader, Section } from '../../../shared/components';
+import { Badge, ConfirmDialog, DateTime, Details, ErrorState, FormError, Loading, Modal, PageHeader, Section } from '../../../shared/components';
 import { formatNumber } from '../../../shared/format';
 import { pathKey, useApiMutation, useApiQuery } from '../../../shared/query';
 import type { AdminModel } from '../../types';
@@ -11,6 +11,7 @@ import { ModelForm, type ModelInput } from './ModelForm';
 import { NewPriceForm } from './NewPriceForm';
 import { PriceHistory } from './PriceHistory';
 import { ruleRows, summarizeRule, variantEntries } from './pricing';
+import { CanWrite } from '../../session';
 
 /** One model: its settings (edit), the price in force, the price history, a new price version, delete. */
 export function ModelDetailPage() {

@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { Badge, CanWrite, DataTable, ErrorState, Field, Loading, Modal, PageHeader, Section, type Column } from '../../../shared/components';
+import { Badge, DataTable, ErrorState, Field, Loading, Modal, PageHeader, Section, type Column } from '../../../shared/components';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { AdminModel, List, ModelType } from '../../types';
 import { ModelForm, type ModelInput } from './ModelForm';
 import { PublicPricePreview } from './PublicPricePreview';
 import { MODEL_TYPES, summarizeRule } from './pricing';
+import { CanWrite } from '../../session';
 
 /**
  * Models and prices: every catalogue model, disabled ones included (`GET /admin/models`), with its price in force,

@@ -1,12 +1,13 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { isApiError } from '../../../shared/api';
-import { Badge, CanWrite, ConfirmDialog, Credits, DateTime, Details, ErrorState, FormError, Id, Loading, Mono, Notice, PageHeader, Section, StatusBadge } from '../../../shared/components';
-import { formatNumber } from '../../../shared/format';
+import { Badge, ConfirmDialog, Credits, DateTime, Details, ErrorState, FormError, Id, Loading, Mono, Notice, PageHeader, Section, StatusBadge } from '../../../shared/components';
+import { formatDuration, formatNumber } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { Channel, List, OperatorTaskDetail } from '../../types';
 import { JsonBlock } from '../audit/JsonBlock';
 import { MediaPreview, kindOfTaskType } from './MediaPreview';
+import { CanWrite } from '../../session';
 
 /**
  * One task as the operator sees it (`GET /admin/tasks/:id`): customer and request, the upstream that served it
@@ -153,7 +154,7 @@ function TaskView(props: { task: OperatorTaskDetail; path: string; back: ReactNo
             ['Completed', <DateTime key="d" value={task.completed_at} />],
             ['Updated', <DateTime key="u" value={task.updated_at} />],
             ['Next action', <DateTime key="n" value={task.next_action_at} />],
-            ['Took', duration(task.created_at, task.completed_at)],
+            ['Took', formatDuration(task.created_at, task.completed_at)],
           ]}
         />
       </Section>
@@ -253,15 +254,6 @@ function HoldOutcome(props: { task: OperatorTaskDetail }) {
       </div>
     </span>
   );
-}
-
-function duration(from: string | null, to: string | null): string {
-  if (!from || !to) return '—';
-  const ms = new Date(to).getTime() - new Date(from).getTime();
-  if (!Number.isFinite(ms) || ms < 0) return '—';
-  if (ms < 1000) return `${ms} ms`;
-  const seconds = ms / 1000;
-  return seconds < 120 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds / 60)} min`;
 }
 
 function ResultPanel(props: { task: OperatorTaskDetail }) {

@@ -1,10 +1,10 @@
 import { keepPreviousData } from '@tanstack/react-query';
-import { useId, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { Credits, DataTable, ErrorState, Field, Id, Loading, PageHeader, Pager, Section, StatusBadge, TimeAgo, fieldError, usePager, type Column } from '../../../shared/components';
+import { Credits, DataTable, ErrorState, FilterBar, Id, Loading, PageHeader, Pager, Section, StatusBadge, TimeAgo, usePager, type Column, type FilterField } from '../../../shared/components';
 import { useApiQuery } from '../../../shared/query';
 import type { AdminModel, Channel, List, OperatorTask } from '../../types';
-import { isoToLocal, listError, localToIsoText, useUrlFilters } from './filters';
+import { useUrlFilters } from '../../../shared/hooks';
+import { listError } from './filters';
 
 /**
  * Every customer's tasks (`GET /admin/tasks`), newest first, filtered by customer, model, status, type, mode and
@@ -14,6 +14,7 @@ const KEYS = ['customer', 'model', 'status', 'type', 'mode', 'from', 'to'] as co
 type Filters = Record<(typeof KEYS)[number], string>;
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired'];
 const TYPES = ['video', 'image', 'music', 'chat', 'embedding'];
+const MODES = ['live', 'test'];
 const PAGE_SIZE = 25;
 
 export function TasksPage() {
@@ -96,72 +97,15 @@ export function TasksPage() {
 }
 
 function TaskFilters(props: { values: Filters; error: unknown; onApply: (values: Filters) => void }) {
-  const [draft, setDraft] = useState<Filters>({ ...props.values, from: isoToLocal(props.values.from), to: isoToLocal(props.values.to) });
   const models = useApiQuery<List<AdminModel>>('/admin/models');
-  const listId = useId();
-  const set = (key: keyof Filters) => (event: { target: { value: string } }) => setDraft({ ...draft, [key]: event.target.value });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    props.onApply({ ...draft, from: localToIsoText(draft.from), to: localToIsoText(draft.to) });
-  };
-  const clear = () => props.onApply({ customer: '', model: '', status: '', type: '', mode: '', from: '', to: '' });
-
-  return (
-    <form className="filters" onSubmit={submit} aria-label="Task filters">
-      <Field label="Customer id" error={fieldError(props.error, 'customer')}>
-        <input name="customer" value={draft.customer} onChange={set('customer')} placeholder="cus_…" spellCheck={false} />
-      </Field>
-      <Field label="Model" error={fieldError(props.error, 'model')}>
-        <input name="model" list={listId} value={draft.model} onChange={set('model')} spellCheck={false} />
-      </Field>
-      <datalist id={listId}>
-        {(models.data?.data ?? []).map((model) => (
-          <option key={model.id} value={model.id}>
-            {model.display_name}
-          </option>
-        ))}
-      </datalist>
-      <Field label="Status" error={fieldError(props.error, 'status')}>
-        <select name="status" value={draft.status} onChange={set('status')}>
-          <option value="">Any</option>
-          {STATUSES.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field label="Type" error={fieldError(props.error, 'type')}>
-        <select name="type" value={draft.type} onChange={set('type')}>
-          <option value="">Any</option>
-          {TYPES.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field label="Mode" error={fieldError(props.error, 'mode')}>
-        <select name="mode" value={draft.mode} onChange={set('mode')}>
-          <option value="">Any</option>
-          <option value="live">live</option>
-          <option value="test">test</option>
-        </select>
-      </Field>
-      <Field label="Created from" error={fieldError(props.error, 'from')}>
-        <input type="datetime-local" name="from" value={draft.from} onChange={set('from')} />
-      </Field>
-      <Field label="Created before" error={fieldError(props.error, 'to')}>
-        <input type="datetime-local" name="to" value={draft.to} onChange={set('to')} />
-      </Field>
-      <div className="actions filters-actions">
-        <button type="submit" className="button button-primary">
-          Apply filters
-        </button>
-        <button type="button" className="button" onClick={clear}>
-          Clear
-        </button>
-      </div>
-    </form>
-  );
+  const fields: FilterField<(typeof KEYS)[number]>[] = [
+    { key: 'customer', label: 'Customer id', kind: 'text', placeholder: 'cus_…' },
+    { key: 'model', label: 'Model', kind: 'text', suggestions: (models.data?.data ?? []).map((model) => ({ value: model.id, label: model.display_name })) },
+    { key: 'status', label: 'Status', kind: 'select', options: STATUSES },
+    { key: 'type', label: 'Type', kind: 'select', options: TYPES },
+    { key: 'mode', label: 'Mode', kind: 'select', options: MODES },
+    { key: 'from', label: 'Created from', kind: 'datetime' },
+    { key: 'to', label: 'Created before', kind: 'datetime' },
+  ];
+  return <FilterBar label="Task filters" fields={fields} values={props.values} error={props.error} onApply={props.onApply} />;
 }

@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from 'react';
-import { Badge, ConfirmDialog, DataTable, ErrorState, Field, fieldError, FormError, Loading, Modal, Section, SecretOnce, TimeAgo, type Column } from '../../../shared/components';
+import { useState } from 'react';
+import { Badge, ConfirmDialog, DataTable, ErrorState, Field, FormError, InviteDialogs, Loading, Section, TimeAgo, type Column, type InviteExtra } from '../../../shared/components';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import { useCustomerSession, useIsOwner } from '../../session';
 import type { CustomerRole, Invitation, Team, TeamMember } from '../../types';
@@ -24,7 +24,6 @@ function OwnerTeam() {
   const { session } = useCustomerSession();
   const team = useApiQuery<Team>('/team');
   const [inviting, setInviting] = useState(false);
-  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const [removing, setRemoving] = useState<TeamMember | null>(null);
   const [withdrawing, setWithdrawing] = useState<Invitation | null>(null);
   const remove = useApiMutation<TeamMember>({
@@ -102,30 +101,15 @@ function OwnerTeam() {
           <p className="muted small">Owners manage the team and reveal the webhook signing secret; members use keys, usage, tasks and webhooks.</p>
         </div>
       )}
-      <Modal open={inviting} title="Invite someone" onClose={() => setInviting(false)}>
-        {inviting && (
-          <InviteForm
-            onCancel={() => setInviting(false)}
-            onInvited={(email, url) => {
-              setInviting(false);
-              setLink({ email, url });
-            }}
-          />
-        )}
-      </Modal>
-      <Modal open={link !== null} title="Invitation sent" onClose={() => setLink(null)}>
-        {link && (
-          <div className="stack">
-            <p>We mailed an invitation to {link.email}. You can also pass on the link yourself; it is valid for 7 days.</p>
-            <SecretOnce label="Invitation link" value={link.url} what="the link" />
-            <div className="actions">
-              <button type="button" className="button button-primary" onClick={() => setLink(null)}>
-                Done
-              </button>
-            </div>
-          </div>
-        )}
-      </Modal>
+      <InviteDialogs
+        open={inviting}
+        onClose={() => setInviting(false)}
+        title="Invite someone"
+        path="/team/invitations"
+        invalidate={['/team']}
+        extra={ROLE_FIELD}
+        sentNote={(email) => `We mailed an invitation to ${email}. You can also pass on the link yourself; it is valid for 7 days.`}
+      />
       <ConfirmDialog
         open={removing !== null}
         title="Remove this member?"
@@ -192,39 +176,17 @@ function RoleEditor(props: { member: TeamMember }) {
   );
 }
 
-function InviteForm(props: { onCancel: () => void; onInvited: (email: string, url: string) => void }) {
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<CustomerRole>('member');
-  const invite = useApiMutation<{ email: string; role: CustomerRole }, { invitation: Invitation; invite_url: string }>({
-    method: 'POST',
-    path: '/team/invitations',
-    invalidate: ['/team'],
-    onSuccess: (answer, vars) => props.onInvited(vars.email, answer.invite_url),
-  });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    invite.mutate({ email: email.trim(), role });
-  };
-  return (
-    <form className="stack" onSubmit={submit} noValidate>
-      <Field label="Email" error={fieldError(invite.error, 'email')}>
-        <input type="email" name="email" data-autofocus value={email} onChange={(event) => setEmail(event.target.value)} />
-      </Field>
-      <Field label="Role" hint="Owners can manage the team and reveal the webhook signing secret." error={fieldError(invite.error, 'role')}>
-        <select name="role" value={role} onChange={(event) => setRole(event.target.value as CustomerRole)}>
-          <option value="member">member</option>
-          <option value="owner">owner</option>
-        </select>
-      </Field>
-      <FormError error={invite.error} fields={['email', 'role']} />
-      <div className="actions">
-        <button type="button" className="button" onClick={props.onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="button button-primary" disabled={invite.isPending || !email.trim()}>
-          {invite.isPending ? 'Inviting…' : 'Send the invitation'}
-        </button>
-      </div>
-    </form>
-  );
-}
+/** The invitation's role (members by default). */
+const ROLE_FIELD: InviteExtra = {
+  param: 'role',
+  initial: 'member',
+  body: (role) => ({ role }),
+  field: (role, setRole, error) => (
+    <Field label="Role" hint="Owners can manage the team and reveal the webhook signing secret." error={error}>
+      <select name="role" value={role} onChange={(event) => setRole(event.target.value)}>
+        <option value="member">member</option>
+        <option value="owner">owner</option>
+      </select>
+    </Field>
+  ),
+};

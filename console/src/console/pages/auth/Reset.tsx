@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { apiRequest, isApiError } from '../../../shared/api';
-import { Field, fieldError, FormError, Notice } from '../../../shared/components';
-import { useCountdown } from '../../../shared/hooks';
-import { AuthShell, failureText, useHashParam } from '../../components';
+import { AuthShell, failureText, Field, fieldError, FormError, Notice } from '../../../shared/components';
+import { useSubmitState } from '../../../shared/hooks';
+import { useHashParam } from '../../components';
 
 /**
  * /console/reset: without a token, "forgot password" (always answered the same way, whether the address exists or
@@ -16,23 +16,15 @@ export function ResetPage() {
 
 function ForgotPassword() {
   const [email, setEmail] = useState('');
-  const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const wait = useCountdown(isApiError(error) ? error.retryAfter : null, error);
+  const { busy, error, wait, run } = useSubmitState();
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       await apiRequest('POST', '/auth/password-reset', { body: { email: email.trim() }, noRedirect: true });
       setSent(true);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -72,25 +64,18 @@ function ForgotPassword() {
 function NewPassword(props: { token: string }) {
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useSubmitState();
   const mismatch = confirm.length > 0 && confirm !== password;
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     if (password !== confirm) return;
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       await apiRequest('POST', '/auth/password-reset/confirm', { body: { token: props.token, password }, noRedirect: true });
       window.history.replaceState(null, '', window.location.pathname);
       setDone(true);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { Link, Navigate } from 'react-router';
 import { apiRequest, isApiError } from '../../../shared/api';
-import { Field, fieldError, FormError, Notice } from '../../../shared/components';
-import { useCountdown } from '../../../shared/hooks';
-import { AuthShell, failureText, useHashParam } from '../../components';
+import { AuthShell, failureText, Field, fieldError, FormError, Notice } from '../../../shared/components';
+import { useSubmitState } from '../../../shared/hooks';
+import { useHashParam } from '../../components';
 import { useCustomerSession } from '../../session';
 import type { SessionChange } from '../../types';
 
@@ -74,26 +74,15 @@ function SignupForm(props: { invite: string | null; onDone: (answer: SessionChan
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const wait = useCountdown(isApiError(error) ? error.retryAfter : null, error);
+  const { busy, error, wait, run } = useSubmitState();
   const short = password.length > 0 && password.length < 12;
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body: Record<string, string> = { email: email.trim(), password };
-      if (name.trim() && !props.invite) body.name = name.trim();
-      if (props.invite) body.invite_token = props.invite;
-      const answer = await apiRequest<SessionChange>('POST', '/auth/signup', { body, noRedirect: true });
-      props.onDone(answer);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    const body: Record<string, string> = { email: email.trim(), password };
+    if (name.trim() && !props.invite) body.name = name.trim();
+    if (props.invite) body.invite_token = props.invite;
+    return run(async () => props.onDone(await apiRequest<SessionChange>('POST', '/auth/signup', { body, noRedirect: true })));
   };
 
   const throttled = isApiError(error) && error.status === 429;

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { apiRequest, isApiError } from '../../../shared/api';
-import { Loading, Notice } from '../../../shared/components';
+import { AuthShell, Loading, Notice } from '../../../shared/components';
 import { formatCredits } from '../../../shared/format';
-import { AuthShell, useHashParam } from '../../components';
+import { useHashParam } from '../../components';
 import { useCustomerSession } from '../../session';
 
 /** /console/verify#token=… — verifies the email once (the token is single use) and says what happened. */

@@ -1,28 +1,18 @@
 import { useState, type FormEvent } from 'react';
-import { Checkbox, Field, fieldError, FormError, Modal, SecretOnce } from '../../../shared/components';
+import { Checkbox, Field, fieldError, FormError, Modal, SecretDialog } from '../../../shared/components';
 import { localToIso } from '../../../shared/forms';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { ApiKey, KeyWithSecret, Mode, ModelView } from '../../types';
 
 /** The new key's secret, once: held only in the page's state, dropped when the dialog closes. */
-export function SecretDialog(props: { value: KeyWithSecret | null; onClose: () => void }) {
-  const secret = props.value?.key ?? props.value?.secret ?? '';
+export function KeySecretDialog(props: { value: KeyWithSecret | null; onClose: () => void }) {
+  const secret = props.value ? (props.value.key ?? props.value.secret ?? '') : null;
   return (
-    <Modal open={props.value !== null} title="Key created" onClose={props.onClose}>
-      {props.value && (
-        <div className="stack">
-          <p>
-            <strong>{props.value.name}</strong> · {props.value.mode} key
-          </p>
-          <SecretOnce label="API key" value={secret} what="the key" />
-          <div className="actions">
-            <button type="button" className="button button-primary" onClick={props.onClose}>
-              I have copied it
-            </button>
-          </div>
-        </div>
-      )}
-    </Modal>
+    <SecretDialog title="Key created" value={secret} label="API key" what="the key" doneLabel="I have copied it" onClose={props.onClose}>
+      <p>
+        <strong>{props.value?.name}</strong> · {props.value?.mode} key
+      </p>
+    </SecretDialog>
   );
 }
 

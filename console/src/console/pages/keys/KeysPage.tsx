@@ -3,7 +3,7 @@ import { Badge, ConfirmDialog, DataTable, ErrorState, FormError, Loading, PageHe
 import { formatDateTime } from '../../../shared/format';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { ApiKey, KeyWithSecret, List } from '../../types';
-import { CreateKeyDialog, RotateKeyDialog, SecretDialog } from './KeyDialogs';
+import { CreateKeyDialog, KeySecretDialog, RotateKeyDialog } from './KeyDialogs';
 
 /**
  * API keys: `GET /console/api/keys` (both modes), create (name, mode, expiry, model allow-list → the secret once),
@@ -58,11 +58,11 @@ export function KeysPage() {
         key.status === 'active' || key.status === 'rotating' ? (
           <div className="actions">
             {key.status === 'active' && (
-              <button type="button" className="button button-small" onClick={() => setRotating(key)} aria-label={`Rotate ${key.name}`}>
+              <button type="button" className="button button-small" onClick={() => setRotating(key)} aria-label={`Rotate ${key.name} (${key.prefix}…)`}>
                 Rotate
               </button>
             )}
-            <button type="button" className="button button-small button-danger" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name}`}>
+            <button type="button" className="button button-small button-danger" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name} (${key.prefix}…)`}>
               Revoke
             </button>
           </div>
@@ -106,7 +106,7 @@ export function KeysPage() {
           setSecret(key);
         }}
       />
-      <SecretDialog value={secret} onClose={() => setSecret(null)} />
+      <KeySecretDialog value={secret} onClose={() => setSecret(null)} />
       <ConfirmDialog
         open={revoking !== null}
         title="Revoke this key?"

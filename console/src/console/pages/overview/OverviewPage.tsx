@@ -2,7 +2,7 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { ErrorState, Loading, PageHeader, Section } from '../../../shared/components';
+import { ChartEmpty, ErrorState, Loading, PageHeader, Section } from '../../../shared/components';
 import { formatBucket, formatBucketSpan, formatCompact, formatCredits } from '../../../shared/format';
 import { useApiQuery } from '../../../shared/query';
 import { Card, CodeBlock, ModeSwitch, Segmented, useMode } from '../../components';
@@ -46,11 +46,10 @@ function BalanceCards(props: { label: string; balance: Balance; note: string }) 
 
 function OverviewBody(props: { data: Overview; mode: Mode; modeSwitch: ReactNode }) {
   const { data } = props;
-  const series = data.series.map((point) => ({ ...point, label: formatBucket(point.day, 'day'), span: formatBucketSpan(point.day, 'day') }));
   return (
     <div className="stack">
       <div className="grid-2">
-        <BalanceCards label="Live wallet" balance={data.balances.live} note="Live keys spend these credits. Top-ups arrive with payments; until then the operator credits your wallet." />
+        <BalanceCards label="Live wallet" balance={data.balances.live} note="Live keys spend these credits. Add credits on the Billing page (card or USDT)." />
         <BalanceCards label="Test wallet" balance={data.balances.test} note="Test keys spend these credits: free sign-up credits to try every model." />
       </div>
       <Section
@@ -68,22 +67,37 @@ function OverviewBody(props: { data: Overview; mode: Mode; modeSwitch: ReactNode
           <Card label="Last 30 days" value={formatCredits(data.spend.d30)} />
         </div>
         <h3 className="chart-title">Credits charged per day (UTC), last 30 days</h3>
-        <div className="chart">
-          <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
-              <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveStartEnd" minTickGap={16} />
-              <YAxis tick={{ fontSize: 12 }} tickFormatter={(value: number) => formatCompact(value)} width={48} allowDecimals={false} />
-              <Tooltip
-                formatter={(value) => [formatCredits(Number(value)), 'Charged']}
-                labelFormatter={(label, payload) => payload?.[0]?.payload?.span ?? String(label)}
-              />
-              <Bar dataKey="charged" name="Charged" fill="#2f5bd3" isAnimationActive={false} />
-            </BarChart>
-          </ResponsiveContainer>
-        </div>
+        <SpendChart series={data.series} mode={props.mode} />
       </Section>
       <QuickStart baseUrl={data.base_url} />
+    </div>
+  );
+}
+
+/** The 30-day spend of a mode, or "No spend yet" when nothing was charged (a chart of zeros would show bare axes). */
+function SpendChart(props: { series: Overview['series']; mode: Mode }) {
+  if (props.series.every((point) => point.charged === 0)) {
+    return (
+      <ChartEmpty title="No spend yet">
+        Nothing was charged to your {props.mode} wallet in the last 30 days. Requests with a {props.mode} key show here, day by day.
+      </ChartEmpty>
+    );
+  }
+  const series = props.series.map((point) => ({ ...point, label: formatBucket(point.day, 'day'), span: formatBucketSpan(point.day, 'day') }));
+  return (
+    <div className="chart">
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={series} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="label" tick={{ fontSize: 12 }} interval="preserveStartEnd" minTickGap={16} />
+          <YAxis tick={{ fontSize: 12 }} tickFormatter={(value: number) => formatCompact(value)} width={48} allowDecimals={false} />
+          <Tooltip
+            formatter={(value) => [formatCredits(Number(value)), 'Charged']}
+            labelFormatter={(label, payload) => payload?.[0]?.payload?.span ?? String(label)}
+          />
+          <Bar dataKey="charged" name="Charged" fill="#2f5bd3" isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { Credits, DateTime, Details, ErrorState, Loading, Mono, PageHeader, Section, StatusBadge } from '../../../shared/components';
+import { formatDuration, toDate } from '../../../shared/format';
 import { useApiQuery } from '../../../shared/query';
 import { kindOfTaskType, MediaPreview } from '../../components';
 import type { TaskDetail } from '../../types';
@@ -23,7 +24,6 @@ export function TaskDetailPage() {
   const task = query.data;
   const parameters = task.parameters ?? task.request ?? {};
   const charge = typeof task.charge === 'number' ? { charged: task.charge } : (task.charge ?? task.credits ?? null);
-  const timeline = timelineOf(task);
 
   return (
     <>
@@ -38,17 +38,7 @@ export function TaskDetailPage() {
           )}
         </Section>
         <Section title="Status timeline">
-          {timeline.length === 0 ? (
-            <p className="empty">No timeline recorded.</p>
-          ) : (
-            <ol className="timeline">
-              {timeline.map((event, index) => (
-                <li key={index}>
-                  <StatusBadge status={event.status} /> <DateTime value={event.at} />
-                </li>
-              ))}
-            </ol>
-          )}
+          <Timeline task={task} />
         </Section>
       </div>
       <Section title="Result">
@@ -87,14 +77,68 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The events the server recorded, else the created / submitted / finished times it sent (`timeline`). */
-function timelineOf(task: TaskDetail): { at: string | number; status: string }[] {
-  if (task.events?.length) return task.events;
+interface Step {
+  key: string;
+  label: string;
+  status: string;
+  at: string | number;
+  note?: string;
+}
+
+const FINISHED: Record<string, string> = { succeeded: 'Succeeded', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired' };
+
+/**
+ * Every time the task row keeps (`timeline`; there is no history table): created and queued, submitted upstream, the
+ * last update while it is still queued or running, and the end with its final status (cancelled included), in order.
+ */
+function timelineOf(task: TaskDetail): Step[] {
   const times = task.timeline ?? {};
-  const events: { at: string | number; status: string }[] = [{ at: times.created_at ?? task.created_at, status: 'created' }];
-  const started = times.submitted_at ?? task.started_at;
-  if (started) events.push({ at: started, status: 'submitted' });
-  const end = times.completed_at ?? task.finished_at ?? task.completed_at;
-  if (end) events.push({ at: end, status: task.status });
-  return events;
+  const steps: Step[] = [{ key: 'created', label: 'Created', status: 'queued', at: times.created_at ?? task.created_at, note: 'accepted, credits reserved, queued' }];
+  if (times.submitted_at) steps.push({ key: 'submitted', label: 'Submitted upstream', status: 'submitted', at: times.submitted_at });
+  const finished = times.completed_at ?? task.completed_at ?? null;
+  const updated = times.updated_at ?? task.updated_at ?? null;
+  const inProgress = task.status === 'queued' || task.status === 'running';
+  const last = toDate(steps[steps.length - 1]!.at)?.getTime() ?? 0;
+  if (!finished && inProgress && updated && (toDate(updated)?.getTime() ?? 0) > last) {
+    const progress = task.progress ? ` at ${task.progress} %` : '';
+    steps.push({ key: 'updated', label: task.status === 'running' ? 'Running' : 'Waiting upstream', status: task.status, at: updated, note: `last update${progress}` });
+  }
+  if (finished) steps.push({ key: 'finished', label: FINISHED[task.status] ?? capitalise(task.status), status: task.status, at: finished });
+  return steps;
+}
+
+function Timeline(props: { task: TaskDetail }) {
+  const steps = timelineOf(props.task);
+  const first = steps[0]!;
+  const end = steps.find((step) => step.key === 'finished');
+  return (
+    <>
+      <ol className="timeline" aria-label="Status timeline">
+        {steps.map((step, index) => {
+          const previous = index > 0 ? steps[index - 1]! : null;
+          return (
+            <li key={step.key} className="timeline-step">
+              <div className="timeline-head">
+                <StatusBadge status={step.status} /> <strong>{step.label}</strong> <DateTime value={step.at} />
+              </div>
+              <div className="muted small">
+                {previous && <span className="timeline-gap">+{formatDuration(previous.at, step.at)} after {previous.label.toLowerCase()}</span>}
+                {previous && step.note && ' · '}
+                {step.note}
+              </div>
+            </li>
+          );
+        })}
+      </ol>
+      <p className="muted small">
+        {end ? (
+          <>
+            {end.label} after <strong>{formatDuration(first.at, end.at)}</strong> in all.
+          </>
+        ) : (
+          <>Not finished yet: the next step shows here when it happens.</>
+        )}
+      </p>
+    </>
+  );
 }

@@ -10,7 +10,11 @@ export function DeliveriesSection(props: { mode: Mode }) {
   const [draft, setDraft] = useState('');
   const [status, setStatus] = useState('');
   const pager = usePager(`${props.mode}:${status}`);
-  const list = useApiQuery<List<WebhookDelivery>>('/webhooks/deliveries', { mode: props.mode, status, limit: 25, after: pager.after }, { placeholderData: keepPreviousData });
+  // While a delivery on the page is pending (queued, retrying, or just retried) the page follows it every 5 s.
+  const list = useApiQuery<List<WebhookDelivery>>('/webhooks/deliveries', { mode: props.mode, status, limit: 25, after: pager.after }, {
+    placeholderData: keepPreviousData,
+    refetchInterval: (query) => (query.state.data?.data.some((delivery) => delivery.status === 'pending') ? 5000 : false),
+  });
   const retry = useApiMutation<WebhookDelivery>({
     method: 'POST',
     path: (delivery) => `/webhooks/deliveries/${encodeURIComponent(delivery.id)}/retry`,

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Checkbox, ConfirmDialog, DataTable, ErrorState, Field, fieldError, FormError, Loading, Modal, Section, SecretOnce, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
+import { Checkbox, ConfirmDialog, DataTable, ErrorState, Field, fieldError, FormError, Loading, Modal, Section, SecretDialog, StatusBadge, TimeAgo, type Column } from '../../../shared/components';
 import { useApiMutation, useApiQuery } from '../../../shared/query';
 import type { List, Mode, WebhookEndpoint } from '../../types';
 
@@ -88,21 +88,11 @@ export function EndpointsSection(props: { mode: Mode }) {
           />
         )}
       </Modal>
-      <Modal open={secret !== null} title="Endpoint signing secret" onClose={() => setSecret(null)}>
-        {secret && (
-          <div className="stack">
-            <p className="small">
-              Deliveries to <code className="mono">{secret.url}</code> are signed with this secret.
-            </p>
-            <SecretOnce label="Signing secret" value={secret.secret} what="the secret" />
-            <div className="actions">
-              <button type="button" className="button button-primary" onClick={() => setSecret(null)}>
-                I have copied it
-              </button>
-            </div>
-          </div>
-        )}
-      </Modal>
+      <SecretDialog title="Endpoint signing secret" value={secret?.secret ?? null} label="Signing secret" what="the secret" doneLabel="I have copied it" onClose={() => setSecret(null)}>
+        <p className="small">
+          Deliveries to <code className="mono">{secret?.url}</code> are signed with this secret.
+        </p>
+      </SecretDialog>
       <ConfirmDialog
         open={deleting !== null}
         title="Delete this endpoint?"

@@ -1,0 +1,146 @@
+/**
+ * Process plumbing for `npm run bench:peers` (bench/peers.ts): starting the peers as separate processes the way
+ * their users start them, waiting for them, stopping them, installing the pinned Portkey gateway into a scratch
+ * folder with npm, and running pgbench. Nothing here is installed into genrelay or committed.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface Started {
+  name: string;
+  child: ChildProcess;
+  /** The file its stdout and stderr go to (read it when something fails). */
+  log: string;
+}
+
+const running = new Set<Started>();
+
+/** A free loopback port (bound and released; the peer binds it right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts `command args` with its output in `<logDir>/<name>.log`. */
+export function start(name: string, command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logDir: string }): Started {
+  const log = join(options.logDir, `${name}.log`);
+  const fd = openSync(log, 'a');
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd, fd] });
+  const started = { name, child, log };
+  running.add(started);
+  child.once('exit', () => running.delete(started));
+  return started;
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Waits for a `ready <url>` line in the process's log (the bench's own helpers print one). */
+export async function readyLine(started: Started, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /^ready (\S+)$/m.exec(existsSync(started.log) ? readFileSync(started.log, 'utf8') : '');
+    if (match) return match[1]!;
+    if (started.child.exitCode !== null) throw new Error(`${started.name} exited (${started.child.exitCode}):\n${tail(started.log)}`);
+    if (Date.now() > deadline) throw new Error(`${started.name} did not start in ${timeoutMs / 1000} s:\n${tail(started.log)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until `url` answers with a status `ok` accepts (any answer by default). */
+export async function waitHttp(started: Started, url: string, ok: (status: number) => boolean = () => true, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (ok(response.status)) return;
+    } catch {
+      // not listening yet
+    }
+    if (started.child.exitCode !== null) throw new Error(`${started.name} exited (${started.child.exitCode}):\n${tail(started.log)}`);
+    if (Date.now() > deadline) throw new Error(`${started.name} did not answer ${url} in ${timeoutMs / 1000} s:\n${tail(started.log)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stop(started: Started, graceMs = 15_000): Promise<void> {
+  const { child } = started;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Stops every process this bench started that is still running (on the way out, also after a failure). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((started) => stop(started, 5000)));
+}
+
+/**
+ * Installs the Portkey gateway at `version` from npm into `dir` (reused when already there) and returns its start
+ * script. @hono/node-server is held at 1.13.8 through npm `overrides`: with the newer 1.x that `^1.3.3` resolves to
+ * today, the gateway's streaming answers fail with `TypeError: immutable` on Node (Portkey-AI/gateway#1389).
+ */
+export function installPortkey(dir: string, version: string): string {
+  const script = join(dir, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+  if (existsSync(script)) return script;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({
+    name: 'genrelay-bench-portkey', private: true,
+    dependencies: { '@portkey-ai/gateway': version },
+    overrides: { '@hono/node-server': '1.13.8' },
+  }, null, 2));
+  console.error(`installing @portkey-ai/gateway@${version} into ${dir} (npm install) …`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const result = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0 || !existsSync(script)) throw new Error(`npm install of @portkey-ai/gateway@${version} failed (exit ${result.status})`);
+  return script;
+}
+
+export interface PgbenchResult {
+  tps: number;
+  meanMs: number;
+  p99Ms: number;
+  transactions: number;
+}
+
+/** Runs pgbench with one custom script against `url` and reads its per-transaction log for the percentiles. */
+export function pgbench(url: string, scriptPath: string, clients: number, seconds: number, logDir: string): PgbenchResult {
+  mkdirSync(logDir, { recursive: true });
+  const args = ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', scriptPath, '-l', `--log-prefix=${join(logDir, 'pgbench')}`, url];
+  const result = spawnSync('pgbench', args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`pgbench failed (exit ${result.status}):\n${result.stderr}\n${result.stdout}`);
+  const tps = Number(/tps = ([\d.]+)/.exec(result.stdout)?.[1] ?? NaN);
+  const latencies: number[] = [];
+  for (const file of readdirSync(logDir)) {
+    if (!file.startsWith('pgbench')) continue;
+    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
+      // client_id transaction_no time(µs) script_no time_epoch time_us
+      const fields = line.split(' ');
+      if (fields.length >= 6) latencies.push(Number(fields[2]) / 1000);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? NaN;
+  return { tps, meanMs: latencies.reduce((sum, value) => sum + value, 0) / Math.max(1, latencies.length), p99Ms: p99, transactions: latencies.length };
+}
+
+export function hasPgbench(): boolean {
+  return spawnSync('pgbench', ['--version'], { encoding: 'utf8' }).status === 0;
+}
