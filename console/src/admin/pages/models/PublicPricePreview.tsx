@@ -10,7 +10,7 @@ import type { ListPrice, PublicPriceList } from '../../types';
  * /admin/api, so it is fetched directly rather than through the console's api client). Enabled models only, at the
  * price in force, with the `default` group's percent applied.
  */
-async function loadPricing(signal: AbortSignal): Promise<PublicPriceList> {
+export async function loadPricing(signal: AbortSignal): Promise<PublicPriceList> {
   let response: Response;
   try {
     response = await fetch('/api/pricing', { headers: { accept: 'application/json' }, credentials: 'omit', signal });
