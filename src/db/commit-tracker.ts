@@ -13,7 +13,7 @@ export interface CommitScope {
 const scopes = new AsyncLocalStorage<CommitScope>();
 
 /** Statements that change data outside an explicit transaction: DML, and the hold functions called with SELECT. */
-const WRITE = /\b(INSERT|UPDATE|DELETE|gr_create_task|gr_resolve_hold)\b/i;
+const WRITE = /\b(INSERT|UPDATE|DELETE|gr_create_task|gr_resolve_hold|gr_reserve_group|gr_resolve_group)\b/i;
 
 export function trackCommits<T>(scope: CommitScope, run: () => T): T {
   return scopes.run(scope, run);
@@ -27,4 +27,18 @@ export function noteStatement(text: string): void {
 export function noteCommit(): void {
   const scope = scopes.getStore();
   if (scope) scope.committed = true;
+}
+
+/** The scope of the request running now, if any (group commit keeps it to mark the request later). */
+export function currentScope(): CommitScope | undefined {
+  return scopes.getStore();
+}
+
+/** Runs `run` outside every request's scope: a statement shared by many requests marks none of them by itself. */
+export function untracked<T>(run: () => T): T {
+  return scopes.run(undefined as unknown as CommitScope, run);
+}
+
+export function markCommitted(scope: CommitScope): void {
+  scope.committed = true;
 }

@@ -1,4 +1,3 @@
-import type { Queryable } from '../db/pool.js';
 import type { Deps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
 import { requireModel, type Principal } from '../modules/keys/authenticator.js';
@@ -8,6 +7,7 @@ import type { TaskRow } from '../modules/tasks/types.js';
 import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js';
 import type { Route } from '../modules/routing/router.js';
 import type { ResolveResult, ReserveInput } from '../modules/wallet/types.js';
+import type { ResolveItem } from '../modules/wallet/groups.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
 /** The services a text (chat, embeddings) request needs. */
@@ -94,26 +94,27 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
   return { tokens_in: Math.ceil(promptBytes / 4), tokens_out: model.type === 'embedding' ? 0 : Math.ceil(outputChars / 4) };
 }
 
-/** Resolves the task (settle or release) in one transaction with the record of the route that served it. */
-async function resolveWithRoute(deps: TextRequestDeps, task: TaskRow, route: Route | null, resolve: (tx: Queryable) => Promise<ResolveResult>): Promise<ResolveResult> {
-  return deps.db.transaction(async (tx) => {
-    if (route) {
-      await deps.tasks.recordTextRoute(task.id, { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, triedChannels: task.tried_channels }, tx);
-    }
-    return resolve(tx);
-  });
+/**
+ * Resolves the task (settle or release) with the record of the route that served it, in one statement committed
+ * with the other resolutions of its group (issue 14).
+ */
+function resolveWithRoute(deps: TextRequestDeps, task: TaskRow, route: Route | null, item: Omit<ResolveItem, 'taskId' | 'now' | 'onlyIfStatus' | 'route'>): Promise<ResolveResult> {
+  return deps.wallet.resolveInGroup({
+    ...item, taskId: task.id, now: deps.clock.now(), onlyIfStatus: null,
+    route: route ? { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, triedChannels: task.tried_channels } : null,
+  }, `${task.customer_id}:${task.mode}`);
 }
 
 async function fail(deps: TextRequestDeps, task: TaskRow, errorCode: string, route: Route | null): Promise<void> {
-  await resolveWithRoute(deps, task, route, (tx) => deps.wallet.release(task.id, 'failed', errorCode, deps.clock.now(), null, tx));
+  await resolveWithRoute(deps, task, route, { outcome: 'released', finalStatus: 'failed', actual: 0n, errorCode, result: null, cost: null });
 }
 
 async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage, route: Route | null): Promise<void> {
   // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10); the
   // upstream cost is the same usage at the serving channel's cost rule (M11), stored in the settling statement.
   const cost = tokenCostFor(model, route?.cost, usage);
-  const result = await resolveWithRoute(deps, task, route, (tx) =>
-    deps.wallet.settle(task.id, tokenCost(atPercent(model, task.price_percent ?? 100), usage), deps.clock.now(), tx, null, cost));
+  const actual = tokenCost(atPercent(model, task.price_percent ?? 100), usage);
+  const result = await resolveWithRoute(deps, task, route, { outcome: 'settled', finalStatus: 'succeeded', actual, errorCode: null, result: null, cost });
   if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
 }
 

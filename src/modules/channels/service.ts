@@ -80,6 +80,8 @@ const SNAPSHOT_MS = 1_000;
 
 export class ChannelService {
   private snapshot: { channels: ChannelRow[]; credentials: CredentialRow[]; at: number } | null = null;
+  /** The snapshot being read: concurrent requests that find the snapshot stale share one read. */
+  private loading: Promise<{ channels: ChannelRow[]; credentials: CredentialRow[] }> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -90,16 +92,27 @@ export class ChannelService {
 
   async routingSnapshot(): Promise<{ channels: ChannelRow[]; credentials: CredentialRow[] }> {
     const now = this.clock.now().getTime();
-    if (!this.snapshot || now - this.snapshot.at > SNAPSHOT_MS) {
+    if (this.snapshot && now - this.snapshot.at <= SNAPSHOT_MS) return this.snapshot;
+    if (this.loading) return this.loading;
+    const read = async () => {
       const channels = (await this.db.query<ChannelRow>('SELECT * FROM channels ORDER BY priority DESC, id')).rows;
       const credentials = (await this.db.query<CredentialRow>('SELECT * FROM upstream_credentials ORDER BY id')).rows;
-      this.snapshot = { channels, credentials, at: now };
+      // A change invalidated the snapshot while it was read: this read may predate the change, so it is not kept.
+      if (this.loading === loading) this.snapshot = { channels, credentials, at: now };
+      return { channels, credentials };
+    };
+    const loading: Promise<{ channels: ChannelRow[]; credentials: CredentialRow[] }> = read();
+    this.loading = loading;
+    try {
+      return await loading;
+    } finally {
+      if (this.loading === loading) this.loading = null;
     }
-    return this.snapshot;
   }
 
   invalidate(): void {
     this.snapshot = null;
+    this.loading = null;
   }
 
   async createChannel(input: ChannelInput, db: Queryable = this.db): Promise<ChannelRow> {

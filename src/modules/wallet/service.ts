@@ -1,9 +1,10 @@
 import type { Db, Queryable } from '../../db/pool.js';
-import { sqlState } from '../../db/pool.js';
 import { AppError } from '../../lib/errors.js';
 import { MAX_CREDITS } from '../../lib/money.js';
 import type { TaskRow } from '../tasks/types.js';
 import type { IdGenerator } from '../../lib/ids.js';
+import { GroupCommitter, type GroupCommitOptions } from '../../db/group-commit.js';
+import { reserveRunner, resolveRunner, type ReserveRow, type ResolveItem } from './groups.js';
 import type {
   Balance,
   LedgerEntryRow,
@@ -37,11 +38,27 @@ export interface CreditResult {
   duplicate: boolean;
 }
 
+/**
+ * Group commit limits (issue 14): groups are queued per wallet, one running per wallet. PostgreSQL runs groups of up
+ * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session.
+ */
+export function groupOptions(engine: Db['engine']): GroupCommitOptions {
+  return { maxGroup: 256, maxInFlight: engine === 'pglite' ? 1 : 8 };
+}
+
 export class WalletService {
+  /** Reservations and resolutions outside a caller's transaction are committed in groups (issue 14). */
+  readonly reserveGroups: GroupCommitter<ReserveInput, ReserveRow>;
+  readonly resolveGroups: GroupCommitter<ResolveItem, ResolveResult>;
+
   constructor(
     private readonly db: Db,
     private readonly ids: IdGenerator,
-  ) {}
+    options: GroupCommitOptions = groupOptions(db.engine),
+  ) {
+    this.reserveGroups = new GroupCommitter(reserveRunner(db), options);
+    this.resolveGroups = new GroupCommitter(resolveRunner(db), options);
+  }
 
   async createWallets(tx: Queryable, customerId: string, now: Date): Promise<void> {
     for (const mode of MODES) {
@@ -151,53 +168,25 @@ export class WalletService {
   }
 
   /**
-   * The hot path (SEMANTICS §5.4): one round trip claims the idempotency key, takes the concurrency slot,
-   * reserves the hold and inserts the task. 402/429 raise and store nothing (I8).
+   * The hot path (SEMANTICS §5.4): claims the idempotency key, takes the concurrency slot, reserves the hold and
+   * inserts the task, in one statement shared with the other reservations of its group (gr_reserve_group); answered
+   * once that statement has committed. 402/429 raise and store nothing (I8).
    */
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
-    try {
-      const result = await this.db.query<TaskRow>(
-        `SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-        [
-          input.taskId,
-          input.customerId,
-          input.mode,
-          input.apiKeyId,
-          input.maxConcurrency,
-          input.idempotencyKey,
-          input.fingerprint,
-          input.cost,
-          input.now,
-          input.expiresAt,
-          input.hardDeadline,
-          input.type,
-          input.model,
-          JSON.stringify(input.request ?? {}),
-          input.reservationId,
-          input.initialStatus ?? 'queued',
-          input.leaseOwner ?? null,
-          input.leaseUntil ?? null,
-          input.face ?? 'native',
-          input.callbackUrl ?? null,
-          input.metadata === undefined || input.metadata === null ? null : JSON.stringify(input.metadata),
-          input.priceVersion ?? null,
-          input.pricePercent ?? null,
-        ],
-      );
-      // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the
-      // same request in the same mode, else a conflict (I5, I6).
-      const task = result.rows[0];
-      if (!task) throw new AppError('conflict', 'The Idempotency-Key was released while this request ran; retry');
-      const outcome: ReserveOutcome = task.id === input.taskId
-        ? 'created'
-        : task.fingerprint === input.fingerprint && task.mode === input.mode ? 'replay' : 'conflict';
-      return { taskId: task.id, outcome, task };
-    } catch (error) {
-      const state = sqlState(error);
-      if (state === 'GR402') throw new AppError('insufficient_credits', 'Not enough credits available for this request');
-      if (state === 'GR429') throw new AppError('concurrency_limited', 'Too many requests in flight for this API key');
-      throw error;
-    }
+    const { outcome: decided, task } = await this.reserveGroups.submit(input, `${input.customerId}:${input.mode}`);
+    if (decided === 'GR429') throw new AppError('concurrency_limited', 'Too many requests in flight for this API key');
+    if (decided === 'GR402' || !task) throw new AppError('insufficient_credits', 'Not enough credits available for this request');
+    // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the
+    // same request in the same mode, else a conflict (I5, I6).
+    const outcome: ReserveOutcome = task.id === input.taskId
+      ? 'created'
+      : task.fingerprint === input.fingerprint && task.mode === input.mode ? 'replay' : 'conflict';
+    return { taskId: task.id, outcome, task };
+  }
+
+  /** A settlement or release committed with the others of its group (gr_resolve_group); `route` is recorded with it. */
+  resolveInGroup(item: ResolveItem, walletKey = ''): Promise<ResolveResult> {
+    return this.resolveGroups.submit(item, walletKey);
   }
 
   /**
@@ -232,6 +221,9 @@ export class WalletService {
     taskResult: unknown = null,
     cost: bigint | null = null,
   ): Promise<ResolveResult> {
+    if (db === this.db) {
+      return this.resolveInGroup({ taskId, outcome, finalStatus, actual, errorCode, now, onlyIfStatus, result: taskResult, cost });
+    }
     const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
       taskId,
       outcome,

@@ -1,0 +1,136 @@
+import { currentScope, markCommitted, untracked, type CommitScope } from './commit-tracker.js';
+
+/**
+ * Group commit (issue 14): requests that each need one small write are gathered into groups, and each group is one
+ * statement, one transaction and one flush of the write-ahead log. Inputs are queued by a key (the wallet they
+ * touch): one group per key runs at a time — a second one would only wait on the first's row lock — and groups of
+ * different keys run side by side, up to `maxInFlight`. A group is sent as soon as its key is free, so a lone request
+ * waits for nothing; under load the requests that arrive while their key's group runs form its next group. Every
+ * request is answered only after its group's statement has returned, which for an autocommit statement means after
+ * its commit: no answer before its write is durable.
+ *
+ * `run` receives the inputs of one group and returns one output per input, in order (an output may describe a
+ * refusal; that is the caller's business). When `run` throws, nothing of the group was written (one transaction),
+ * and each input is run again alone, in arrival order, so one bad input, a deadlock or a lost connection fails only
+ * the requests it belongs to.
+ *
+ * The statement runs outside every request's commit scope (commit-tracker); a request's scope is marked committed
+ * only when its own output says it wrote something (`wrote`).
+ */
+export interface GroupCommitOptions {
+  /** The most inputs in one group. */
+  maxGroup: number;
+  /** The most groups running at once, over all keys (1 on the embedded database: it has one session). */
+  maxInFlight: number;
+}
+
+export interface GroupRunner<In, Out> {
+  /** One statement for the whole group: one output per input, in order. */
+  run(inputs: In[]): Promise<Out[]>;
+  /** Whether an output is a committed change (marks the request's commit scope). */
+  wrote(output: Out): boolean;
+}
+
+interface Waiting<In, Out> {
+  input: In;
+  scope: CommitScope | undefined;
+  resolve(output: Out): void;
+  reject(error: unknown): void;
+}
+
+export interface GroupStats {
+  groups: number;
+  items: number;
+  largest: number;
+  /** Groups whose statement failed and whose inputs were run alone. */
+  fallbacks: number;
+}
+
+export class GroupCommitter<In, Out> {
+  /** Waiting inputs by key, in arrival order; a key is present while it has inputs waiting. */
+  private readonly queues = new Map<string, Array<Waiting<In, Out>>>();
+  private readonly running = new Set<string>();
+  readonly stats: GroupStats = { groups: 0, items: 0, largest: 0, fallbacks: 0 };
+
+  constructor(
+    private readonly runner: GroupRunner<In, Out>,
+    private readonly options: GroupCommitOptions,
+  ) {
+    if (options.maxGroup < 1 || options.maxInFlight < 1) throw new Error('group commit needs maxGroup ≥ 1 and maxInFlight ≥ 1');
+  }
+
+  submit(input: In, key = ''): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      const queue = this.queues.get(key);
+      const waiting = { input, scope: currentScope(), resolve, reject };
+      if (queue) queue.push(waiting);
+      else this.queues.set(key, [waiting]);
+      this.pump();
+    });
+  }
+
+  /** Inputs waiting plus groups running (for tests and metrics). */
+  get depth(): number {
+    let waiting = 0;
+    for (const queue of this.queues.values()) waiting += queue.length;
+    return waiting + this.running.size;
+  }
+
+  private pump(): void {
+    if (this.running.size >= this.options.maxInFlight) return;
+    // Map order is insertion order: the key waiting longest goes first.
+    for (const [key, queue] of this.queues) {
+      if (this.running.size >= this.options.maxInFlight) return;
+      if (this.running.has(key)) continue;
+      const group = queue.splice(0, this.options.maxGroup);
+      if (queue.length === 0) this.queues.delete(key);
+      this.running.add(key);
+      // send() answers or rejects every input itself; the catch only keeps a broken promise from ending the process.
+      void untracked(() => this.send(group))
+        .catch((error: unknown) => {
+          for (const waiting of group) waiting.reject(error);
+        })
+        .finally(() => {
+          this.running.delete(key);
+          this.pump();
+        });
+    }
+  }
+
+  private async send(group: Array<Waiting<In, Out>>): Promise<void> {
+    this.stats.groups += 1;
+    this.stats.items += group.length;
+    this.stats.largest = Math.max(this.stats.largest, group.length);
+    let outputs: Out[];
+    try {
+      outputs = await this.runner.run(group.map((waiting) => waiting.input));
+      if (outputs.length !== group.length || group.some((_, index) => outputs[index] === undefined)) {
+        throw new Error(`group commit: the statement answered ${outputs.filter((output) => output !== undefined).length} of ${group.length} inputs`);
+      }
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      // Alone, one after another in arrival order: on one wallet they would queue on its row lock anyway, and the
+      // first arrivals keep their place (in a race for the last credits, the earliest requests win, as in a group).
+      this.stats.fallbacks += 1;
+      for (const waiting of group) {
+        try {
+          const [output] = await this.runner.run([waiting.input]);
+          if (output === undefined) throw new Error('group commit: the statement answered no output');
+          this.answer(waiting, output);
+        } catch (alone) {
+          waiting.reject(alone);
+        }
+      }
+      return;
+    }
+    group.forEach((waiting, index) => this.answer(waiting, outputs[index] as Out));
+  }
+
+  private answer(waiting: Waiting<In, Out>, output: Out): void {
+    if (waiting.scope && this.runner.wrote(output)) markCommitted(waiting.scope);
+    waiting.resolve(output);
+  }
+}
