@@ -92,7 +92,9 @@ export class GroupCommitter<In, Out> {
         })
         .finally(() => {
           this.running.delete(key);
-          this.pump();
+          // The next group goes after the event loop has read what arrived meanwhile: on the embedded database a
+          // statement runs on this thread and blocks it, so the requests that came during it are still unread.
+          setImmediate(() => this.pump());
         });
     }
   }

@@ -211,12 +211,8 @@ BEGIN
       outcome := 'already_resolved'; RETURN NEXT; CONTINUE;
     END IF;
     v_settled := COALESCE(v_hold.settled_amount, 0);
-    v_done := v_done || jsonb_build_object('key', v_hold.api_key_id, 'wallet', v_hold.wallet_id, 'settled', v_settled,
-                                           'amount', v_hold.amount, 'at', r.now);
-    IF v_settled > 0 THEN
-      INSERT INTO ledger_entries (wallet_id, kind, amount, ref_type, ref_id, created_at)
-      VALUES (v_hold.wallet_id, 'charge', -v_settled, 'reservation', v_hold.id, r.now);
-    END IF;
+    v_done := v_done || jsonb_build_object('id', v_hold.id, 'key', v_hold.api_key_id, 'wallet', v_hold.wallet_id,
+                                           'settled', v_settled, 'amount', v_hold.amount, 'at', r.now);
 
     UPDATE tasks
        SET status = r.final_status,
@@ -265,6 +261,13 @@ BEGIN
                    max((x ->> 'at')::timestamptz) AS at
               FROM jsonb_array_elements(v_done) x GROUP BY 1) d
      WHERE w.id = d.wallet;
+    -- The charges last: their foreign key share-locks the wallet, which must come after this group's own lock on it
+    -- (a share lock taken earlier would deadlock with a reservation group that locked the key and waits for it).
+    INSERT INTO ledger_entries (wallet_id, kind, amount, ref_type, ref_id, created_at)
+    SELECT x ->> 'wallet', 'charge', -((x ->> 'settled')::bigint), 'reservation', x ->> 'id', (x ->> 'at')::timestamptz
+      FROM jsonb_array_elements(v_done) WITH ORDINALITY AS e(x, n)
+     WHERE (x ->> 'settled')::bigint > 0
+     ORDER BY e.n;
   END IF;
 END $$;
 
