@@ -404,6 +404,28 @@ describe('reservation and resolution groups side by side', () => {
   });
 });
 
+describe.runIf(ENGINE === 'postgres')('lock order under load (D6)', () => {
+  it('reservation groups and settlement groups of one wallet, interleaved as chat requests are, never deadlock', async () => {
+    const owner = await funded(10_000_000);
+    const { wallet, db } = ctx.app.deps;
+    const deadlocks = async () => Number((await db.query<{ n: bigint }>('SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+    const before = await deadlocks();
+    const fallbacks = wallet.reserveGroups.stats.fallbacks + wallet.resolveGroups.stats.fallbacks;
+    let open: string[] = [];
+    for (let round = 0; round < 25; round += 1) {
+      // Each round settles the last round's tasks one by one (lone and grouped settlements) while new ones reserve.
+      const now = ctx.app.clock.now();
+      const settles = open.map((taskId, index) => (index % 2 === 0 ? wallet.settle(taskId, 7n, now) : wallet.release(taskId, 'failed', 'provider_error', now)));
+      const reserves = Array.from({ length: 12 }, () => reserveTask(ctx.app, { ...owner, cost: 100 }));
+      const [, reserved] = await Promise.all([Promise.all(settles), Promise.all(reserves)]);
+      open = reserved.map((result) => result.taskId);
+    }
+    expect(await deadlocks()).toBe(before);
+    expect(wallet.reserveGroups.stats.fallbacks + wallet.resolveGroups.stats.fallbacks).toBe(fallbacks);
+    expect(await ctx.app.invariants()).toEqual({});
+  });
+});
+
 describe.runIf(ENGINE === 'postgres')('GR409: a twin transaction holds an idempotency key of the group', () => {
   /** Opens a transaction on its own connection that reserves `input` with gr_create_task and waits to commit. */
   async function openTwin(input: ReserveInput): Promise<pg.Client> {
