@@ -144,3 +144,15 @@ export function pgbench(url: string, scriptPath: string, clients: number, second
 export function hasPgbench(): boolean {
   return spawnSync('pgbench', ['--version'], { encoding: 'utf8' }).status === 0;
 }
+
+/** A caller of genrelay's operator API with `key`: answers the parsed JSON, throws on any status ≥ 300. */
+export function operatorApi(key: string): (base: string, method: string, path: string, body?: unknown) => Promise<any> {
+  return async (base, method, path, body) => {
+    const response = await fetch(`${base}${path}`, {
+      method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`operator API ${method} ${path} answered ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}

@@ -35,7 +35,7 @@ import autocannon from 'autocannon';
 import { openDb, type Db } from '../src/db/pool.js';
 import { findInvariantViolations } from '../src/modules/wallet/invariants.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
-import { freePort, hasPgbench, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
+import { freePort, hasPgbench, operatorApi, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
@@ -116,14 +116,7 @@ async function probe(target: Target): Promise<void> {
   }
 }
 
-async function operator(base: string, method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${base}${path}`, {
-    method, headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (response.status >= 300) throw new Error(`operator API ${method} ${path} answered ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const operator = operatorApi(OPERATOR_KEY);
 
 /** A customer with one key in `mode` and a grant, through the operator API. */
 async function customerWithKey(base: string, name: string, mode: 'live' | 'test'): Promise<{ key: string; customerId: string }> {

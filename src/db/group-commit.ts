@@ -22,6 +22,12 @@ export interface GroupCommitOptions {
   maxGroup: number;
   /** The most groups running at once, over all keys (1 on the embedded database: it has one session). */
   maxInFlight: number;
+  /**
+   * Send even a lone input only once the event loop has read what else has arrived (a `setImmediate`). For the
+   * embedded database, whose statements run on this thread and block it: nothing can arrive while a group runs, so
+   * groups form only from the requests read in the same turn of the loop.
+   */
+  deferSend?: boolean;
 }
 
 export interface GroupRunner<In, Out> {
@@ -50,6 +56,7 @@ export class GroupCommitter<In, Out> {
   /** Waiting inputs by key, in arrival order; a key is present while it has inputs waiting. */
   private readonly queues = new Map<string, Array<Waiting<In, Out>>>();
   private readonly running = new Set<string>();
+  private pumpScheduled = false;
   readonly stats: GroupStats = { groups: 0, items: 0, largest: 0, fallbacks: 0 };
 
   constructor(
@@ -65,6 +72,16 @@ export class GroupCommitter<In, Out> {
       const waiting = { input, scope: currentScope(), resolve, reject };
       if (queue) queue.push(waiting);
       else this.queues.set(key, [waiting]);
+      if (this.options.deferSend) this.schedulePump();
+      else this.pump();
+    });
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }
@@ -94,7 +111,7 @@ export class GroupCommitter<In, Out> {
           this.running.delete(key);
           // The next group goes after the event loop has read what arrived meanwhile: on the embedded database a
           // statement runs on this thread and blocks it, so the requests that came during it are still unread.
-          setImmediate(() => this.pump());
+          this.schedulePump();
         });
     }
   }

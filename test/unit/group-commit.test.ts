@@ -367,3 +367,33 @@ describe('GroupCommitter: a runner that breaks its contract', () => {
     expect(group.map((state) => state.value?.of)).toEqual(['w:b', 'w:c']);
   });
 });
+
+describe('GroupCommitter: deferSend (the embedded engine)', () => {
+  it('sends nothing inside submit; the inputs submitted in one turn of the event loop go as one group', async () => {
+    const { runner, committer } = setup({ maxInFlight: 1, deferSend: true });
+    const states = ['w:a', 'w:b', 'w:c'].map((input) => watch(committer.submit(input, 'w')));
+    expect(runner.calls).toHaveLength(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:a', 'w:b', 'w:c']]);
+    runner.answer(['w:a', 'w:b', 'w:c']);
+    await flush();
+    expect(states.map((state) => state.value?.of)).toEqual(['w:a', 'w:b', 'w:c']);
+  });
+
+  it('a lone input is still sent in the next turn, and one arriving during a group waits for the next', async () => {
+    const { runner, committer } = setup({ maxInFlight: 1, deferSend: true });
+    const lone = watch(committer.submit('w:a', 'w'));
+    await flush();
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:a']]);
+    const later = watch(committer.submit('w:b', 'w'));
+    await flush();
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:a']]);
+    runner.answer(['w:a']);
+    await flush();
+    expect(lone.value?.of).toBe('w:a');
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:b']]);
+    runner.answer(['w:b']);
+    await flush();
+    expect(later.value?.of).toBe('w:b');
+  });
+});

@@ -40,10 +40,11 @@ export interface CreditResult {
 
 /**
  * Group commit limits (issue 14): groups are queued per wallet, one running per wallet. PostgreSQL runs groups of up
- * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session.
+ * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session, and
+ * gathers each group from the requests read in one turn of the event loop (`deferSend`).
  */
 export function groupOptions(engine: Db['engine']): GroupCommitOptions {
-  return { maxGroup: 256, maxInFlight: engine === 'pglite' ? 1 : 8 };
+  return engine === 'pglite' ? { maxGroup: 256, maxInFlight: 1, deferSend: true } : { maxGroup: 256, maxInFlight: 8 };
 }
 
 export class WalletService {
