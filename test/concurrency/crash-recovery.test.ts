@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInvariantViolations } from '../../src/modules/wallet/invariants.js';
 import { OPERATOR_KEY, freePort } from '../harness/app.js';
+import { call, ready } from '../harness/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.js';
 
 /**
@@ -37,25 +38,6 @@ function serve(port: number): ChildProcess {
   });
   children.push(child);
   return child;
-}
-
-async function ready(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not start');
-}
-
-async function call(port: number, method: string, path: string, body: unknown, key: string): Promise<any> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
 }
 
 const SCENARIOS = ['', '', '', '', '[[scenario:moderation_output]]', '[[scenario:expire]]', '[[scenario:server_error;times=1]]', '[[scenario:slow_queue;ms=1500]]'];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInvariantViolations } from '../../src/modules/wallet/invariants.js';
 import { OPERATOR_KEY, freePort } from '../harness/app.js';
+import { call, ready } from '../harness/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.js';
 
 /**
@@ -48,32 +49,6 @@ function serve(port: number): ChildProcess {
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function ready(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('server did not start');
-}
-
-async function call(port: number, method: string, path: string, body: unknown, key: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, body: parsed, replayed: response.headers.get('idempotent-replayed') === 'true' };
 }
 
 /** Waits until no other session of the test database is busy: statements of a dead process finish (or fail) first. */

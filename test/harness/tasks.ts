@@ -2,33 +2,37 @@ import type { TestApp } from './app.js';
 import type { ReserveInput } from '../../src/modules/wallet/types.js';
 
 /** Reserves a hold on a fresh task row through the wallet's hot-path function, as the task engine will. */
-export async function reserveTask(
-  app: TestApp,
-  input: { customerId: string; keyId: string; cost: number; mode?: 'live' | 'test' } & Partial<Omit<ReserveInput, 'cost' | 'mode'>>,
-) {
-  const now = app.deps.clock.now();
-  const taskId = input.taskId ?? app.deps.ids('task');
-  const result = await app.deps.wallet.reserve({
-    taskId,
-    reservationId: input.reservationId ?? app.deps.ids('res'),
-    customerId: input.customerId,
-    mode: input.mode ?? 'live',
-    apiKeyId: input.keyId,
-    maxConcurrency: input.maxConcurrency ?? null,
-    idempotencyKey: input.idempotencyKey ?? null,
-    fingerprint: input.fingerprint ?? null,
-    cost: BigInt(input.cost),
+export type ReserveFor = { customerId: string; keyId: string; cost: number; mode?: 'live' | 'test' } & Partial<Omit<ReserveInput, 'cost' | 'mode'>>;
+
+/** A reservation input as the task engine builds it: the given fields, the rest defaulted (a video of test-model). */
+export function reserveInput(app: TestApp, input: ReserveFor): ReserveInput {
+  const { customerId, keyId, cost, mode, ...given } = input;
+  const now = input.now ?? app.deps.clock.now();
+  const defaults: ReserveInput = {
+    taskId: app.deps.ids('task'),
+    reservationId: app.deps.ids('res'),
+    customerId,
+    mode: mode ?? 'live',
+    apiKeyId: keyId,
+    maxConcurrency: null,
+    idempotencyKey: null,
+    fingerprint: null,
+    cost: BigInt(cost),
     now,
-    expiresAt: input.expiresAt ?? new Date(now.getTime() + 600_000),
-    hardDeadline: input.hardDeadline ?? new Date(now.getTime() + 3_600_000),
-    type: input.type ?? 'video',
-    model: input.model ?? 'test-model',
-    request: input.request ?? {},
-    ...(input.initialStatus ? { initialStatus: input.initialStatus } : {}),
-    ...(input.leaseOwner ? { leaseOwner: input.leaseOwner } : {}),
-    ...(input.leaseUntil ? { leaseUntil: input.leaseUntil } : {}),
-  });
-  return { ...result, requestedId: taskId };
+    expiresAt: new Date(now.getTime() + 600_000),
+    hardDeadline: new Date(now.getTime() + 3_600_000),
+    type: 'video',
+    model: 'test-model',
+    request: {},
+  };
+  // Every other field given (callback URL, metadata, face, price version, initial status, lease, …) as it is.
+  return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) };
+}
+
+export async function reserveTask(app: TestApp, input: ReserveFor) {
+  const reserve = reserveInput(app, input);
+  const result = await app.deps.wallet.reserve(reserve);
+  return { ...result, requestedId: reserve.taskId };
 }
 
 export async function walletState(app: TestApp, customerId: string, mode: 'live' | 'test' = 'live') {

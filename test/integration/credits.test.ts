@@ -1,32 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 import { runUntilDone, testCustomer } from '../harness/flows.js';
+import { reserveInput } from '../harness/tasks.js';
 
 /** Operator credits and the ledger (API.md §8, SEMANTICS M6, M7, D7; checklist C35–C37). */
 const ctx = useTestApp();
 
 const creditsPath = (id: string) => `/api/public/customers/${id}/credits`;
 
-async function reserveTask(customerId: string, keyId: string, cost: number, mode: 'live' | 'test' = 'live') {
-  const { deps } = ctx.app;
-  const now = deps.clock.now();
-  return deps.wallet.reserve({
-    taskId: deps.ids('task'),
-    reservationId: deps.ids('res'),
-    customerId,
-    mode,
-    apiKeyId: keyId,
-    maxConcurrency: null,
-    idempotencyKey: null,
-    fingerprint: null,
-    cost: BigInt(cost),
-    now,
-    expiresAt: new Date(now.getTime() + 600_000),
-    hardDeadline: new Date(now.getTime() + 3_600_000),
-    type: 'video',
-    model: 'test-model',
-    request: {},
-  });
+function reserveTask(customerId: string, keyId: string, cost: number, mode: 'live' | 'test' = 'live') {
+  return ctx.app.deps.wallet.reserve(reserveInput(ctx.app, { customerId, keyId, cost, mode }));
 }
 
 describe('operator credits', () => {

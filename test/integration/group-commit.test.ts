@@ -4,7 +4,7 @@ import { TASK_BIGINT_COLUMNS, TASK_DATE_COLUMNS, reserveRunner, taskFromJson, ty
 import type { ReserveInput } from '../../src/modules/wallet/types.js';
 import { testEngine } from '../harness/databases.js';
 import { useTestApp } from '../harness/setup.js';
-import { reserveTask, walletState } from '../harness/tasks.js';
+import { reserveInput as buildReserveInput, reserveTask, walletState, type ReserveFor } from '../harness/tasks.js';
 
 /**
  * Group commit of the wallet (issue 14) on a real database of each engine, through the real WalletService: the
@@ -25,27 +25,9 @@ async function extraKey(customerId: string, mode: 'live' | 'test' = 'live') {
   return (await ctx.app.createKey(customerId, { mode })).id as string;
 }
 
-/** A reservation input as the task engine builds it. */
-function reserveInput(owner: { customerId: string; keyId: string }, cost: number, extra: Partial<ReserveInput> = {}): ReserveInput {
-  const now = ctx.app.clock.now();
-  return {
-    taskId: ctx.app.deps.ids('task'),
-    reservationId: ctx.app.deps.ids('res'),
-    customerId: owner.customerId,
-    mode: 'live',
-    apiKeyId: owner.keyId,
-    maxConcurrency: null,
-    idempotencyKey: null,
-    fingerprint: null,
-    cost: BigInt(cost),
-    now,
-    expiresAt: new Date(now.getTime() + 600_000),
-    hardDeadline: new Date(now.getTime() + 3_600_000),
-    type: 'video',
-    model: 'test-model',
-    request: {},
-    ...extra,
-  };
+/** A reservation input as the task engine builds it (test/harness/tasks.ts), for `owner` at `cost`. */
+function reserveInput(owner: { customerId: string; keyId: string }, cost: number, extra: Omit<ReserveFor, 'customerId' | 'keyId' | 'cost'> = {}): ReserveInput {
+  return buildReserveInput(ctx.app, { ...owner, cost, ...extra });
 }
 
 function outcomes(results: PromiseSettledResult<{ outcome: string }>[]) {
