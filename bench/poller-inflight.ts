@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { parseConfig } from '../src/config/index.js';
 import { loadSecrets } from '../src/config/secrets.js';
@@ -23,6 +24,8 @@ import { createCustomer } from '../src/workflows/customers.js';
 import { creditWallet } from '../src/workflows/credits.js';
 import { createKey } from '../src/workflows/keys.js';
 import { createTask } from '../src/workflows/create-task.js';
+import type { Route } from '../src/modules/routing/router.js';
+import type { TaskRow } from '../src/modules/tasks/types.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
 import { startDashscopeMock } from '../test/mock-upstreams/dashscope/server.js';
 
@@ -35,6 +38,57 @@ const RUNNING_MS = 1500;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function spread(values: number[]): { p50: number; p90: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
+}
+
+/** One upstream call of a task as the worker made it: when the run began, when it asked and got the budget, when the answer came. */
+interface Call {
+  began: number;
+  asked: number;
+  sent: number;
+  answered: number;
+}
+
+/**
+ * Wraps the router so every create and status read is timed (the bench's diagnosis, not part of genrelay): how long
+ * each waited for the channel budget, and for the read that saw a task's completion, how its lag splits.
+ */
+function traceCalls(router: { routeFor: (task: TaskRow, group?: string) => Promise<Route | null>; routeOf: (task: TaskRow) => Promise<Route | null> }) {
+  const creates: Call[] = [];
+  const reads = new Map<string, Call[]>();
+  const timed = (route: Route, method: 'start' | 'status', call: Call): Route => {
+    const adapter = Object.create(route.adapter);
+    adapter[method] = async (...args: unknown[]) => {
+      call.sent = Date.now();
+      try {
+        return await (route.adapter[method] as (...given: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        call.answered = Date.now();
+      }
+    };
+    return { ...route, adapter, budget: async () => { call.asked = Date.now(); await route.budget(); } };
+  };
+  const routeFor = router.routeFor.bind(router);
+  const routeOf = router.routeOf.bind(router);
+  router.routeFor = async (task, group) => {
+    const call: Call = { began: Date.now(), asked: 0, sent: 0, answered: 0 };
+    const route = await routeFor(task, group);
+    if (!route) return route;
+    creates.push(call);
+    return timed(route, 'start', call);
+  };
+  router.routeOf = async (task) => {
+    const call: Call = { began: Date.now(), asked: 0, sent: 0, answered: 0 };
+    const route = await routeOf(task);
+    if (!route) return route;
+    reads.set(task.id, [...(reads.get(task.id) ?? []), call]);
+    return timed(route, 'status', call);
+  };
+  return { creates, reads };
 }
 
 async function main(): Promise<void> {
@@ -67,6 +121,26 @@ async function main(): Promise<void> {
   }
   const createMs = Date.now() - createStarted;
 
+  const trace = traceCalls(deps.router as never);
+  const timings: Record<string, number[]> = {};
+  const timeIt = (name: string, target: any, method: string) => {
+    const original = target[method].bind(target);
+    timings[name] = [];
+    target[method] = async (...args: unknown[]) => { const t0 = Date.now(); try { return await original(...args); } finally { timings[name]!.push(Date.now() - t0); } };
+  };
+  timeIt('fetchMedia', deps.safeFetch, 'fetchMedia');
+  timeIt('mediaStore', deps.media, 'store');
+  timeIt('settle', deps.wallet, 'settle');
+  timeIt('observe', deps.tasks, 'observe');
+  timeIt('markSubmitted', deps.tasks, 'markSubmitted');
+  timeIt('claimForPoll', deps.tasks, 'claimForPoll');
+  timeIt('claimForDispatch', deps.tasks, 'claimForDispatch');
+  timeIt('atVersion', deps.catalog, 'atVersion');
+  timeIt('routingSnapshot', deps.channels, 'routingSnapshot');
+  timeIt('report', deps.router, 'report');
+  timeIt('dbQuery', db, 'query');
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const workers = Array.from({ length: WORKERS }, () => new Worker(deps));
   const runStarted = Date.now();
   for (const worker of workers) worker.start();
@@ -78,9 +152,25 @@ async function main(): Promise<void> {
   }
   const runMs = Date.now() - runStarted;
   for (const worker of workers) await worker.stop();
+  loopDelay.disable();
 
-  const rows = await db.query<{ status: string; submitted_at: Date; completed_at: Date }>('SELECT status, submitted_at, completed_at FROM tasks');
+  const rows = await db.query<{ id: string; status: string; submitted_at: Date; completed_at: Date }>('SELECT id, status, submitted_at, completed_at FROM tasks');
   const lags = rows.rows.filter((row) => row.submitted_at).map((row) => row.completed_at.getTime() - row.submitted_at.getTime() - QUEUED_MS - RUNNING_MS).sort((a, b) => a - b);
+  // The lag of each task split at its last status read (the one that saw the completion): how late that read began
+  // after the upstream finished, how long it waited for the budget, the upstream answer, then download, store and settle.
+  const split = { began_late: [] as number[], budget_wait: [] as number[], upstream_answer: [] as number[], answer_to_commit: [] as number[] };
+  const readsPerTask: number[] = [];
+  for (const row of rows.rows) {
+    const calls = trace.reads.get(row.id) ?? [];
+    readsPerTask.push(calls.length);
+    const last = calls.at(-1);
+    if (!last || !row.submitted_at) continue;
+    const done = row.submitted_at.getTime() + QUEUED_MS + RUNNING_MS;
+    split.began_late.push(last.began - done);
+    split.budget_wait.push(last.sent - last.asked);
+    split.upstream_answer.push(last.answered - last.sent);
+    split.answer_to_commit.push(row.completed_at.getTime() - last.answered);
+  }
   const statuses: Record<string, number> = {};
   for (const row of rows.rows) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
   const floor = QUEUED_MS + RUNNING_MS;
@@ -89,6 +179,13 @@ async function main(): Promise<void> {
     run_ms: runMs, upstream_floor_ms: floor, run_over_floor_ratio: Number((runMs / floor).toFixed(2)),
     scheduling_lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) ?? 0 },
     upstream_status_requests: mock.control.stats.requests,
+    diagnosis: {
+      status_reads_per_task: spread(readsPerTask),
+      create_budget_wait_ms: spread(trace.creates.map((call) => call.sent - call.asked)),
+      last_read_ms: Object.fromEntries(Object.entries(split).map(([part, values]) => [part, spread(values)])),
+      timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, { n: v.length, ...spread(v) }])),
+      event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
+    },
   }, null, 2));
   await deps.close();
   await db.close();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { Command } from 'commander';
 import { ConfigError, parseConfig } from './config/index.js';
@@ -18,6 +18,7 @@ import { systemClock } from './lib/clock.js';
 import { createIdGenerator } from './lib/ids.js';
 import { AppError } from './lib/errors.js';
 import { Worker } from './worker/worker.js';
+import { packageRoot } from './lib/package-root.js';
 
 /** CLI entry: `genrelay serve | migrate | admin create | mock-upstreams`. Config is parsed once here; bad config exits with a clear message. */
 const program = new Command()
@@ -121,9 +122,11 @@ program
   .option('--stripe-webhook-url <url>', 'where the fake Stripe sends its signed events', 'http://127.0.0.1:8080/webhooks/stripe')
   .option('--stripe-webhook-secret <secret>', 'the fake Stripe\'s signing secret (genrelay\'s STRIPE_WEBHOOK_SECRET)')
   .action(async (options: { port: string; key?: string; queuedMs: string; runningMs: string; stripeWebhookUrl: string; stripeWebhookSecret?: string }) => {
-    // The mocks live with the tests; tsx runs them straight from TypeScript.
-    const { startAllMocks, FAMILY_BASE_PATHS, CHAIN_BASE_PATHS } = await import('../test/mock-upstreams/all.js');
-    const { DEFAULT_STRIPE_WEBHOOK_SECRET } = await import('../test/mock-upstreams/stripe/server.js');
+    // The mocks live with the tests, outside the server bundle; tsx loads them straight from TypeScript.
+    const { tsImport } = await import('tsx/esm/api');
+    const mock = (path: string) => tsImport(pathToFileURL(join(packageRoot(), 'test', 'mock-upstreams', path)).href, import.meta.url);
+    const { startAllMocks, FAMILY_BASE_PATHS, CHAIN_BASE_PATHS } = (await mock('all.ts')) as typeof import('../test/mock-upstreams/all.js');
+    const { DEFAULT_STRIPE_WEBHOOK_SECRET } = (await mock('stripe/server.ts')) as typeof import('../test/mock-upstreams/stripe/server.js');
     const stripeSecret = options.stripeWebhookSecret ?? DEFAULT_STRIPE_WEBHOOK_SECRET;
     const running = await startAllMocks(Number(options.port), {
       key: options.key ?? null,
@@ -143,7 +146,7 @@ program
  * package's own `dist/console` is built this way (a custom CONSOLE_DIR is the operator's to fill).
  */
 function buildConsoleIfMissing(consoleDir: string, logger: Logger): ChildProcess | null {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const root = packageRoot();
   const viteConfig = join(root, 'console', 'vite.config.ts');
   if (existsSync(join(consoleDir, 'admin', 'index.html')) || resolve(consoleDir) !== join(root, 'dist', 'console') || !existsSync(viteConfig)) return null;
   let vite: string;

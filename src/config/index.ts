@@ -1,6 +1,6 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseCidr } from '../lib/ip.js';
+import { packageRoot } from '../lib/package-root.js';
 import { parseDuration } from '../lib/time.js';
 import { assertValidPrefix } from '../lib/key-prefix.js';
 import { tronAddressHex } from '../providers/chains/transfer-log.js';
@@ -35,6 +35,8 @@ export interface Config {
   /** How often the workers look for due work, and how soon a running task is asked again. */
   workerIntervalMs: number;
   pollIntervalMs: number;
+  /** Tasks one worker dispatches at once, and tasks it polls at once (free slots are claimed as they free up). */
+  workerSlots: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
   leaseMs: number;
   /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
@@ -83,9 +85,6 @@ export interface Config {
   /** How often the chain watchers scan, and the Stripe reconciliation re-reads stale sessions. */
   chainScanIntervalMs: number;
 }
-
-/** The package root (src/config/ is two levels down), where `dist/console` is built. */
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export class ConfigError extends Error {
   constructor(variable: string, problem: string) {
@@ -224,6 +223,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     concurrencyRetryAfterSeconds: integer(env, 'CONCURRENCY_RETRY_AFTER_SECONDS', 5, 1, 3600),
     workerIntervalMs: integer(env, 'WORKER_INTERVAL_MS', 1000, 10, 60_000),
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
+    workerSlots: integer(env, 'WORKER_SLOTS', 100, 1, 10_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
@@ -233,7 +233,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     priceCurrency,
     creditsPerCurrencyUnit: integer(env, 'CREDITS_PER_CURRENCY_UNIT', 10_000, 1, 1_000_000_000),
     adminEmail,
-    consoleDir: resolve(text(env, 'CONSOLE_DIR') ?? resolve(PACKAGE_ROOT, 'dist', 'console')),
+    consoleDir: resolve(text(env, 'CONSOLE_DIR') ?? resolve(packageRoot(), 'dist', 'console')),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
     signupTestCredits: integer(env, 'SIGNUP_TEST_CREDITS', 50_000, 0, 1_000_000_000_000),

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/package-root.js';
 import type { Db } from './pool.js';
 
 /**
  * Plain numbered `.sql` migrations, identical on PGlite and PostgreSQL (D1). Each file runs in its own
  * transaction under an advisory lock, so several instances starting together apply each migration once.
  */
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 const LOCK_ID = 7_341_001;
 
 export interface Migration {
@@ -18,7 +17,7 @@ export interface Migration {
   checksum: string;
 }
 
-export function loadMigrations(directory = MIGRATIONS_DIR): Migration[] {
+export function loadMigrations(directory = join(packageRoot(), 'src', 'db', 'migrations')): Migration[] {
   return readdirSync(directory)
     .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
     .sort()
@@ -44,7 +43,17 @@ const EARLIER_CHECKSUMS: Record<number, readonly string[]> = {
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
 
-export async function migrate(db: Db, migrations = loadMigrations()): Promise<number[]> {
+/** The package's migrations, read once per process (the files do not change under a running process). */
+let known: Migration[] | undefined;
+function knownMigrations(): Migration[] {
+  known ??= loadMigrations();
+  return known;
+}
+
+export async function migrate(db: Db, migrations = knownMigrations()): Promise<number[]> {
+  // Every start runs this: when each migration is recorded with its current checksum, one read answers (no lock, no
+  // transaction per migration). Anything else (a new database, a pending or an edited migration) takes the path below.
+  if (await allRecorded(db, migrations)) return [];
   const applied: number[] = [];
   for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
@@ -76,13 +85,23 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
   return applied;
 }
 
-/** True when every known migration is applied (used by /readyz). */
-export async function migrationsApplied(db: Db, migrations = loadMigrations()): Promise<boolean> {
+/** The applied versions and their checksums; null before the first migration created the table. */
+async function recorded(db: Db): Promise<Map<number, string> | null> {
   const exists = await db.query<{ present: boolean }>(
     "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
   );
-  if (!exists.rows[0]?.present) return false;
-  const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
-  const versions = new Set(rows.rows.map((row) => row.version));
-  return migrations.every((migration) => versions.has(migration.version));
+  if (!exists.rows[0]?.present) return null;
+  const rows = await db.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+  return new Map(rows.rows.map((row) => [row.version, row.checksum]));
+}
+
+async function allRecorded(db: Db, migrations: Migration[]): Promise<boolean> {
+  const versions = await recorded(db);
+  return versions !== null && migrations.every((migration) => versions.get(migration.version) === migration.checksum);
+}
+
+/** True when every known migration is applied (used by /readyz). */
+export async function migrationsApplied(db: Db, migrations = knownMigrations()): Promise<boolean> {
+  const versions = await recorded(db);
+  return versions !== null && migrations.every((migration) => versions.has(migration.version));
 }

@@ -4,6 +4,8 @@ import { dispatchTask, pollTask, type RunTaskDeps } from '../workflows/run-task.
 import { sweep, type SweepDeps } from '../workflows/sweep.js';
 import { chainsConfigured, scanChains, type ChainWatchDeps } from '../workflows/chain-watch.js';
 import { reconcileStripe, type StripeReconcileDeps } from '../workflows/stripe-reconcile.js';
+import type { TaskRow } from '../modules/tasks/types.js';
+import { Slots } from './slots.js';
 
 /** The loops run the task, sweep, webhook and chain-watch workflows; nothing else. */
 export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWatchDeps & StripeReconcileDeps;
@@ -14,11 +16,11 @@ export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWa
  * poll at most every second and are also woken in-process right after a task is created or resolved.
  * `*Once` methods run one round and are what tests drive with a manual clock.
  *
- * The webhook loop does not wait for deliveries: it claims into free slots and returns, each delivery runs on its
- * own, and a finished one wakes the loop to claim again (workflows/deliver-webhooks.ts, issue 8).
+ * No loop waits for the work it claims: the dispatcher and the poller claim tasks into free slots (`Slots`, at most
+ * `config.workerSlots` each per worker), every task runs on its own, and a finished one wakes its loop to claim again
+ * (issue 14); the webhook sender does the same with its deliveries (workflows/deliver-webhooks.ts, issue 8). A slow
+ * task holds only its own slot.
  */
-/** Tasks claimed per dispatch or poll round (100: with 10,000 in flight, rounds of 20 were the limit — bench:poller). */
-const BATCH = 100;
 
 interface Loop {
   name: string;
@@ -36,13 +38,33 @@ export class Worker {
   private readonly inflight = new Set<Promise<unknown>>();
   /** The webhook sender: its deliveries, leases and heartbeat. */
   readonly webhooks: WebhookSender;
+  /** Tasks being dispatched (each under its lease, T2) and tasks being polled (next check pushed a lease ahead). */
+  readonly dispatching: Slots<TaskRow>;
+  readonly polling: Slots<TaskRow>;
 
   constructor(private readonly deps: WorkerDeps) {
     const interval = deps.config.workerIntervalMs;
     this.webhooks = new WebhookSender(deps, { owner: this.owner, onSlotFree: () => this.wake('webhooks') });
+    const failed = (error: unknown, task: TaskRow) => this.deps.logger.error({ err: error, taskId: task.id }, 'worker task failed');
+    this.dispatching = new Slots<TaskRow>({
+      slots: deps.config.workerSlots,
+      claim: (limit) => this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), limit),
+      run: (task) => dispatchTask(this.deps, task, this.owner),
+      key: (task) => task.id,
+      onError: failed,
+      onSlotFree: () => this.wake('dispatcher'),
+    });
+    this.polling = new Slots<TaskRow>({
+      slots: deps.config.workerSlots,
+      claim: (limit) => this.deps.tasks.claimForPoll(this.deps.clock.now(), limit),
+      run: (task) => pollTask(this.deps, task),
+      key: (task) => task.id,
+      onError: failed,
+      onSlotFree: () => this.wake('poller'),
+    });
     this.loops = [
-      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatchOnce(), timer: null, running: null, again: false },
-      { name: 'poller', intervalMs: interval, run: () => this.pollOnce(), timer: null, running: null, again: false },
+      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatching.pump(), timer: null, running: null, again: false },
+      { name: 'poller', intervalMs: interval, run: () => this.polling.pump(), timer: null, running: null, again: false },
       { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false },
       { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
       { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false },
@@ -50,17 +72,14 @@ export class Worker {
     ];
   }
 
-  /** Claims and dispatches due queued tasks; returns how many it claimed. */
-  async dispatchOnce(): Promise<number> {
-    const tasks = await this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), BATCH);
-    await Promise.all(tasks.map((task) => this.track(dispatchTask(this.deps, task, this.owner))));
-    return tasks.length;
+  /** One round: claims due queued tasks into free dispatch slots, dispatches them and waits for those; returns how many. */
+  dispatchOnce(): Promise<number> {
+    return this.dispatching.once();
   }
 
-  async pollOnce(): Promise<number> {
-    const tasks = await this.deps.tasks.claimForPoll(this.deps.clock.now(), BATCH);
-    await Promise.all(tasks.map((task) => this.track(pollTask(this.deps, task))));
-    return tasks.length;
+  /** One round: claims due submitted/running tasks into free poll slots, polls them and waits for those. */
+  pollOnce(): Promise<number> {
+    return this.polling.once();
   }
 
   /** Claims due webhook deliveries into free slots and waits for the ones it started. */
@@ -152,7 +171,7 @@ export class Worker {
     for (const loop of this.loops) if (loop.timer) clearTimeout(loop.timer);
     await Promise.all(this.loops.map((loop) => loop.running));
     await Promise.all([...this.inflight]);
-    await this.webhooks.idle();
+    await Promise.all([this.dispatching.idle(), this.polling.idle(), this.webhooks.idle()]);
     await this.webhooks.close();
   }
 }

@@ -138,10 +138,15 @@ describe('operator API for channels and accounts', () => {
     const rotated = await ctx.app.request('PATCH', `/api/accounts/${account.body.id}`, { operator: true, body: { credential: 'another-secret' } });
     expect(rotated.status).toBe(200);
     expect(rotated.text).not.toContain('another-secret');
+    // Opened credentials are remembered per sealed value: the rotated one is what requests use from now on.
+    const sealed = async () => (await ctx.app.deps.db.query<any>('SELECT * FROM upstream_credentials WHERE id = $1', [account.body.id])).rows[0];
+    expect(ctx.app.deps.channels.secretOf(await sealed())).toBe('another-secret');
+    await ctx.app.request('PATCH', `/api/accounts/${account.body.id}`, { operator: true, body: { credential: 'super-secret-upstream-key' } });
+    expect(ctx.app.deps.channels.secretOf(await sealed())).toBe('super-secret-upstream-key');
     const disabled = await ctx.app.request('PATCH', `/api/admin/channels/${created.body.id}`, { operator: true, body: { enabled: false } });
     expect(disabled.body.enabled).toBe(false);
     const audit = await ctx.app.request('GET', `/api/admin/audit?target_id=${account.body.id}`, { operator: true });
-    expect(audit.body.data.map((row: any) => row.action).sort()).toEqual(['account.create', 'account.rotate']);
+    expect(audit.body.data.map((row: any) => row.action).sort()).toEqual(['account.create', 'account.rotate', 'account.rotate']);
     expect(audit.text).not.toContain('secret');
   });
 });

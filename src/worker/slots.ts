@@ -1,0 +1,80 @@
+/**
+ * A bounded set of slots for one kind of claimed work (dispatch or poll; the webhook sender has its own with leases
+ * and fairness caps, workflows/deliver-webhooks.ts). The owner claims only as many rows as there are free slots,
+ * every claimed row runs as its own promise, and a finished one frees its slot and calls `onSlotFree`, so the claim
+ * loop runs again at once instead of waiting for the slowest row of a round (issue 14).
+ */
+export interface SlotsOptions<T> {
+  slots: number;
+  /** Claims at most `limit` due rows (FOR UPDATE SKIP LOCKED with a lease or a pushed next_action_at: T2). */
+  claim: (limit: number) => Promise<T[]>;
+  run: (item: T) => Promise<unknown>;
+  key: (item: T) => string;
+  /** Called with the row when `run` throws: the row's lease or next_action_at brings it back (T6). */
+  onError: (error: unknown, item: T) => void;
+  /** Called whenever a row finishes and its slot is free again. */
+  onSlotFree: () => void;
+}
+
+export class Slots<T> {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private claiming: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: SlotsOptions<T>) {}
+
+  /** Rows this process is working on right now. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Claims as many rows as there are free slots and starts them; returns how many it started, without waiting. */
+  async pump(): Promise<number> {
+    return (await this.claimAndStart()).length;
+  }
+
+  /** One round (tests, `drain()`): claims like `pump` and waits for the rows it started. */
+  async once(): Promise<number> {
+    const started = await this.claimAndStart();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Waits until nothing is in flight (graceful stop). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
+  }
+
+  /** Claims run one at a time in a process, so free slots are counted once. */
+  private claimAndStart(): Promise<Promise<void>[]> {
+    const run = this.claiming.then(async () => {
+      const free = this.options.slots - this.inflight.size;
+      if (free <= 0) return [];
+      const rows = await this.options.claim(free);
+      const started: Promise<void>[] = [];
+      for (const row of rows) {
+        // A row still running here whose claim ran out (a poll or dispatch slower than the lease) was claimed again
+        // by this process: the run in flight keeps it; a second one would repeat its upstream call.
+        if (!this.inflight.has(this.options.key(row))) started.push(this.launch(row));
+      }
+      return started;
+    });
+    this.claiming = run.catch(() => {});
+    return run;
+  }
+
+  private launch(row: T): Promise<void> {
+    const key = this.options.key(row);
+    const done = Promise.resolve()
+      .then(() => this.options.run(row))
+      .then(
+        () => {},
+        (error) => this.options.onError(error, row),
+      )
+      .finally(() => {
+        this.inflight.delete(key);
+        this.options.onSlotFree();
+      });
+    this.inflight.set(key, done);
+    return done;
+  }
+}
