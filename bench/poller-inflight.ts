@@ -180,6 +180,7 @@ async function main(): Promise<void> {
     scheduling_lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) ?? 0 },
     upstream_status_requests: mock.control.stats.requests,
     diagnosis: {
+      all_submitted_after_ms: Math.max(...rows.rows.map((row) => row.submitted_at?.getTime() ?? 0)) - runStarted,
       status_reads_per_task: spread(readsPerTask),
       create_budget_wait_ms: spread(trace.creates.map((call) => call.sent - call.asked)),
       last_read_ms: Object.fromEntries(Object.entries(split).map(([part, values]) => [part, spread(values)])),

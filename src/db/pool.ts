@@ -46,6 +46,24 @@ const types = {
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
+ * Hot statements PostgreSQL parses once per connection instead of on every call (issue 14: the parse was a tenth of a
+ * millisecond of server time on each billing statement). A module declares one with `prepared(name, text)` and passes
+ * the returned text to `query` as usual; the pool recognises it. Only fixed texts belong here: each name is one
+ * prepared statement on every pooled connection. The embedded engine has one session and no use for it.
+ */
+const PREPARED = new Map<string, string>();
+
+export function prepared(name: string, text: string): string {
+  const known = PREPARED.get(text);
+  if (known !== undefined && known !== name) throw new Error(`statement already prepared as ${known}`);
+  for (const [other, otherName] of PREPARED) {
+    if (otherName === name && other !== text) throw new Error(`prepared statement name ${name} is taken by another text`);
+  }
+  PREPARED.set(text, name);
+  return text;
+}
+
+/**
  * The embedded engine's start parameters: PGlite's own, with a 32 MB buffer cache instead of initdb's 128 MB (issue
  * 14). The buffers live in the process's WebAssembly memory, which never shrinks; pages beyond them are read back
  * through the operating system's file cache. This takes about 110 MB off the resident size and a third off the warm
@@ -138,7 +156,8 @@ function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.
   return {
     engine,
     async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
-      const result = await pool.query<Row>(text, values);
+      const name = PREPARED.get(text);
+      const result = name === undefined ? await pool.query<Row>(text, values) : await pool.query<Row>({ name, text, values });
       noteStatement(text);
       return result;
     },

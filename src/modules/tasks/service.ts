@@ -151,13 +151,17 @@ export class TaskService {
     await this.db.query('UPDATE tasks SET upstream_error = $2 WHERE id = $1', [id, JSON.stringify(upstreamError)]);
   }
 
-  /** Claims submitted/running tasks due for a status check by pushing their next check a lease ahead. */
-  async claimForPoll(now: Date, limit: number): Promise<TaskRow[]> {
-    const result = await this.db.query<TaskRow>(
+  /**
+   * Claims submitted/running tasks due for a status check, most overdue first, by pushing their next check a lease
+   * ahead. Each row also carries `due_at`, the check time it was claimed at (how far behind the poller is).
+   */
+  async claimForPoll(now: Date, limit: number): Promise<Array<TaskRow & { due_at: Date }>> {
+    const result = await this.db.query<TaskRow & { due_at: Date }>(
       `UPDATE tasks SET next_action_at = $2
-        WHERE id IN (SELECT id FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
-                      ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING *`,
+         FROM (SELECT id, next_action_at AS due_at FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
+                ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+        WHERE tasks.id = due.id
+        RETURNING tasks.*, due.due_at`,
       [now, new Date(now.getTime() + this.leaseMs), limit],
     );
     return result.rows;

@@ -1,4 +1,4 @@
-import { sqlState, type Queryable } from '../../db/pool.js';
+import { prepared, sqlState, type Queryable } from '../../db/pool.js';
 import type { GroupRunner } from '../../db/group-commit.js';
 import { AppError } from '../../lib/errors.js';
 import type { TaskRow } from '../tasks/types.js';
@@ -64,7 +64,7 @@ export function reserveRunner(db: Queryable): GroupRunner<ReserveInput, ReserveR
         face: input.face ?? 'native', callback_url: input.callbackUrl ?? null, metadata: input.metadata ?? null,
         price_version: input.priceVersion ?? null, price_percent: input.pricePercent ?? null,
       }));
-      const result = await retrying(() => db.query<ReserveResult>('SELECT item, outcome, task FROM gr_reserve_group($1::jsonb)', [JSON.stringify(items)]));
+      const result = await retrying(() => db.query<ReserveResult>(RESERVE_GROUP, [JSON.stringify(items)]));
       const rows: ReserveRow[] = new Array(inputs.length);
       for (const row of result.rows) {
         rows[Number(row.item) - 1] = row.task
@@ -77,6 +77,12 @@ export function reserveRunner(db: Queryable): GroupRunner<ReserveInput, ReserveR
   };
 }
 
+// The billing statements every request makes, parsed once per connection on PostgreSQL (db/pool.ts `prepared`).
+const RESERVE_GROUP = prepared('gr_reserve_group', 'SELECT item, outcome, task FROM gr_reserve_group($1::jsonb)');
+const CREATE_TASK = prepared('gr_create_task',
+  'SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)');
+const RESOLVE_GROUP = prepared('gr_resolve_group', 'SELECT item, outcome, charged, overage FROM gr_resolve_group($1::jsonb)');
+
 type ReserveResult = { item: number; outcome: ReserveRow['outcome']; task: Record<string, unknown> | null };
 
 /**
@@ -86,7 +92,7 @@ type ReserveResult = { item: number; outcome: ReserveRow['outcome']; task: Recor
 async function reserveOne(db: Queryable, input: ReserveInput): Promise<ReserveRow> {
   try {
     const result = await retrying(() => db.query<TaskRow>(
-      'SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)',
+      CREATE_TASK,
       [
         input.taskId, input.customerId, input.mode, input.apiKeyId, input.maxConcurrency, input.idempotencyKey,
         input.fingerprint, input.cost, input.now, input.expiresAt, input.hardDeadline, input.type, input.model,
@@ -134,8 +140,7 @@ export function resolveRunner(db: Queryable): GroupRunner<ResolveItem, ResolveRe
         route_provider: input.route?.provider ?? null, route_channel: input.route?.channelId ?? null,
         route_credential: input.route?.credentialId ?? null, route_tried: input.route?.triedChannels ?? null,
       }));
-      const result = await retrying(() => db.query<ResolveResult & { item: number }>(
-        'SELECT item, outcome, charged, overage FROM gr_resolve_group($1::jsonb)', [JSON.stringify(items)]));
+      const result = await retrying(() => db.query<ResolveResult & { item: number }>(RESOLVE_GROUP, [JSON.stringify(items)]));
       const rows: ResolveResult[] = new Array(inputs.length);
       for (const row of result.rows) rows[Number(row.item) - 1] = { outcome: row.outcome, charged: row.charged, overage: row.overage };
       return rows;
