@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { parseConfig } from '../src/config/index.js';
 import { loadSecrets } from '../src/config/secrets.js';
@@ -141,7 +141,10 @@ async function main(): Promise<void> {
   timeIt('dbQuery', db, 'query');
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  const workers = Array.from({ length: WORKERS }, () => new Worker(deps));
+  const WorkerClass: typeof Worker = process.env.BENCH_WORKER ? (await import(process.env.BENCH_WORKER)).Worker : Worker; // TEMP A/B
+  const workers = Array.from({ length: WORKERS }, () => new WorkerClass(deps));
+  const cpuStarted = process.cpuUsage();
+  const eluStarted = performance.eventLoopUtilization();
   const runStarted = Date.now();
   for (const worker of workers) worker.start();
   for (;;) {
@@ -151,6 +154,8 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const runMs = Date.now() - runStarted;
+  const cpu = process.cpuUsage(cpuStarted);
+  const elu = performance.eventLoopUtilization(eluStarted);
   for (const worker of workers) await worker.stop();
   loopDelay.disable();
 
@@ -185,6 +190,8 @@ async function main(): Promise<void> {
       create_budget_wait_ms: spread(trace.creates.map((call) => call.sent - call.asked)),
       last_read_ms: Object.fromEntries(Object.entries(split).map(([part, values]) => [part, spread(values)])),
       timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, { n: v.length, ...spread(v) }])),
+      process_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      event_loop_utilization: Number(elu.utilization.toFixed(2)),
       event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
     },
   }, null, 2));

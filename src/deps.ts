@@ -10,7 +10,7 @@ import { migrate } from './db/migrate.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createIdGenerator, type IdGenerator } from './lib/ids.js';
 import { parseCidr, type Cidr } from './lib/ip.js';
-import { Metrics } from './lib/metrics.js';
+import { Metrics, type LabelledCounter } from './lib/metrics.js';
 import { AuditLog } from './modules/audit/service.js';
 import { CustomerService } from './modules/customers/service.js';
 import { Authenticator } from './modules/keys/authenticator.js';
@@ -94,6 +94,19 @@ export function createLogger(config: Config): Logger {
   });
 }
 
+/** The wallet's group commit, per kind: statements sent, requests they carried, groups that fell back to one by one. */
+function groupCommitCounters(wallet: WalletService): LabelledCounter[] {
+  const kinds = [['reserve', wallet.reserveGroups.stats], ['resolve', wallet.resolveGroups.stats]] as const;
+  const counter = (name: string, help: string, field: 'groups' | 'items' | 'fallbacks'): LabelledCounter => ({
+    name, help, values: kinds.map(([kind, stats]) => ({ labels: { kind }, value: stats[field] })),
+  });
+  return [
+    counter('genrelay_group_commit_groups_total', 'Billing statements sent by group commit (one transaction each)', 'groups'),
+    counter('genrelay_group_commit_items_total', 'Reservations or resolutions carried by those statements', 'items'),
+    counter('genrelay_group_commit_fallbacks_total', 'Groups whose statement failed and whose items then ran one by one', 'fallbacks'),
+  ];
+}
+
 export async function buildDeps(config: Readonly<Config>, secrets: Secrets, overrides: DepsOverrides = {}): Promise<Deps> {
   const logger = overrides.logger ?? createLogger(config);
   const clock = overrides.clock ?? systemClock;
@@ -101,6 +114,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const db = overrides.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   if (!overrides.skipMigrations) await migrate(db);
   const metrics = new Metrics();
+  const wallet = new WalletService(db, ids);
+  metrics.collect(() => groupCommitCounters(wallet));
   const keys = new KeyService(db, ids, config.apiKeyPrefix);
   const keyCache = new KeyCache(clock, config.keyCacheTtlMs, config.keyCacheSize);
   const invalidation = await buildInvalidation(db, logger);
@@ -145,7 +160,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     audit: new AuditLog(db),
     customers,
     keys,
-    wallet: new WalletService(db, ids),
+    wallet,
     keyCache,
     invalidation,
     lastUsed,

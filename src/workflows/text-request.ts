@@ -147,8 +147,9 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   }
   if (!result.stream) {
     const body = rewrite(result.body, task, model);
-    const text = JSON.stringify((result.body as { choices?: unknown }).choices ?? '');
-    await settle(deps, task, model, result.usage ?? counted(model, promptBytes, text.length), outcome.route);
+    // The answer's text is measured only when the upstream reported no usage.
+    const usage = result.usage ?? counted(model, promptBytes, JSON.stringify((result.body as { choices?: unknown }).choices ?? '').length);
+    await settle(deps, task, model, usage, outcome.route);
     return { stream: false, body: model.type === 'embedding' ? { ...result.body, model: model.id } : body };
   }
   const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;

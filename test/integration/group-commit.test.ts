@@ -117,6 +117,13 @@ describe('reservation groups', () => {
     expect(after.items - before.items).toBe(100);
     expect(after.groups - before.groups).toBeLessThan(100);
     expect(after.fallbacks).toBe(before.fallbacks);
+    // The same counts on /metrics, per kind.
+    const metrics = (await ctx.app.request('GET', '/metrics')).text;
+    const metric = (name: string) => Number(new RegExp(`^${name}\\{kind="reserve"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(metric('genrelay_group_commit_items_total')).toBe(ctx.app.deps.wallet.reserveGroups.stats.items);
+    expect(metric('genrelay_group_commit_groups_total')).toBe(ctx.app.deps.wallet.reserveGroups.stats.groups);
+    expect(metric('genrelay_group_commit_fallbacks_total')).toBe(ctx.app.deps.wallet.reserveGroups.stats.fallbacks);
+    expect(metrics).toMatch(/^genrelay_group_commit_items_total\{kind="resolve"\} \d+$/m);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 1000, reserved: 1000, available: 0 });
     expect(await inflight(owner.keyId)).toBe(10);
     expect(await countRows('tasks WHERE customer_id = $1', [owner.customerId])).toBe(10);
