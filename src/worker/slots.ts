@@ -6,8 +6,11 @@
  */
 export interface SlotsOptions<T> {
   slots: number;
-  /** Claims at most `limit` due rows (FOR UPDATE SKIP LOCKED with a lease or a pushed next_action_at: T2). */
-  claim: (limit: number) => Promise<T[]>;
+  /**
+   * Claims at most `limit` due rows (FOR UPDATE SKIP LOCKED with a lease or a pushed next_action_at: T2), leaving out
+   * `busy`, the keys of the rows running here.
+   */
+  claim: (limit: number, busy: string[]) => Promise<T[]>;
   run: (item: T) => Promise<unknown>;
   key: (item: T) => string;
   /** Called with the row when `run` throws: the row's lease or next_action_at brings it back (T6). */
@@ -49,14 +52,10 @@ export class Slots<T> {
     const run = this.claiming.then(async () => {
       const free = this.options.slots - this.inflight.size;
       if (free <= 0) return [];
-      const rows = await this.options.claim(free);
-      const started: Promise<void>[] = [];
-      for (const row of rows) {
-        // A row still running here whose claim ran out (a poll or dispatch slower than the lease) was claimed again
-        // by this process: the run in flight keeps it; a second one would repeat its upstream call.
-        if (!this.inflight.has(this.options.key(row))) started.push(this.launch(row));
-      }
-      return started;
+      const rows = await this.options.claim(free, [...this.inflight.keys()]);
+      // The claim leaves out the rows running here (a dispatch or check slower than its claim is not started twice
+      // by this process); the filter only guards a claim that did not.
+      return rows.filter((row) => !this.inflight.has(this.options.key(row))).map((row) => this.launch(row));
     });
     this.claiming = run.catch(() => {});
     return run;

@@ -22,12 +22,6 @@ export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWa
  * task holds only its own slot.
  */
 
-/**
- * How far past their due time status checks may wait (beyond the loop interval) before the dispatcher stops starting
- * new tasks until the poller has caught up.
- */
-const POLLER_BEHIND_MS = 250;
-
 interface Loop {
   name: string;
   intervalMs: number;
@@ -42,9 +36,6 @@ export class Worker {
   private readonly loops: Loop[];
   private stopped = true;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** How overdue the poller's last claim was when due checks were left over (0: it took every due check). */
-  private pollerLateMs = 0;
-  private dispatchHeld = false;
   /** The webhook sender: its deliveries, leases and heartbeat. */
   readonly webhooks: WebhookSender;
   /** Tasks being dispatched (each under its lease, T2) and tasks being polled (next check pushed a lease ahead). */
@@ -57,7 +48,7 @@ export class Worker {
     const failed = (error: unknown, task: TaskRow) => this.deps.logger.error({ err: error, taskId: task.id }, 'worker task failed');
     this.dispatching = new Slots<TaskRow>({
       slots: deps.config.workerSlots,
-      claim: (limit) => this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), limit),
+      claim: (limit, busy) => this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), limit, busy),
       run: (task) => dispatchTask(this.deps, task, this.owner),
       key: (task) => task.id,
       onError: failed,
@@ -65,44 +56,20 @@ export class Worker {
     });
     this.polling = new Slots<TaskRow>({
       slots: deps.config.workerSlots,
-      claim: (limit) => this.claimPolls(limit),
+      claim: (limit, busy) => this.deps.tasks.claimForPoll(this.deps.clock.now(), limit, busy),
       run: (task) => pollTask(this.deps, task),
       key: (task) => task.id,
       onError: failed,
       onSlotFree: () => this.wake('poller'),
     });
     this.loops = [
-      { name: 'dispatcher', intervalMs: interval, run: () => this.pumpDispatch(), timer: null, running: null, again: false },
+      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatching.pump(), timer: null, running: null, again: false },
       { name: 'poller', intervalMs: interval, run: () => this.polling.pump(), timer: null, running: null, again: false },
       { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false },
       { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
       { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false },
       ...(chainsConfigured(deps.config) ? [{ name: 'chains', intervalMs: deps.config.chainScanIntervalMs, run: async () => (await this.scanChainsOnce()).filter((report) => report.more).length, timer: null, running: null, again: false }] : []),
     ];
-  }
-
-  /**
-   * The dispatcher's loop starts new tasks only while the poller keeps up with the ones already upstream: a completion
-   * is noticed by a status check, and every task dispatched while checks are overdue only makes them later (issue 14).
-   * Held back, it is woken by the poll claim that finds the poller caught up again.
-   */
-  private pumpDispatch(): Promise<number> {
-    this.dispatchHeld = this.pollerLateMs > this.deps.config.workerIntervalMs + POLLER_BEHIND_MS;
-    return this.dispatchHeld ? Promise.resolve(0) : this.dispatching.pump();
-  }
-
-  /** Claims due status checks, and records how overdue they were when the claim could not take all of them. */
-  private async claimPolls(limit: number): Promise<TaskRow[]> {
-    const now = this.deps.clock.now().getTime();
-    let rows: Array<TaskRow & { due_at: Date }> = [];
-    try {
-      rows = await this.deps.tasks.claimForPoll(new Date(now), limit);
-    } finally {
-      const oldest = Math.min(...rows.map((row) => new Date(row.due_at).getTime()));
-      this.pollerLateMs = rows.length === limit ? now - oldest : 0;
-      if (this.dispatchHeld && this.pollerLateMs <= this.deps.config.workerIntervalMs + POLLER_BEHIND_MS) this.wake('dispatcher');
-    }
-    return rows;
   }
 
   /** One round: claims due queued tasks into free dispatch slots, dispatches them and waits for those; returns how many. */

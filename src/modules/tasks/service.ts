@@ -87,17 +87,21 @@ export class TaskService {
     return result.rows;
   }
 
-  /** T2: claim due queued tasks, and dispatching ones whose lease expired (T6), for this worker. */
-  async claimForDispatch(owner: string, now: Date, limit: number): Promise<TaskRow[]> {
+  /**
+   * T2: claim due queued tasks, and dispatching ones whose lease expired (T6), for this worker. `busy` are tasks this
+   * worker is still dispatching: a lease of its own that ran out is not taken again by itself (another worker may).
+   */
+  async claimForDispatch(owner: string, now: Date, limit: number, busy: string[] = []): Promise<TaskRow[]> {
     const result = await this.db.query<TaskRow>(
       `UPDATE tasks SET status = 'dispatching', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                         next_action_at = $2, updated_at = $3
         WHERE id IN (SELECT id FROM tasks
                       WHERE ((status = 'queued' AND next_action_at <= $3)
                           OR (status = 'dispatching' AND lease_until < $3 AND type IN ('video', 'image', 'music')))
+                        AND id <> ALL($5::text[])
                       ORDER BY next_action_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [owner, new Date(now.getTime() + this.leaseMs), now, limit],
+      [owner, new Date(now.getTime() + this.leaseMs), now, limit, busy],
     );
     return result.rows;
   }
@@ -152,17 +156,17 @@ export class TaskService {
   }
 
   /**
-   * Claims submitted/running tasks due for a status check, most overdue first, by pushing their next check a lease
-   * ahead. Each row also carries `due_at`, the check time it was claimed at (how far behind the poller is).
+   * Claims submitted/running tasks due for a status check by pushing their next check a lease ahead; `busy` are tasks
+   * this worker is still checking (a check slower than the lease is not started twice by the same worker).
    */
-  async claimForPoll(now: Date, limit: number): Promise<Array<TaskRow & { due_at: Date }>> {
-    const result = await this.db.query<TaskRow & { due_at: Date }>(
+  async claimForPoll(now: Date, limit: number, busy: string[] = []): Promise<TaskRow[]> {
+    const result = await this.db.query<TaskRow>(
       `UPDATE tasks SET next_action_at = $2
-         FROM (SELECT id, next_action_at AS due_at FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
-                ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
-        WHERE tasks.id = due.id
-        RETURNING tasks.*, due.due_at`,
-      [now, new Date(now.getTime() + this.leaseMs), limit],
+        WHERE id IN (SELECT id FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
+                        AND id <> ALL($4::text[])
+                      ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [now, new Date(now.getTime() + this.leaseMs), limit, busy],
     );
     return result.rows;
   }
