@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createMailer, type Mailer } from './modules/mail/mailer.js';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.js';
@@ -123,8 +123,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     change.kind === 'key' ? keyCache.evictHash(change.hash) : keyCache.evictCustomer(change.customerId),
   );
   const lastUsed = new LastUsedTracker(clock, (entries) => keys.touch(entries));
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : null;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
   const trustedProxies = config.trustedProxies.map((cidr) => parseCidr(cidr)!);
   const secretBox = new SecretBox(secrets.masterKey);
   const safeFetch = overrides.safeFetch ?? createSafeFetch({
@@ -194,6 +193,14 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
       if (!overrides.db) await db.close();
     },
   };
+}
+
+/** The limiter's Redis client; ioredis is loaded only when REDIS_URL is set (most installs start without it). */
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  const { Redis: Client } = await import('ioredis');
+  const redis = new Client(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+  return redis;
 }
 
 async function buildInvalidation(db: Db, logger: Logger): Promise<KeyInvalidation> {

@@ -1,3 +1,5 @@
+// First: starts compiling PGlite's WebAssembly in the background while the rest of the server loads.
+import './db/pglite-early.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import type pg from 'pg';
 import { noteCommit, noteStatement } from './commit-tracker.js';
+import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
  * The one database handle (SEMANTICS D1–D3). Embedded mode is one PGlite instance (one session, every query and
@@ -36,12 +37,14 @@ export interface DbOptions {
 }
 
 // int8 comes back as BigInt on both engines (D7); everything else keeps node-postgres' parsers.
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20) return (value: string) => BigInt(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
+function bigintTypes(postgres: typeof pg) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === 20) return (value: string) => BigInt(value);
+      return postgres.types.getTypeParser(oid, format);
+    },
+  };
+}
 
 const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -64,23 +67,28 @@ export function prepared(name: string, text: string): string {
 }
 
 /**
- * The embedded engine's start parameters: PGlite's own, with a 32 MB buffer cache instead of initdb's 128 MB (issue
- * 14). The buffers live in the process's WebAssembly memory, which never shrinks; pages beyond them are read back
- * through the operating system's file cache. This takes about 110 MB off the resident size and a third off the warm
- * start (bench/embedded-footprint.ts).
+ * The embedded engine's start parameters: PGlite's own, with a 16 MB buffer cache instead of initdb's 128 MB (issue
+ * 14). The buffers live in the process's WebAssembly memory, which never shrinks, and PostgreSQL zeroes all of its
+ * shared memory when it starts (in WebAssembly, about 4 ms per MB); pages beyond them are read back through the
+ * operating system's file cache. Against 128 MB this takes about 130 MB off the resident size and a third off the
+ * warm start; against 32 MB, 18 MB and 60 ms, with no lower task creation rate at 10,000 tasks
+ * (bench/embedded-footprint.ts).
  */
-const EMBEDDED_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+const EMBEDDED_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 const openedEmbedded = new WeakSet<PGlite>();
 
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
+    // node-postgres is loaded only for PostgreSQL: the embedded default starts without it.
+    const { default: postgres } = await import('pg');
+    const types = bigintTypes(postgres);
+    const pool = new postgres.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 20,
       types,
     } as pg.PoolConfig);
     return wrapPool('postgres', pool, async () => {
-      const client = new pg.Client({ connectionString: options.databaseUrl!, types } as pg.ClientConfig);
+      const client = new postgres.Client({ connectionString: options.databaseUrl!, types } as pg.ClientConfig);
       await client.connect();
       return client;
     });
@@ -90,7 +98,8 @@ export async function openDb(options: DbOptions): Promise<Db> {
     lite = await PGlite.create({ loadDataDir: options.pgliteDump, startParams: EMBEDDED_START_PARAMS });
   } else {
     mkdirSync(options.dataDir, { recursive: true });
-    lite = await PGlite.create(`${options.dataDir}/pglite`, { startParams: EMBEDDED_START_PARAMS });
+    const pgliteWasmModule = await takeEarlyPgliteModule();
+    lite = await PGlite.create(`${options.dataDir}/pglite`, { startParams: EMBEDDED_START_PARAMS, ...(pgliteWasmModule ? { pgliteWasmModule } : {}) });
   }
   return embeddedDb(lite, async () => lite.close());
 }

@@ -78,10 +78,10 @@ describe('the launcher and the server bundle', () => {
     expect(launch()).toEqual({ from: '/src/main.ts', word: 'three' });
     rmSync(join(scratch, 'dist'));
 
-    // A bundle may hold only src/: an import from elsewhere fails the build, which writes nothing.
+    // A bundle may hold only src/ and installed packages: an import from elsewhere fails the build, which writes nothing.
     write('src/main.ts', "import { word } from '../outside.js';\nconsole.log(JSON.stringify({ from: import.meta.url, word }));\n");
     write('outside.ts', "export const word: string = 'outside';\n");
-    await expect(buildBundle(scratch, { logLevel: 'silent' })).rejects.toThrow(/takes only src\/; it would take outside\.ts/);
+    await expect(buildBundle(scratch, { logLevel: 'silent' })).rejects.toThrow(/takes only src\/ and packages; it would take outside\.ts/);
     expect(existsSync(join(scratch, 'dist'))).toBe(false);
     expect(launch()).toEqual({ from: '/src/main.ts', word: 'outside' });
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { embeddedDb, openDb, type Db } from '../../src/db/pool.js';
-import { migrate, migrationsApplied } from '../../src/db/migrate.js';
+import { loadMigrations, migrate, migrationsApplied } from '../../src/db/migrate.js';
 import { adminQuery, databaseUrl } from '../harness/databases.js';
 
 /** One set of migrations, identical on both engines (SEMANTICS D1, D2; checklist C39). */
@@ -63,6 +63,37 @@ describe('migrations', () => {
       expect((await db.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = 1')).rows[0]!.checksum).toBe(current);
       await db.query("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2");
       await expect(migrate(db)).rejects.toThrow(/migration 2_hold_functions was changed after it was applied/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('an up-to-date database is checked with plain reads (no transaction, no lock); a pending migration still applies', async () => {
+    const lite = await PGlite.create();
+    const db = embeddedDb(lite, () => lite.close());
+    const statements: string[] = [];
+    let transactions = 0;
+    const watched: Db = {
+      ...db,
+      query: (text, values) => (statements.push(text), db.query(text, values)),
+      transaction: (work) => ((transactions += 1), db.transaction(work)),
+    };
+    try {
+      const applied = await migrate(watched);
+      expect(transactions).toBe(applied.length);
+      statements.length = 0;
+      transactions = 0;
+      expect(await migrate(watched)).toEqual([]);
+      expect(transactions).toBe(0);
+      expect(statements).toHaveLength(2);
+      expect(statements.join('\n')).not.toMatch(/advisory|INSERT|UPDATE/);
+      // A release with one more migration: the database is behind, so the locked per-file path applies it.
+      const next = { version: 9_999, name: 'fast_path_probe', sql: 'CREATE TABLE fast_path_probe (id int)', checksum: 'probe' };
+      const withNext = [...loadMigrations(), next];
+      expect(await migrationsApplied(db, withNext)).toBe(false);
+      expect(await migrate(watched, withNext)).toEqual([9_999]);
+      expect(transactions).toBe(withNext.length); // one locked transaction per file, as before the fast path
+      expect(await migrationsApplied(db, withNext)).toBe(true);
     } finally {
       await db.close();
     }

@@ -220,7 +220,7 @@ export class TaskService {
   async reapIdempotencyKeys(olderThan: Date): Promise<number> {
     const result = await this.db.query(
       `UPDATE tasks SET idempotency_key = NULL
-        WHERE id IN (SELECT id FROM tasks WHERE idempotency_key IS NOT NULL AND created_at < $1 LIMIT 1000)`,
+        WHERE id IN (SELECT id FROM tasks WHERE idempotency_key IS NOT NULL AND created_at < $1 ORDER BY created_at LIMIT 1000)`,
       [olderThan],
     );
     return result.rowCount ?? 0;
