@@ -5,7 +5,7 @@ import { sweep, type SweepDeps } from '../workflows/sweep.js';
 import { chainsConfigured, scanChains, type ChainWatchDeps } from '../workflows/chain-watch.js';
 import { reconcileStripe, type StripeReconcileDeps } from '../workflows/stripe-reconcile.js';
 import type { TaskRow } from '../modules/tasks/types.js';
-import { Slots } from './slots.js';
+import { Slots } from '../lib/slots.js';
 
 /** The loops run the task, sweep, webhook and chain-watch workflows; nothing else. */
 export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWatchDeps & StripeReconcileDeps;

@@ -11,6 +11,7 @@ import {
 import type { DeliveryRow } from '../modules/webhooks/service.js';
 import { MAX_ATTEMPTS, classifyResponse, nextAttemptAt, parseRetryAfter } from '../modules/webhooks/schedule.js';
 import { generateMessageId, webhookHeaders } from '../modules/webhooks/signing.js';
+import { Slots } from '../lib/slots.js';
 import { callbackBody, nativeTaskView } from './task-views.js';
 
 /** The services the webhook sender needs. */
@@ -38,16 +39,9 @@ export interface WebhookSenderOptions {
   maxInFlight?: number;
 }
 
-interface InFlight {
-  token: string;
-  done: Promise<void>;
-}
-
 export class WebhookSender {
-  private readonly inflight = new Map<string, InFlight>();
-  private readonly maxInFlight: number;
+  private readonly slots: Slots<DeliveryRow>;
   private client: WebhookClient | null;
-  private claiming: Promise<unknown> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | null = null;
   private sequence = 0;
 
@@ -56,34 +50,57 @@ export class WebhookSender {
     private readonly options: WebhookSenderOptions,
   ) {
     this.client = options.client ?? null;
-    this.maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+    this.slots = new Slots<DeliveryRow>({
+      slots: options.maxInFlight ?? MAX_IN_FLIGHT,
+      claim: (limit, busy) => {
+        this.sequence += 1;
+        return deps.webhooks.claimDue({
+          owner: options.owner,
+          token: `${options.owner}:${this.sequence}`,
+          leaseMs: LEASE_MS,
+          limit,
+          perTarget: PER_TARGET_IN_FLIGHT,
+          perCustomer: PER_CUSTOMER_IN_FLIGHT,
+          excludeIds: busy,
+        });
+      },
+      run: (delivery) => {
+        this.startHeartbeat();
+        return deliverOne(deps, this.openClient(), delivery);
+      },
+      key: (delivery) => delivery.id,
+      // The lease runs out and another round retries it with the same webhook-id.
+      onError: (error, delivery) => deps.logger.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed'),
+      onSlotFree: () => {
+        if (this.slots.inFlight === 0) this.stopHeartbeat();
+        options.onSlotFree?.();
+      },
+    });
   }
 
   /** Deliveries this process is sending right now. */
   get inFlight(): number {
-    return this.inflight.size;
+    return this.slots.inFlight;
   }
 
   /** Claims as many due deliveries as there are free slots and starts them; returns without waiting for them. */
-  async pump(): Promise<number> {
-    return (await this.claimAndStart()).length;
+  pump(): Promise<number> {
+    return this.slots.pump();
   }
 
   /** One round for tests and `drain()`: claims like `pump` and waits for the deliveries it started. */
-  async deliverOnce(): Promise<number> {
-    const started = await this.claimAndStart();
-    await Promise.all(started);
-    return started.length;
+  deliverOnce(): Promise<number> {
+    return this.slots.once();
   }
 
   /** Waits until nothing is in flight (graceful shutdown: leases keep being renewed meanwhile). */
-  async idle(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((entry) => entry.done));
+  idle(): Promise<void> {
+    return this.slots.idle();
   }
 
   /** Renews the leases of everything in flight (run every HEARTBEAT_MS while something is). */
   async renewLeases(): Promise<number> {
-    const tokens = [...new Set([...this.inflight.values()].map((entry) => entry.token))];
+    const tokens = [...new Set(this.slots.running().map((delivery) => delivery.lease_token!))];
     try {
       return await this.deps.webhooks.renewLeases(tokens, LEASE_MS);
     } catch (error) {
@@ -99,49 +116,15 @@ export class WebhookSender {
     if (client && !this.options.client) await client.close();
   }
 
-  /** Claims run one at a time in a process, so free slots are counted once. */
-  private claimAndStart(): Promise<Promise<void>[]> {
-    const run = this.claiming.then(async () => {
-      const free = this.maxInFlight - this.inflight.size;
-      if (free <= 0) return [];
-      this.sequence += 1;
-      const rows = await this.deps.webhooks.claimDue({
-        owner: this.options.owner,
-        token: `${this.options.owner}:${this.sequence}`,
-        leaseMs: LEASE_MS,
-        limit: free,
-        perTarget: PER_TARGET_IN_FLIGHT,
-        perCustomer: PER_CUSTOMER_IN_FLIGHT,
-        excludeIds: [...this.inflight.keys()],
-      });
-      return rows.map((row) => this.launch(row));
-    });
-    this.claiming = run.catch(() => {});
-    return run;
-  }
-
-  private launch(delivery: DeliveryRow): Promise<void> {
-    const done = deliverOne(this.deps, this.openClient(), delivery)
-      .catch((error) => {
-        // The lease runs out and another round retries it with the same webhook-id.
-        this.deps.logger.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed');
-      })
-      .finally(() => {
-        this.inflight.delete(delivery.id);
-        if (this.inflight.size === 0) this.stopHeartbeat();
-        this.options.onSlotFree?.();
-      });
-    this.inflight.set(delivery.id, { token: delivery.lease_token!, done });
-    if (!this.heartbeat) {
-      this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
-      this.heartbeat.unref();
-    }
-    return done;
-  }
-
   private openClient(): WebhookClient {
     this.client ??= createWebhookClient(this.deps.config);
     return this.client;
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => void this.renewLeases(), HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   private stopHeartbeat(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Slots } from '../../src/worker/slots.js';
+import { Slots } from '../../src/lib/slots.js';
 
 /**
  * The worker's free-slot runner (issue 14): rows are claimed only into free slots, each runs on its own, a finished
@@ -89,12 +89,15 @@ describe('worker slots (issue 14)', () => {
     await settle();
     expect(started).toEqual(['slow', 'b', 'c', 'd']);
     expect(finished).toEqual(['b', 'c']);
-    // The slow one is still running all along.
+    // The slow one is still running all along; running() lists the rows in flight (the webhook sender renews their
+    // leases from it).
     expect(runner.inFlight).toBe(2);
+    expect(runner.running().sort()).toEqual(['d', 'slow']);
     gates.get('slow')!.open();
     gates.get('d')!.open();
     await runner.idle();
     expect(runner.inFlight).toBe(0);
+    expect(runner.running()).toEqual([]);
   });
 
   it('once() waits for the rows it started and only those', async () => {

@@ -1,6 +1,5 @@
 /**
- * A bounded set of slots for one kind of claimed work (dispatch or poll; the webhook sender has its own with leases
- * and fairness caps, workflows/deliver-webhooks.ts). The owner claims only as many rows as there are free slots,
+ * A bounded set of slots for one kind of claimed work (dispatch, poll, webhook delivery). The owner claims only as many rows as there are free slots,
  * every claimed row runs as its own promise, and a finished one frees its slot and calls `onSlotFree`, so the claim
  * loop runs again at once instead of waiting for the slowest row of a round (issue 14).
  */
@@ -20,7 +19,7 @@ export interface SlotsOptions<T> {
 }
 
 export class Slots<T> {
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, { item: T; done: Promise<void> }>();
   private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SlotsOptions<T>) {}
@@ -28,6 +27,11 @@ export class Slots<T> {
   /** Rows this process is working on right now. */
   get inFlight(): number {
     return this.inflight.size;
+  }
+
+  /** The rows this process is working on right now (the webhook sender renews their leases). */
+  running(): T[] {
+    return [...this.inflight.values()].map((entry) => entry.item);
   }
 
   /** Claims as many rows as there are free slots and starts them; returns how many it started, without waiting. */
@@ -44,7 +48,7 @@ export class Slots<T> {
 
   /** Waits until nothing is in flight (graceful stop). */
   async idle(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
+    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((entry) => entry.done));
   }
 
   /** Claims run one at a time in a process, so free slots are counted once. */
@@ -73,7 +77,7 @@ export class Slots<T> {
         this.inflight.delete(key);
         this.options.onSlotFree();
       });
-    this.inflight.set(key, done);
+    this.inflight.set(key, { item: row, done });
     return done;
   }
 }
