@@ -115,6 +115,9 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` }, body: JSON.stringify(body),
     });
     console.log(`${kind} ${engine} c=${connectionsArg}: ${(result['2xx'] / Number(secondsArg)).toFixed(0)} 2xx/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const groups = metrics.split('\n').filter((line) => line.startsWith('genrelay_group_commit_'));
+    console.log(`group commit: ${groups.join(' · ')}`);
     await stop(server);
     await stop(mock);
     const file = readdirSync(profDir).find((name) => name.endsWith('.cpuprofile'));

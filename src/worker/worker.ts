@@ -20,6 +20,11 @@ export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWa
  * `config.workerSlots` each per worker), every task runs on its own, and a finished one wakes its loop to claim again
  * (issue 14); the webhook sender does the same with its deliveries (workflows/deliver-webhooks.ts, issue 8). A slow
  * task holds only its own slot.
+ *
+ * Status checks come before new work: a model's queued tasks are not claimed while a status check of its running tasks
+ * is more than `config.dispatchHoldMs` overdue (TaskService.claimForDispatch), so a process (or fleet) with more work
+ * than it can keep up with notices upstream completions promptly instead of starting ever more tasks; the poller wakes
+ * the dispatcher when it has caught up.
  */
 
 interface Loop {
@@ -48,7 +53,7 @@ export class Worker {
     const failed = (error: unknown, task: TaskRow) => this.deps.logger.error({ err: error, taskId: task.id }, 'worker task failed');
     this.dispatching = new Slots<TaskRow>({
       slots: deps.config.workerSlots,
-      claim: (limit, busy) => this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), limit, busy),
+      claim: (limit, busy) => this.deps.tasks.claimForDispatch(this.owner, this.deps.clock.now(), limit, busy, deps.config.dispatchHoldMs),
       run: (task) => dispatchTask(this.deps, task, this.owner),
       key: (task) => task.id,
       onError: failed,
@@ -56,7 +61,12 @@ export class Worker {
     });
     this.polling = new Slots<TaskRow>({
       slots: deps.config.workerSlots,
-      claim: (limit, busy) => this.deps.tasks.claimForPoll(this.deps.clock.now(), limit, busy),
+      claim: async (limit, busy) => {
+        const due = await this.deps.tasks.claimForPoll(this.deps.clock.now(), limit, busy);
+        // Fewer due checks than free slots: the poller has caught up, so new tasks a hold kept back may go now.
+        if (due.length < limit && deps.config.dispatchHoldMs > 0) this.wake('dispatcher');
+        return due;
+      },
       run: (task) => pollTask(this.deps, task),
       key: (task) => task.id,
       onError: failed,

@@ -91,17 +91,23 @@ export class TaskService {
    * T2: claim due queued tasks, and dispatching ones whose lease expired (T6), for this worker. `busy` are tasks this
    * worker is still dispatching: a lease of its own that ran out is not taken again by itself (another worker may).
    */
-  async claimForDispatch(owner: string, now: Date, limit: number, busy: string[] = []): Promise<TaskRow[]> {
+  async claimForDispatch(owner: string, now: Date, limit: number, busy: string[] = [], holdAfterMs = 0): Promise<TaskRow[]> {
+    // Status checks before new work (issue 14): while a model's running tasks have a status check overdue by more than
+    // `holdAfterMs`, its queued tasks wait. The held models are read once per claim (an InitPlan over the poll index);
+    // a lease-expired dispatch (recovery) is never held.
+    const held = holdAfterMs > 0
+      ? `AND model <> ALL (ARRAY(SELECT DISTINCT model FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at < $6))`
+      : '';
     const result = await this.db.query<TaskRow>(
       `UPDATE tasks SET status = 'dispatching', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                         next_action_at = $2, updated_at = $3
         WHERE id IN (SELECT id FROM tasks
-                      WHERE ((status = 'queued' AND next_action_at <= $3)
+                      WHERE ((status = 'queued' AND next_action_at <= $3 ${held})
                           OR (status = 'dispatching' AND lease_until < $3 AND type IN ('video', 'image', 'music')))
                         AND id <> ALL($5::text[])
                       ORDER BY next_action_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [owner, new Date(now.getTime() + this.leaseMs), now, limit, busy],
+      [owner, new Date(now.getTime() + this.leaseMs), now, limit, busy, ...(holdAfterMs > 0 ? [new Date(now.getTime() - holdAfterMs)] : [])],
     );
     return result.rows;
   }
