@@ -179,8 +179,8 @@ async function checkQueueDepth(deps: CreateTaskDeps, model: CatalogModel): Promi
   }
 }
 
-/** R5: a concurrency rejection carries the configured Retry-After hint. */
-async function reserveWithHint(deps: CreateTaskDeps, input: Parameters<Deps['wallet']['reserve']>[0]) {
+/** R5: a concurrency rejection carries the configured Retry-After hint (media tasks and text requests alike). */
+export async function reserveWithHint(deps: Pick<Deps, 'wallet' | 'config'>, input: Parameters<Deps['wallet']['reserve']>[0]) {
   try {
     return await deps.wallet.reserve(input);
   } catch (error) {

@@ -33,6 +33,7 @@ export async function createCustomer(deps: CustomersDeps, input: CreateCustomerI
  * Status, plan and group feed every key's effective limits, so a change evicts the customer's keys from the
  * key cache here and in every other process (K7, K12). A suspension also ends every customer console session of the
  * customer's users in the same transaction (the console's session check still refuses any that slips in meanwhile).
+ * A change of status drops the holds of an automatic suspension (the status is the operator's from then on).
  */
 export async function updateCustomer(
   deps: CustomersDeps,
@@ -46,6 +47,8 @@ export async function updateCustomer(
     if (changes.group !== undefined) await deps.catalog.requireGroup(tx, changes.group);
     const after = await deps.customers.update(tx, customerId, changes, now);
     if (after.status !== 'active') await deleteCustomerSessions(tx, customerId);
+    // An operator who changes the status takes it over: a won dispute no longer lifts it (SEMANTICS P10).
+    if (after.status !== before.status) await deps.customers.clearSuspensionHolds(tx, customerId);
     await recordAudit(tx, audit, { action: 'customer.update', targetType: 'customer', targetId: customerId, before, after }, now);
     return after;
   });

@@ -21,7 +21,8 @@ import { REF_TYPES, type TopupOrderRow } from '../modules/payments/types.js';
  *   two events of one session, the reconciliation job and concurrent deliveries credit once between them.
  * - `charge.refunded` (cumulative `amount_refunded`) takes back credits in proportion; `charge.dispute.created` takes
  *   back the disputed amount's credits, `charge.dispute.closed` won gives back what the dispute took. A reversal the
- *   wallet cannot cover in full suspends the customer (same transaction) and files a `reversal_shortfall` exception.
+ *   wallet cannot cover in full suspends the customer (same transaction) and files a `reversal_shortfall` exception;
+ *   a won dispute lifts the suspension its own shortfall caused, unless another reversal or an operator holds it.
  * - Anything else is stored and ignored.
  *
  * The route answers 2xx only after the commit; any failure rolls everything back (the event id included) and answers
@@ -51,20 +52,21 @@ export interface StripeEventResult extends Applied {
 /** What to do once the transaction has committed (logs, key-cache evictions): never inside a retried transaction. */
 export interface Effects {
   logs: Array<{ level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }>;
-  suspended: string[];
+  /** Customers whose status the transaction changed (suspended, or reactivated by a won dispute). */
+  statusChanged: string[];
 }
 
 export function newEffects(): Effects {
-  return { logs: [], suspended: [] };
+  return { logs: [], statusChanged: [] };
 }
 
 export async function flushEffects(deps: Pick<Deps, 'logger' | 'keyCache' | 'invalidation'>, effects: Effects): Promise<void> {
   for (const line of effects.logs) deps.logger[line.level](line.fields, line.message);
-  for (const customerId of effects.suspended) {
+  for (const customerId of effects.statusChanged) {
     deps.keyCache.evictCustomer(customerId);
     // Committed already: a failed broadcast must not turn the answer into a 500 (other processes' caches expire).
     await deps.invalidation.publish({ kind: 'customer', customerId }).catch((error: unknown) => {
-      deps.logger.warn({ err: error, customerId }, 'key cache invalidation after a suspension failed');
+      deps.logger.warn({ err: error, customerId }, 'key cache invalidation after a customer status change failed');
     });
   }
 }
@@ -75,13 +77,19 @@ interface StripeEventShape {
   data: { object: Record<string, unknown> };
 }
 
+/**
+ * A string genrelay reads from a Stripe object, made storable: PostgreSQL keeps neither a NUL character nor an
+ * unpaired UTF-16 surrogate in text or jsonb, and a signed event is genuine however odd its text, so each NUL and each
+ * unpaired surrogate becomes U+FFFD (deterministic: a redelivery reads the same values). The signature was checked on
+ * the bytes as received; metadata and descriptions are never read at all.
+ */
 function text(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+  return typeof value === 'string' && value !== '' ? value.replaceAll('\u0000', '\uFFFD').toWellFormed() : null;
 }
 
 /** A string id or an expanded object's id (Stripe sends either for references). */
 function ref(value: unknown): string | null {
-  if (typeof value === 'string') return value || null;
+  if (typeof value === 'string') return text(value);
   if (value && typeof value === 'object') return text((value as { id?: unknown }).id);
   return null;
 }
@@ -119,13 +127,16 @@ export async function receiveStripeEvent(deps: StripeEventDeps, raw: Buffer, sig
     deps.metrics.increment('genrelay_stripe_signature_failures_total', 'Stripe webhook deliveries refused: signature or timestamp did not verify');
     throw new AppError('invalid_request', `The Stripe-Signature header does not verify this body (or is older than ${STRIPE_SIGNATURE_TOLERANCE_SECONDS} seconds)`, { param: 'Stripe-Signature' });
   }
-  if (!event || typeof event !== 'object' || !text(event.id) || !text(event.type) || !event.data || typeof event.data.object !== 'object' || event.data.object === null) {
+  const eventId = event && typeof event === 'object' ? text(event.id) : null;
+  const eventType = event && typeof event === 'object' ? text(event.type) : null;
+  if (!eventId || !eventType || !event.data || typeof event.data.object !== 'object' || event.data.object === null) {
     throw new AppError('invalid_request', 'The signed body is not a Stripe event');
   }
+  event = { ...event, id: eventId, type: eventType };
   const effects = newEffects();
   const applied = await deps.db.transaction(async (tx) => {
     effects.logs.length = 0;
-    effects.suspended.length = 0;
+    effects.statusChanged.length = 0;
     const stored = await tx.query(
       `INSERT INTO stripe_events (id, type, order_id, outcome, received_at) VALUES ($1, $2, NULL, 'received', $3)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -300,20 +311,28 @@ async function reverse(deps: StripeEventDeps, tx: Queryable, order: TopupOrderRo
 
 /**
  * P10: a reversal the wallet could not cover suspends the customer (in the reversal's transaction, with an audit
- * entry; their console sessions end) and files a `reversal_shortfall` quarantine row: the operator's alert.
+ * entry; their console sessions end) and files a `reversal_shortfall` quarantine row: the operator's alert. The
+ * reversal holds the suspension when it made it, or when the suspension was automatic already (another reversal's);
+ * a suspension an operator set is left as theirs (no hold).
  */
 async function suspendForShortfall(deps: StripeEventDeps, tx: Queryable, order: TopupOrderRow, reversal: Reversal, shortfall: bigint, applied: bigint, now: Date, effects: Effects, source: string): Promise<void> {
   const before = await deps.customers.get(order.customer_id, tx, true);
-  if (before.status !== 'suspended') {
+  const suspending = before.status !== 'suspended';
+  if (suspending) {
     const after = await deps.customers.update(tx, before.id, { status: 'suspended' }, now);
     await deleteCustomerSessions(tx, before.id);
     await recordAudit(tx, STRIPE_ACTOR, { action: 'customer.update', targetType: 'customer', targetId: before.id, before, after }, now);
-    effects.suspended.push(before.id);
+    effects.statusChanged.push(before.id);
   }
+  const held = suspending || (await deps.customers.suspensionHeld(tx, before.id));
+  if (held) await deps.customers.holdSuspension(tx, before.id, reversal.refType, reversal.refId, now);
   await deps.paymentExceptions.open({
     queue: 'quarantine', kind: 'reversal_shortfall', method: 'stripe', orderId: order.id, customerId: order.customer_id,
     refType: reversal.refType, refId: reversal.refId, amount: reversal.amount, currency: order.currency,
-    details: { source, requested_credits: Number(reversal.credits), applied_credits: Number(applied), shortfall_credits: Number(shortfall), customer_suspended: true },
+    details: {
+      source, requested_credits: Number(reversal.credits), applied_credits: Number(applied), shortfall_credits: Number(shortfall),
+      customer_suspended: true, suspension: suspending ? 'suspended' : held ? 'held' : 'operator',
+    },
     now,
   }, tx);
   effects.logs.push({
@@ -372,14 +391,36 @@ async function closeDispute(deps: StripeEventDeps, tx: Queryable, dispute: Recor
     effects.logs.push({ level: 'info', fields: { orderId: order.id, disputeId, status, source }, message: 'stripe dispute closed; the reversal stands' });
     return { outcome: `dispute_${status ?? 'closed'}`, orderId: order.id };
   }
-  // Won: give back exactly what the dispute took (its shortfall was never taken).
+  // Won: give back exactly what the dispute took (its shortfall was never taken), and release its suspension hold.
   const taken = await tx.query<{ taken: string }>(
     'SELECT (-COALESCE(SUM(amount), 0))::text AS taken FROM ledger_entries WHERE ref_type = $1 AND ref_id = $2',
     [REVERSAL_REFS.dispute, disputeId],
   );
   const credits = BigInt(taken.rows[0]?.taken ?? '0');
-  if (credits <= 0n) return { outcome: 'nothing_to_restore', orderId: order.id };
-  return reverse(deps, tx, order, {
-    refType: REVERSAL_REFS.disputeWon, refId: disputeId, credits: -credits, refundedAmount: BigInt(order.refunded_amount), amount: integer(dispute.amount) ?? 0n,
-  }, now, effects, source);
+  const restored: Applied = credits <= 0n
+    ? { outcome: 'nothing_to_restore', orderId: order.id }
+    : await reverse(deps, tx, order, {
+      refType: REVERSAL_REFS.disputeWon, refId: disputeId, credits: -credits, refundedAmount: BigInt(order.refunded_amount), amount: integer(dispute.amount) ?? 0n,
+    }, now, effects, source);
+  await releaseDisputeHold(deps, tx, order.customer_id, disputeId, now, effects, source);
+  return restored;
+}
+
+/**
+ * A won dispute releases the hold its shortfall put on the customer's suspension; with no hold left (no other
+ * reversal's shortfall still stands) the automatic suspension is lifted, audited as `customer.update` by
+ * `system:stripe`. A suspension the dispute did not hold — an operator's, or one made before it by a refund or another
+ * dispute and still held by it — stays. A second won event for the dispute finds no hold and changes nothing.
+ */
+async function releaseDisputeHold(deps: StripeEventDeps, tx: Queryable, customerId: string, disputeId: string, now: Date, effects: Effects, source: string): Promise<void> {
+  const before = await deps.customers.get(customerId, tx, true);
+  if (!(await deps.customers.releaseSuspensionHold(tx, customerId, REVERSAL_REFS.dispute, disputeId)) || before.status !== 'suspended') return;
+  if (await deps.customers.suspensionHeld(tx, customerId)) {
+    effects.logs.push({ level: 'info', fields: { customerId, disputeId, source }, message: 'stripe dispute won; the suspension is still held by another reversal' });
+    return;
+  }
+  const after = await deps.customers.update(tx, customerId, { status: 'active' }, now);
+  await recordAudit(tx, STRIPE_ACTOR, { action: 'customer.update', targetType: 'customer', targetId: customerId, before, after }, now);
+  effects.statusChanged.push(customerId);
+  effects.logs.push({ level: 'info', fields: { customerId, disputeId, source }, message: 'stripe dispute won: the suspension it caused is lifted' });
 }

@@ -63,7 +63,7 @@ async function reconcileOrder(deps: StripeReconcileDeps, order: TopupOrderRow, s
   const effects = newEffects();
   const applied = await deps.db.transaction(async (tx) => {
     effects.logs.length = 0;
-    effects.suspended.length = 0;
+    effects.statusChanged.length = 0;
     const now = deps.clock.now();
     if (session.status === 'complete' && (session.payment_status === 'paid' || session.payment_status === 'no_payment_required')) {
       return settleSession(deps, tx, session, now, effects, 'reconcile');

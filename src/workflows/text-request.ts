@@ -8,10 +8,11 @@ import type { ProviderError, TextResult, TokenUsage } from '../providers/spec.js
 import type { Route } from '../modules/routing/router.js';
 import type { ResolveResult, ReserveInput } from '../modules/wallet/types.js';
 import type { ResolveItem } from '../modules/wallet/groups.js';
+import { reserveWithHint } from './create-task.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
 /** The services a text (chat, embeddings) request needs. */
-export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'db' | 'ids' | 'logger' | 'router' | 'tasks' | 'wallet'>;
+export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'db' | 'ids' | 'logger' | 'router' | 'tasks' | 'wallet'>;
 
 /**
  * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task created by the same hot path,
@@ -58,7 +59,7 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
     hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
     initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil, priceVersion: model.price_version, pricePercent,
   };
-  return (await deps.wallet.reserve(input)).task;
+  return (await reserveWithHint(deps, input)).task;
 }
 
 

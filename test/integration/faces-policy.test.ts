@@ -59,7 +59,7 @@ describe('key policy: every denial stores nothing (I8)', () => {
     await ctx.app.request('POST', `/v1/tasks/${image.body.jobId}/cancel`, { key: owner.key });
   });
 
-  it('max_concurrency 1: the second create is 429 concurrency_limited with Retry-After and stores nothing', async () => {
+  it('max_concurrency 1: the second create (media or text) is 429 concurrency_limited with Retry-After and stores nothing', async () => {
     const owner = await testCustomer(ctx.app, 1_000_000, { max_concurrency: 1 });
     const first = await ctx.app.request('POST', '/v1/videos/generate', { key: owner.key, headers: idem(), body: { prompt: 'one' } });
     expect(first.status).toBe(202);
@@ -67,11 +67,15 @@ describe('key policy: every denial stores nothing (I8)', () => {
       ['/v1/videos/generate', { prompt: 'two' }, idem()],
       ['/v1/video/generations', { model: 'seedance-2.0-fast', prompt: 'two' }, {}],
       ['/v1/images/generations', { prompt: 'two', async: true }, {}],
+      ['/v1/chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'two' }] }, {}],
+      ['/v1/chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'two' }], stream: true }, {}],
+      ['/v1/embeddings', { model: 'text-embedding-3-small', input: 'two' }, {}],
     ] as Array<[string, Record<string, unknown>, Record<string, string>]>) {
       const second = await ctx.app.request('POST', path, { key: owner.key, headers, body });
       expectV1Error(second, 429, 'concurrency_limited');
       expect(second.body.error.type).toBe('rate_limit_error');
-      expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // CONCURRENCY_RETRY_AFTER_SECONDS (5 by default) on every route that takes a slot.
+      expect(second.headers.get('retry-after'), path).toBe('5');
     }
     expect(await taskCount(owner.customerId)).toBe(1);
     const listed = await ctx.app.request('GET', '/v1/tasks', { key: owner.key });

@@ -58,6 +58,23 @@ describe('text PostgreSQL cannot store', () => {
     expect(await ctx.app.deps.db.query("SELECT 1 FROM customers WHERE name LIKE 'a%'")).toMatchObject({ rows: [] });
   });
 
+  it('client JSON that would be stored (chat, embeddings, endpoints, task metadata, callbacks) with a NUL → 400, never a 500', async () => {
+    const { key, customerId } = await testCustomer(ctx.app);
+    const cases: Array<[string, string, string]> = [
+      ['/v1/chat/completions', '{"model":"grok-4-fast","messages":[{"role":"user","content":"a\\u0000b"}]}', 'messages.0.content'],
+      ['/v1/embeddings', '{"model":"text-embedding-3-small","input":["ok","a\\u0000"]}', 'input.1'],
+      ['/v1/webhook-endpoints', '{"url":"https://example.com/hook","description":"d\\u0000"}', 'description'],
+      ['/v1/images/generations', '{"prompt":"p","async":true,"metadata":{"order":"\\u0000"}}', 'metadata.order'],
+      ['/webhooks/upstream/ch_none/token', '{"status":"done\\u0000"}', 'status'],
+    ];
+    for (const [path, rawBody, param] of cases) {
+      const response = await ctx.app.request('POST', path, { key, rawBody, headers: { 'content-type': 'application/json' } });
+      expectV1Error(response, 400, 'invalid_request');
+      expect(response.body.error.param, path).toBe(param);
+    }
+    expect(await ctx.app.deps.db.query('SELECT 1 FROM tasks WHERE customer_id = $1', [customerId])).toMatchObject({ rows: [] });
+  });
+
   it('multipart fields are checked like JSON fields', async () => {
     const { key } = await testCustomer(ctx.app);
     const form = new FormData();

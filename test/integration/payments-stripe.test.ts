@@ -194,6 +194,42 @@ describe('Stripe Checkout top-ups', () => {
     expect(await balance(customer.id)).toBe(order.credits);
   });
 
+  it('a signed event with NUL characters is processed like any other: credited once, quarantined when it fits no order, never a 500', async () => {
+    const { customer, key } = await buyer();
+    const order = await stripeOrder(key);
+    const paid = await control(`/sessions/${order.sessionId}/pay`, { deliver: false });
+    // NULs (and an unpaired surrogate) in metadata and the description: the body carries them as JSON escapes.
+    const odd = { ...paid.session, metadata: { note: 'a\u0000b', 'k\u0000': 'v\ud800' }, description: 'x\u0000y' };
+    const delivered = await control('/events', { type: 'checkout.session.completed', object: odd, copies: 3 });
+    expect(JSON.stringify(delivered.event)).toContain('a\\u0000b');
+    expect(outcomes(delivered.deliveries).sort()).toEqual(['200 credited', '200 duplicate', '200 duplicate']);
+    expect(outcomes((await control(`/events/${delivered.event.id}/resend`)).deliveries)).toEqual(['200 duplicate']);
+    expect(await topupEntries(order.sessionId)).toHaveLength(1);
+    expect(await balance(customer.id)).toBe(order.credits);
+    expect(await storedEvent(delivered.event.id)).toMatchObject({ outcome: 'credited', order_id: order.id });
+
+    // NULs in the values genrelay stores (the event id, the session id, the client reference): each NUL is kept as
+    // U+FFFD, so the event is stored once and the session, naming no order of ours, is quarantined for the operator.
+    const strange = { ...paid.session, id: 'cs_test_nul\u0000_0001', client_reference_id: `${order.id}\u0000`, payment_intent: 'pi_\u0000' };
+    const body = eventBody('evt_nul\u0000_0001', 'checkout.session.completed', strange);
+    const first = await post(body, stripeSignature(body, SECRET, nowSeconds()));
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toMatchObject({ received: true, id: 'evt_nul\ufffd_0001', outcome: 'quarantined' });
+    const again = await post(body, stripeSignature(body, SECRET, nowSeconds()));
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.outcome).toBe('duplicate');
+    const [exception] = await exceptionsFor('cs_test_nul\ufffd_0001');
+    expect(exception).toMatchObject({ queue: 'quarantine', kind: 'unknown_order', status: 'open' });
+    expect(exception.details).toMatchObject({ source: 'evt_nul\ufffd_0001', client_reference_id: `${order.id}\ufffd` });
+    // A refund naming such a charge: the same, quarantined as an unknown charge.
+    const refund = eventBody('evt_nul_refund_0001', 'charge.refunded', { id: 'ch_\u0000', object: 'charge', amount_refunded: 100, currency: 'usd\u0000', payment_intent: 'pi_\u0000' });
+    const refunded = await post(refund, stripeSignature(refund, SECRET, nowSeconds()));
+    expect(refunded.status, refunded.text).toBe(200);
+    expect(refunded.body.outcome).toBe('quarantined');
+    expect(await balance(customer.id)).toBe(order.credits);
+    expect(await app.deps.topups.get(order.id, null)).toMatchObject({ status: 'paid' });
+  });
+
   it('a paid amount or currency that differs from the order is quarantined for the operator, never credited', async () => {
     const { customer, key } = await buyer();
     const order = await stripeOrder(key, 2000);
@@ -335,13 +371,95 @@ describe('Stripe Checkout top-ups', () => {
     const audit = await app.request('GET', `/api/admin/audit?target_id=${customer.id}&action=customer.update`, { operator: true });
     expect(audit.body.data[0]).toMatchObject({ actor: 'system:stripe' });
     expect(logs.some((line) => line.includes('"level":50') && line.includes('customer suspended, operator alerted'))).toBe(true);
-    // Won: the 20 000 the dispute took come back (the shortfall was never taken); the suspension is the operator's to lift.
+    expect(exception.details.suspension).toBe('suspended');
+    // The operator's console saves the whole form (status unchanged): the suspension stays the dispute's.
+    const saved = await app.request('PATCH', `/api/public/customers/${customer.id}`, { operator: true, body: { status: 'suspended', plan: { rate_limit_rpm: 100 } } });
+    expect(saved.status, saved.text).toBe(200);
+    // Won: the 20 000 the dispute took come back (the shortfall was never taken), and the suspension it caused is lifted.
     const won = await control(`/disputes/${disputed.dispute.id}/close`, { status: 'won' });
     expect(outcomes(won.deliveries)).toEqual(['200 restored']);
     expect(await balance(customer.id)).toBe(20_000n);
-    expect(outcomes((await control(`/events/${won.event.id}/resend`)).deliveries)).toEqual(['200 duplicate']);
     expect(await app.deps.topups.get(order.id, null)).toMatchObject({ status: 'paid', reversed_credits: 0n });
+    expect((await app.request('GET', `/api/public/customers/${customer.id}`, { operator: true })).body.status).toBe('active');
+    expect((await app.request('GET', '/v1/billing/topups', { key })).status).toBe(200);
+    const lifted = (await app.request('GET', `/api/admin/audit?target_id=${customer.id}&action=customer.update`, { operator: true })).body.data[0];
+    expect(lifted).toMatchObject({ actor: 'system:stripe', before: { status: 'suspended' }, after: { status: 'active' } });
+    expect(logs.some((line) => line.includes('the suspension it caused is lifted') && line.includes(disputed.dispute.id))).toBe(true);
+    // Redelivered, or sent again under another event id: nothing more is restored or lifted.
+    expect(outcomes((await control(`/events/${won.event.id}/resend`)).deliveries)).toEqual(['200 duplicate']);
+    const manual = await app.request('PATCH', `/api/public/customers/${customer.id}`, { operator: true, body: { status: 'suspended' } });
+    expect(manual.status, manual.text).toBe(200);
+    const again = await control('/events', { type: 'charge.dispute.closed', object: won.dispute });
+    expect(outcomes(again.deliveries)).toEqual(['200 already_reversed']);
+    expect(await balance(customer.id)).toBe(20_000n);
     expect((await app.request('GET', `/api/public/customers/${customer.id}`, { operator: true })).body.status).toBe('suspended');
+  });
+
+  it('a won dispute lifts only the suspension it caused: not an operator\'s, not one another reversal still holds', async () => {
+    const customerStatus = async (id: string) => (await app.request('GET', `/api/public/customers/${id}`, { operator: true })).body.status;
+    const spend = async (id: string, amount: number) => {
+      const response = await app.request('POST', `/api/public/customers/${id}/credits`, { operator: true, body: { amount: -amount, reason: 'spent' } });
+      expect(response.status, response.text).toBe(201);
+    };
+    const setStatus = async (id: string, status: string) => {
+      const response = await app.request('PATCH', `/api/public/customers/${id}`, { operator: true, body: { status } });
+      expect(response.status, response.text).toBe(200);
+    };
+
+    // 1. An operator suspended the customer before the dispute: its shortfall holds nothing, winning lifts nothing.
+    const first = await buyer();
+    const firstOrder = await stripeOrder(first.key, 1000);
+    await control(`/sessions/${firstOrder.sessionId}/pay`);
+    await spend(first.customer.id, 100_000);
+    await setStatus(first.customer.id, 'suspended');
+    const openedOnManual = await control(`/sessions/${firstOrder.sessionId}/dispute`);
+    expect(outcomes(openedOnManual.deliveries)).toEqual(['200 reversed_with_shortfall']);
+    expect((await exceptionsFor(openedOnManual.dispute.id))[0].details).toMatchObject({ customer_suspended: true, suspension: 'operator' });
+    expect(outcomes((await control(`/disputes/${openedOnManual.dispute.id}/close`, { status: 'won' })).deliveries)).toEqual(['200 nothing_to_restore']);
+    expect(await customerStatus(first.customer.id)).toBe('suspended');
+
+    // 2. The dispute suspended the customer, then the operator took the status over (reactivated, suspended again).
+    const second = await buyer();
+    const secondOrder = await stripeOrder(second.key, 1000);
+    await control(`/sessions/${secondOrder.sessionId}/pay`);
+    await spend(second.customer.id, 100_000);
+    const openedThenTaken = await control(`/sessions/${secondOrder.sessionId}/dispute`);
+    expect(outcomes(openedThenTaken.deliveries)).toEqual(['200 reversed_with_shortfall']);
+    await setStatus(second.customer.id, 'active');
+    await setStatus(second.customer.id, 'suspended');
+    await control(`/disputes/${openedThenTaken.dispute.id}/close`, { status: 'won' });
+    expect(await customerStatus(second.customer.id)).toBe('suspended');
+
+    // 3. Two disputes and a refund the wallet could not cover: the suspension lasts while any of them still stands.
+    const third = await buyer();
+    const orders = [await stripeOrder(third.key, 1000), await stripeOrder(third.key, 1000), await stripeOrder(third.key, 1000)];
+    for (const order of orders) await control(`/sessions/${order.sessionId}/pay`);
+    await spend(third.customer.id, 300_000);
+    const disputeA = await control(`/sessions/${orders[0]!.sessionId}/dispute`);
+    const disputeB = await control(`/sessions/${orders[1]!.sessionId}/dispute`);
+    expect(outcomes([...disputeA.deliveries, ...disputeB.deliveries])).toEqual(['200 reversed_with_shortfall', '200 reversed_with_shortfall']);
+    expect((await exceptionsFor(disputeA.dispute.id))[0].details.suspension).toBe('suspended');
+    expect((await exceptionsFor(disputeB.dispute.id))[0].details.suspension).toBe('held');
+    expect(outcomes((await control(`/disputes/${disputeA.dispute.id}/close`, { status: 'won' })).deliveries)).toEqual(['200 nothing_to_restore']);
+    expect(await customerStatus(third.customer.id)).toBe('suspended');
+    const refund = await control(`/sessions/${orders[2]!.sessionId}/refund`);
+    expect(outcomes(refund.deliveries)).toEqual(['200 reversed_with_shortfall']);
+    expect(outcomes((await control(`/disputes/${disputeB.dispute.id}/close`, { status: 'won' })).deliveries)).toEqual(['200 nothing_to_restore']);
+    // The refund's shortfall still holds it (a refund is never won back): the operator decides.
+    expect(await customerStatus(third.customer.id)).toBe('suspended');
+    expect(logs.some((line) => line.includes('still held by another reversal') && line.includes(disputeB.dispute.id))).toBe(true);
+
+    // Without the refund, the last won dispute lifts it.
+    const fourth = await buyer();
+    const pair = [await stripeOrder(fourth.key, 1000), await stripeOrder(fourth.key, 1000)];
+    for (const order of pair) await control(`/sessions/${order.sessionId}/pay`);
+    await spend(fourth.customer.id, 200_000);
+    const disputeC = await control(`/sessions/${pair[0]!.sessionId}/dispute`);
+    const disputeD = await control(`/sessions/${pair[1]!.sessionId}/dispute`);
+    await control(`/disputes/${disputeD.dispute.id}/close`, { status: 'won' });
+    expect(await customerStatus(fourth.customer.id)).toBe('suspended');
+    await control(`/disputes/${disputeC.dispute.id}/close`, { status: 'won' });
+    expect(await customerStatus(fourth.customer.id)).toBe('active');
   });
 
   it('a dispute the wallet covers takes the disputed share; a lost dispute keeps the reversal', async () => {

@@ -110,6 +110,39 @@ export class CustomerService {
       throw error;
     }
   }
+
+  /**
+   * Records a reversal as a hold on the customer's automatic suspension (migration 0019, SEMANTICS P10): the
+   * reversals whose shortfall keeps the customer suspended. Callers of the hold methods lock the customer row first
+   * (`get(…, true)`), so one customer's holds change one transaction at a time.
+   */
+  async holdSuspension(tx: Queryable, customerId: string, refType: string, refId: string, now: Date): Promise<void> {
+    await tx.query(
+      `INSERT INTO customer_suspension_holds (customer_id, ref_type, ref_id, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [customerId, refType, refId, now],
+    );
+  }
+
+  /** Whether the customer's suspension is automatic: held by at least one reversal. */
+  async suspensionHeld(tx: Queryable, customerId: string): Promise<boolean> {
+    const result = await tx.query('SELECT 1 FROM customer_suspension_holds WHERE customer_id = $1 LIMIT 1', [customerId]);
+    return result.rows.length > 0;
+  }
+
+  /** Releases one reversal's hold; answers whether it held the suspension. */
+  async releaseSuspensionHold(tx: Queryable, customerId: string, refType: string, refId: string): Promise<boolean> {
+    const result = await tx.query(
+      'DELETE FROM customer_suspension_holds WHERE customer_id = $1 AND ref_type = $2 AND ref_id = $3 RETURNING ref_id',
+      [customerId, refType, refId],
+    );
+    return result.rows.length > 0;
+  }
+
+  /** An operator changed the status: whatever it is now is theirs, never lifted automatically. */
+  async clearSuspensionHolds(tx: Queryable, customerId: string): Promise<void> {
+    await tx.query('DELETE FROM customer_suspension_holds WHERE customer_id = $1', [customerId]);
+  }
 }
 
 /** A plan patch replaces the fields it names; `null` clears a field back to unlimited. */
