@@ -96,6 +96,14 @@ describe('the shared sanitizer', () => {
     expect(once.endsWith('...')).toBe(true);
     for (const message of ['a Bearer ***', 'sk-*** and ***', 'at [host] [url] [id] [request]', 'team [stripped]']) expect(sanitize(message)).toBe(message);
   });
+
+  it('leaves nothing PostgreSQL cannot store: control characters and NULs become spaces, a split surrogate U+FFFD', () => {
+    expect(sanitize('bad\u0000 input\u0007here\u001b[0m')).toBe('bad input here [0m');
+    // The cap at 500 falls inside an emoji's surrogate pair.
+    const capped = sanitize(`${'x'.repeat(496)}\u{1F600}tail`);
+    expect(capped).toBe(`${'x'.repeat(496)}\uFFFD...`);
+    expect(capped.isWellFormed()).toBe(true);
+  });
 });
 
 describe('the start-failure classifier: one rule for every adapter', () => {

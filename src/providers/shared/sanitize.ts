@@ -17,7 +17,8 @@
  *     socket error (`ECONNREFUSED ::1:443`, `ENOTFOUND api.example.com`, "attempted address: …"), `name.tld:port`,
  *     and DNS names under common TLDs → `[host]`;
  *  7. UUIDs and hex ids of 32+ digits → `[id]`;
- * then whitespace is collapsed and the text is capped at 500 characters. The function is idempotent (a message may
+ * then control characters (NUL included: PostgreSQL stores none in text or jsonb) become spaces, whitespace is collapsed,
+ * the text is capped at 500 characters and any surrogate the cap split becomes U+FFFD. The function is idempotent (a message may
  * be sanitized twice on its way out) and never throws.
  */
 export interface KnownSecrets {
@@ -79,6 +80,7 @@ export function sanitize(message: string, known: KnownSecrets = {}): string {
   if (known.credential && known.credential.length >= 4) text = text.split(known.credential).join('***');
   for (const host of hostsOf(known.baseUrl)) text = text.split(host).join('[host]');
   for (const [pattern, replacement] of RULES) text = text.replace(pattern, replacement as never);
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > MAX_LENGTH ? `${text.slice(0, MAX_LENGTH - 3)}...` : text;
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
+  return (text.length > MAX_LENGTH ? `${text.slice(0, MAX_LENGTH - 3)}...` : text).toWellFormed();
 }
