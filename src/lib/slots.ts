@@ -29,6 +29,11 @@ export class Slots<T> {
     return this.inflight.size;
   }
 
+  /** Slots free right now. */
+  get free(): number {
+    return Math.max(0, this.options.slots - this.inflight.size);
+  }
+
   /** The rows this process is working on right now (the webhook sender renews their leases). */
   running(): T[] {
     return [...this.inflight.values()].map((entry) => entry.item);

@@ -34,7 +34,17 @@ interface Loop {
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
   again: boolean;
+  /** Every slot is busy: a round would claim nothing without asking, and a freed slot wakes the loop. */
+  full?: () => boolean;
+  /** After a round that claimed nothing, the next one waits until then even when woken (no claim spinning). */
+  notBefore: number;
 }
+
+/**
+ * A round that claimed nothing is not run again sooner than this, however often the loop is woken: while a hold keeps
+ * queued tasks back (or every slot is busy), tasks created meanwhile would otherwise make it claim back to back.
+ */
+const EMPTY_ROUND_PAUSE_MS = 20;
 
 export class Worker {
   readonly owner = `wrk_${randomBytes(6).toString('hex')}`;
@@ -73,12 +83,12 @@ export class Worker {
       onSlotFree: () => this.wake('poller'),
     });
     this.loops = [
-      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatching.pump(), timer: null, running: null, again: false },
-      { name: 'poller', intervalMs: interval, run: () => this.polling.pump(), timer: null, running: null, again: false },
-      { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false },
-      { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false },
-      { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false },
-      ...(chainsConfigured(deps.config) ? [{ name: 'chains', intervalMs: deps.config.chainScanIntervalMs, run: async () => (await this.scanChainsOnce()).filter((report) => report.more).length, timer: null, running: null, again: false }] : []),
+      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatching.pump(), full: () => this.dispatching.free === 0, timer: null, running: null, again: false, notBefore: 0 },
+      { name: 'poller', intervalMs: interval, run: () => this.polling.pump(), full: () => this.polling.free === 0, timer: null, running: null, again: false, notBefore: 0 },
+      { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false, notBefore: 0 },
+      { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false, notBefore: 0 },
+      { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false, notBefore: 0 },
+      ...(chainsConfigured(deps.config) ? [{ name: 'chains', intervalMs: deps.config.chainScanIntervalMs, run: async () => (await this.scanChainsOnce()).filter((report) => report.more).length, timer: null, running: null, again: false, notBefore: 0 }] : []),
     ];
   }
 
@@ -148,7 +158,8 @@ export class Worker {
       loop.again = true;
       return;
     }
-    this.schedule(loop, 0);
+    // Within the pause after an empty round the run goes at its end (every wake meanwhile aims at the same moment).
+    this.schedule(loop, Math.max(0, loop.notBefore - Date.now()));
   }
 
   private schedule(loop: Loop, delayMs: number): void {
@@ -164,9 +175,11 @@ export class Worker {
           this.deps.logger.error({ err: error, loop: loop.name }, 'worker loop failed');
         }
         loop.running = null;
-        const busy = claimed > 0 || loop.again;
+        const woken = loop.again;
         loop.again = false;
-        this.schedule(loop, busy ? 0 : loop.intervalMs);
+        // A round that found every slot busy asked nothing: the slot that frees wakes it, at once.
+        loop.notBefore = claimed > 0 || loop.full?.() ? 0 : Date.now() + EMPTY_ROUND_PAUSE_MS;
+        this.schedule(loop, claimed > 0 ? 0 : woken ? EMPTY_ROUND_PAUSE_MS : loop.intervalMs);
       })();
     }, delayMs);
     loop.timer.unref();

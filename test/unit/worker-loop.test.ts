@@ -1,0 +1,91 @@
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
+import { systemClock } from '../../src/lib/clock.js';
+import type { TaskRow } from '../../src/modules/tasks/types.js';
+import { Worker, type WorkerDeps } from '../../src/worker/worker.js';
+
+/**
+ * The worker's loop timing (issue 14), on fake timers: a dispatcher woken by every created task while its rounds claim
+ * nothing (a dispatch hold keeps the queue back) claims at most once per 20 ms pause instead of back to back; a wake
+ * after a quiet spell claims at once; a round that found every slot busy asks nothing and the freed slot's wake claims
+ * at once.
+ */
+function harness(claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>, env: Record<string, string> = {}) {
+  const events = new EventEmitter();
+  const claims: number[] = [];
+  const deps = {
+    config: parseConfig({ WORKER_INTERVAL_MS: '1000', ...env }),
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    events,
+    tasks: {
+      claimForDispatch: vi.fn(async (_owner: string, _now: Date, limit: number) => {
+        claims.push(Date.now());
+        return claim(limit);
+      }),
+      claimForPoll: vi.fn(async () => []),
+    },
+    // Everything else the loops touch (sweeper, webhooks, Stripe) fails and is logged: not what this test looks at.
+  } as unknown as WorkerDeps;
+  return { worker: new Worker(deps), events, claims };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('worker loop timing (issue 14)', () => {
+  it('woken by every created task while its rounds claim nothing, the dispatcher claims once per pause, not back to back', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { worker, events, claims } = harness(() => []);
+    worker.start();
+    await vi.advanceTimersByTimeAsync(5);
+    const before = claims.length;
+    // 200 ms of tasks created every millisecond, every one of them waking the dispatcher.
+    for (let ms = 0; ms < 200; ms += 1) {
+      events.emit('task.created');
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    const during = claims.length - before;
+    expect(during).toBeGreaterThanOrEqual(8);
+    expect(during).toBeLessThanOrEqual(11);
+
+    // After a quiet second, a new task's wake claims at once (no pause is pending any more).
+    await vi.advanceTimersByTimeAsync(1_500);
+    const quiet = claims.length;
+    events.emit('task.created');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(claims.length).toBe(quiet + 1);
+    await worker.stop();
+  });
+
+  it('a round that found every slot busy asks nothing, and the freed slot claims again at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let served = false;
+    const task = { id: 'task_1' } as TaskRow;
+    const { worker, claims } = harness(() => {
+      if (served) return [];
+      served = true;
+      return [task];
+    }, { WORKER_SLOTS: '1' });
+    const slots = worker.dispatching as unknown as { options: { run: (row: TaskRow) => Promise<unknown> } };
+    vi.spyOn(slots.options, 'run').mockImplementation(() => held);
+    worker.start();
+    await vi.advanceTimersByTimeAsync(5);
+    expect(claims.length).toBe(1);
+    // Woken while its only slot is busy: the round asks nothing.
+    worker.wake('dispatcher');
+    await vi.advanceTimersByTimeAsync(5);
+    expect(claims.length).toBe(1);
+    // The slot frees: the loop claims at once, without a pause.
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(claims.length).toBe(2);
+    await worker.stop();
+  });
+});
