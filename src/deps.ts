@@ -180,7 +180,15 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
       sandboxSettings: { queueMs: config.sandboxQueueMs, runMs: config.sandboxRunMs },
       publicBaseUrl: config.publicBaseUrl,
       callbackKey: `genrelay-upstream-callbacks:${secrets.masterKey}`,
-      groupOf: async (customerId) => (await customers.get(customerId)).group_name,
+      // Read for every dispatch of a queued task: cached with the keys (same TTL, evicted by the same customer changes
+      // on every instance), so a dispatch does not read the customer row each time.
+      groupOf: async (customerId) => {
+        const cached = keyCache.group(customerId);
+        if (cached !== undefined) return cached;
+        const group = (await customers.get(customerId)).group_name;
+        keyCache.setGroup(customerId, group);
+        return group;
+      },
     }),
     events,
     async close() {

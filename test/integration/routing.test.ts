@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDashscopeMock } from '../mock-upstreams/dashscope/server.js';
 import { runLiveUntilDone } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
@@ -165,5 +165,27 @@ describe('account test generation', () => {
     expectV1Error(await ctx.app.request('POST', '/api/accounts/acc_missing/test', { operator: true, body: {} }), 404, 'not_found');
     expectV1Error(await ctx.app.request('POST', `/api/accounts/${good.account.id}/test`, { operator: true, body: { model: 'sora-2' } }), 400, 'invalid_request');
     expectV1Error(await ctx.app.request('POST', `/api/accounts/${good.account.id}/test`, { body: {} }), 401, 'invalid_api_key');
+  });
+});
+
+describe('routing groups are cached per customer (issue 14)', () => {
+  it('a dispatch reads the customer’s group from the cache, and a group change takes effect on the next dispatch', async () => {
+    const { channel: first } = await channel({ name: 'group one', group: 'g-cache-one' });
+    const { channel: second } = await channel({ name: 'group two', group: 'g-cache-two' });
+    await liveCustomer('g-cache-two');
+    const owner = await liveCustomer('g-cache-one');
+    const reads = vi.spyOn(ctx.app.deps.customers, 'get');
+    const one = await video(owner.key, 'first, group one');
+    expect((await finish(one.body.id)).channel_id).toBe(first.id);
+    const two = await video(owner.key, 'second, group one');
+    expect((await finish(two.body.id)).channel_id).toBe(first.id);
+    // Two dispatches (within the cache's 30 s on the manual clock), one read of the customer row for the group.
+    expect(reads.mock.calls.filter(([id]) => id === owner.customerId)).toHaveLength(1);
+    reads.mockRestore();
+
+    const moved = await ctx.app.request('PATCH', `/api/public/customers/${owner.customerId}`, { operator: true, body: { group: 'g-cache-two' } });
+    expect(moved.status, moved.text).toBe(200);
+    const three = await video(owner.key, 'third, group two');
+    expect((await finish(three.body.id)).channel_id).toBe(second.id);
   });
 });

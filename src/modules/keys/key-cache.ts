@@ -18,6 +18,8 @@ export const NEGATIVE_TTL_MS = 5_000;
 export class KeyCache {
   private readonly entries: LRUCache<string, Entry>;
   private readonly misses: LRUCache<string, Entry>;
+  /** Customers' routing groups (the worker routes every dispatch by one), kept and evicted like the keys. */
+  private readonly groups: LRUCache<string, { group: string; storedAt: number }>;
 
   constructor(
     private readonly clock: Clock,
@@ -26,6 +28,19 @@ export class KeyCache {
   ) {
     this.entries = new LRUCache({ max: size });
     this.misses = new LRUCache({ max: Math.max(100, Math.floor(size / 4)) });
+    this.groups = new LRUCache({ max: size });
+  }
+
+  /** A customer's cached routing group; `undefined` = not cached (or older than the TTL). */
+  group(customerId: string): string | undefined {
+    const hit = this.groups.get(customerId);
+    if (hit && this.clock.now().getTime() - hit.storedAt < this.ttlMs) return hit.group;
+    if (hit) this.groups.delete(customerId);
+    return undefined;
+  }
+
+  setGroup(customerId: string, group: string): void {
+    this.groups.set(customerId, { group, storedAt: this.clock.now().getTime() });
   }
 
   /** `undefined` = not cached; `null` = cached as unknown. */
@@ -56,6 +71,7 @@ export class KeyCache {
   }
 
   evictCustomer(customerId: string): void {
+    this.groups.delete(customerId);
     for (const [hash, entry] of this.entries.entries()) {
       if (entry.record?.key.customer_id === customerId) this.entries.delete(hash);
     }
