@@ -6,6 +6,8 @@
  *
  *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2] [requests_per_second=100]
  *
+ * Env DISPATCH_HOLD_MS sets the dispatch hold (default 500, as shipped; 0 turns it off, for comparison).
+ *
  * The workers share one process and so one request budget per channel (requests_per_second), as two worker instances
  * of one process would. The mock upstream runs in its own thread, as a real upstream runs elsewhere: answering and
  * rendering each result MP4 is not genrelay's work and does not take turns on its event loop.
@@ -44,6 +46,8 @@ const TASKS = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 2);
 /** The channel's upstream request budget (requests per second per process); 100 is the shipped default. */
 const BUDGET = Number(process.argv[4] ?? 100);
+/** Status checks before new work (config DISPATCH_HOLD_MS; 0 = off): env DISPATCH_HOLD_MS, default the shipped 500. */
+const HOLD = process.env.DISPATCH_HOLD_MS ?? '500';
 const QUEUED_MS = 500;
 const RUNNING_MS = 1500;
 
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
   const mock = await startUpstream();
   const config = parseConfig({
     DATABASE_URL: databaseUrl(name), DATA_DIR: dataDir, OPERATOR_API_KEY: 'bench-operator-key-0123456789', DEMO: 'false',
-    WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '250', LOG_LEVEL: 'silent',
+    WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '250', LOG_LEVEL: 'silent', DISPATCH_HOLD_MS: HOLD,
   });
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir, poolSize: 30 });
   await migrate(db);
@@ -203,7 +207,7 @@ async function main(): Promise<void> {
   const upstreamRequests = Object.values(requests).reduce((sum, count) => sum + count, 0);
   const floor = QUEUED_MS + RUNNING_MS;
   console.log(JSON.stringify({
-    tasks: TASKS, workers: WORKERS, requests_per_second: BUDGET, statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
+    tasks: TASKS, workers: WORKERS, requests_per_second: BUDGET, dispatch_hold_ms: Number(HOLD), statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
     run_ms: runMs, upstream_floor_ms: floor, run_over_floor_ratio: Number((runMs / floor).toFixed(2)),
     scheduling_lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) ?? 0 },
     upstream_status_requests: requests,
