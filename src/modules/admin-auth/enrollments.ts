@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
+import { pruneBatch } from '../../db/prune.js';
 import { sha256Hex } from '../../lib/hash.js';
 import { newSecretToken } from './sessions.js';
 
@@ -8,6 +9,8 @@ import { newSecretToken } from './sessions.js';
  * offered (sealed) on the link's row, replaced on every start; `enroll/finish` claims the link with a guarded UPDATE.
  */
 export const ENROLLMENT_TTL_MS = 24 * 3_600_000;
+/** How long a link's row is kept past its expiry, used or not (pruneEnrollments). */
+export const ENROLLMENT_RETENTION_MS = 7 * 24 * 3_600_000;
 export type EnrollmentPurpose = 'invite' | 'totp_reset';
 
 export interface EnrollmentRow {
@@ -65,4 +68,13 @@ export async function claimEnrollment(tx: Queryable, tokenHash: string, now: Dat
 
 export async function discardEnrollments(tx: Queryable, adminId: string): Promise<void> {
   await tx.query('DELETE FROM admin_enrollments WHERE admin_id = $1 AND used_at IS NULL', [adminId]);
+}
+
+/**
+ * The sweeper's part (one batch per call): links expired more than ENROLLMENT_RETENTION_MS ago, used or not. A used
+ * or expired link answers like an unknown one (404 `not_found`, "unknown, used or expired"), so removing its row
+ * changes no answer; the week keeps it at hand for looking into a complaint. Answers how many rows went.
+ */
+export function pruneEnrollments(db: Queryable, now: Date): Promise<number> {
+  return pruneBatch(db, 'admin_enrollments', 'expires_at <= $1', [new Date(now.getTime() - ENROLLMENT_RETENTION_MS)]);
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../db/pool.js';
+import { PRUNE_BATCH, pruneBatch } from '../../db/prune.js';
 import { sha256Hex } from '../../lib/hash.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type { AdminRow } from './admins.js';
@@ -8,7 +9,8 @@ import type { AdminRow } from './admins.js';
  * Console sessions in the database (SEMANTICS A6–A8). The cookie carries 256 random bits; the table stores only
  * their SHA-256, so a leaked table names no usable session. Each session holds a 256-bit CSRF token that changes
  * with the id. Lifecycle: anonymous pre-session → `mfa_pending` (≤ 5 min) → `authenticated`, a new id at each step;
- * idle timeout 30 min and absolute 8 h; expired rows are deleted when met and swept when sessions are created.
+ * idle timeout 30 min and absolute 8 h; expired rows are deleted when met, swept (200) when sessions are created and by
+ * the periodic sweeper (pruneExpiredSessions). Revoking a session deletes its row.
  */
 export type SessionState = 'anonymous' | 'mfa_pending' | 'authenticated';
 
@@ -91,7 +93,7 @@ export async function createSession(tx: Queryable, ids: IdGenerator, session: Ne
   const cookieId = newSecretToken();
   const lifetime = session.state === 'mfa_pending' ? MFA_PENDING_MS : ABSOLUTE_TIMEOUT_MS;
   const expiresAt = session.expiresAt ?? new Date(session.now.getTime() + lifetime);
-  await sweepExpiredSessions(tx, session.now, table);
+  await pruneExpiredSessions(tx, session.now, table, 200);
   const result = await tx.query<SessionRow>(
     `INSERT INTO ${table.sessions} (id_hash, public_id, ${table.ownerColumn}, state, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *`,
@@ -169,15 +171,12 @@ export async function findSessionByPublicId(db: Queryable, publicId: string): Pr
 }
 
 /**
- * Expired rows are removed a batch at a time whenever a session is created, so pre-sessions opened by visitors
- * who never sign in do not pile up.
+ * Expired rows (isSessionExpired: past the absolute end, or idle 30 min outside the TOTP step), a batch at a time:
+ * 200 whenever a session is created, so pre-sessions opened by visitors who never sign in do not pile up, and a full
+ * batch from the periodic sweeper. An expired row is no session any more (loadSessionRow deletes it when met, and no
+ * list shows it). Answers how many rows went.
  */
-async function sweepExpiredSessions(tx: Queryable, now: Date, table: SessionTable): Promise<void> {
-  await tx.query(
-    `DELETE FROM ${table.sessions} WHERE id_hash IN (
-       SELECT id_hash FROM ${table.sessions}
-        WHERE expires_at <= $1 OR (state <> 'mfa_pending' AND last_seen_at <= $2)
-        LIMIT 200)`,
-    [now, new Date(now.getTime() - IDLE_TIMEOUT_MS)],
-  );
+export function pruneExpiredSessions(db: Queryable, now: Date, table: SessionTable, limit = PRUNE_BATCH): Promise<number> {
+  return pruneBatch(db, table.sessions, "expires_at <= $1 OR (state <> 'mfa_pending' AND last_seen_at <= $2)",
+    [now, new Date(now.getTime() - IDLE_TIMEOUT_MS)], limit);
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
+import { pruneBatch } from '../../db/prune.js';
 
 /**
  * Login throttling (SEMANTICS A10). Failed passwords and TOTP codes count per (account, IP) and per account; an
@@ -6,12 +7,18 @@ import type { Queryable } from '../../db/pool.js';
  * (account, IP) that pair is locked for 1 s, doubling with each further failure up to 15 min; only a completed
  * sign-in resets the pair (a right password alone does not, or the TOTP step could be guessed without end). More
  * than 50 failures on one account within an hour writes one alert per hour to the security log and locks nobody
- * else out. Every lock is written to the security log.
+ * else out. Every lock is written to the security log. A pair with no failure for PAIR_QUIET_MS (its lock, at most
+ * 15 min, long over) is forgotten by the sweeper (pruneThrottle): its next failure counts from 1 again.
  */
 export const FREE_FAILURES = 5;
 export const MAX_LOCK_MS = 15 * 60_000;
 export const ALERT_THRESHOLD = 50;
 const WINDOW_MS = 3_600_000;
+/**
+ * How long a pair's consecutive failures are kept after its last failure. Forgetting them after a day of silence
+ * gives nobody more tries: waiting out 15-minute locks for that day would have allowed 96.
+ */
+export const PAIR_QUIET_MS = 24 * 3_600_000;
 
 /**
  * Whose sign-ins are counted: the operator console's admins or the customer console's users, each in its own
@@ -88,6 +95,18 @@ export async function recordFailure(tx: Queryable, accountKey: string, ip: strin
     }
   }
   return { failures, lockedUntil, alerted };
+}
+
+/**
+ * The sweeper's part (one batch of each table per call): pairs quiet for PAIR_QUIET_MS and not locked any more, and
+ * per-account rows whose hour has ended (they count for nothing: the next failure restarts them at 1, alert included).
+ * Answers how many rows of each table went.
+ */
+export async function pruneThrottle(db: Queryable, now: Date, tables: ThrottleTables): Promise<{ pairs: number; accounts: number }> {
+  const pairs = await pruneBatch(db, tables.pairs,
+    'updated_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)', [new Date(now.getTime() - PAIR_QUIET_MS), now]);
+  const accounts = await pruneBatch(db, tables.accounts, 'window_start <= $1', [new Date(now.getTime() - WINDOW_MS)]);
+  return { pairs, accounts };
 }
 
 /** A completed sign-in clears that (account, IP) pair; the per-account hour keeps counting. */

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
+import { pruneBatch } from '../../db/prune.js';
 
 /**
  * Sign-up and mail guards: at most SIGNUPS_PER_HOUR sign-ups per client address, and at most
@@ -54,12 +55,12 @@ export async function countMailRequest(db: Queryable, purpose: MailPurpose, emai
 /**
  * Drops the counter rows whose window has ended (the periodic sweeper): such a row counts for nothing any more (the next
  * request through countInWindow would restart it at 1), so removing it changes no answer and keeps both tables to the
- * subjects seen in the last hour. Answers how many rows of each table went.
+ * subjects seen in the last hour. Answers how many rows of each table went (at most a batch of each per call).
  */
 export async function pruneEndedWindows(db: Queryable, now: Date): Promise<{ signupAttempts: number; mailRequests: number }> {
   const ended = new Date(now.getTime() - WINDOW_MS);
-  const removed = async (counter: keyof typeof COUNTERS) =>
-    (await db.query(`DELETE FROM ${COUNTERS[counter].table} WHERE window_start <= $1`, [ended])).rowCount ?? 0;
+  const removed = (counter: keyof typeof COUNTERS) =>
+    pruneBatch(db, COUNTERS[counter].table, 'window_start <= $1', [ended]);
   return { signupAttempts: await removed('signup'), mailRequests: await removed('mail') };
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.js';
+import { pruneBatch } from '../../db/prune.js';
 import { sha256Hex } from '../../lib/hash.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import { isoOrNull } from '../../lib/time.js';
@@ -18,6 +19,9 @@ export const TOKEN_TTL_MS: Record<TokenPurpose, number> = {
   reset: 3_600_000,
   invitation: 7 * 24 * 3_600_000,
 };
+
+/** How long a token's row is kept past its expiry, used or not (pruneEmailTokens). */
+export const TOKEN_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export interface EmailTokenRow {
   token_hash: string;
@@ -96,4 +100,18 @@ export async function deleteInvitation(tx: Queryable, customerId: string, public
 
 export function invitationView(row: EmailTokenRow) {
   return { id: row.public_id, email: row.email, role: row.role ?? 'owner', customer_id: row.customer_id, expires_at: isoOrNull(row.expires_at) };
+}
+
+/**
+ * The sweeper's part (one batch per call): tokens expired more than TOKEN_RETENTION_MS ago, used or not. A used or
+ * expired token answers exactly like an unknown one ("unknown, used or expired"), so removing its row changes no answer;
+ * the week keeps it at hand for looking into a complaint. Kept whatever its age: the verify token of a user whose
+ * address is not verified yet (at most one, as a new one replaces it), because a resend copies its `customer_id` (the
+ * customer whose test credits the verification grants, C3).
+ */
+export function pruneEmailTokens(db: Queryable, now: Date): Promise<number> {
+  return pruneBatch(db, 'email_tokens',
+    `expires_at <= $1 AND NOT (purpose = 'verify' AND EXISTS (
+       SELECT 1 FROM customer_users u WHERE u.id = email_tokens.user_id AND u.email_verified_at IS NULL))`,
+    [new Date(now.getTime() - TOKEN_RETENTION_MS)]);
 }

@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Queryable } from '../../db/pool.js';
+import { pruneBatch } from '../../db/prune.js';
 import type { Clock } from '../../lib/clock.js';
 
 /**
@@ -96,4 +97,16 @@ export async function listOutbox(db: Queryable, limit: number, before: bigint | 
     'SELECT * FROM mail_outbox WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2',
     [before, limit],
   )).rows;
+}
+
+/** How long the outbox keeps a message (pruneOutbox). */
+export const OUTBOX_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/**
+ * The sweeper's part (one batch per call): outbox messages older than OUTBOX_RETENTION_MS. Each row is a message
+ * already delivered the only way the outbox delivers (logged, listed for the operator); nothing waits in it to be sent
+ * or retried, and the link it carries died long before (a week at most, C2). Answers how many rows went.
+ */
+export function pruneOutbox(db: Queryable, now: Date): Promise<number> {
+  return pruneBatch(db, 'mail_outbox', 'created_at <= $1', [new Date(now.getTime() - OUTBOX_RETENTION_MS)]);
 }
