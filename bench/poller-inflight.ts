@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2] [requests_per_second=100]
  *
- * Env DISPATCH_HOLD_MS sets the dispatch hold (default 500, as shipped; 0 turns it off, for comparison).
+ * Env DISPATCH_HOLD_MS sets the dispatch hold (default 0 = off, as shipped; e.g. 500 to compare).
  *
  * The workers share one process and so one request budget per channel (requests_per_second), as two worker instances
  * of one process would. The mock upstream runs in its own thread, as a real upstream runs elsewhere: answering and
@@ -46,8 +46,8 @@ const TASKS = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 2);
 /** The channel's upstream request budget (requests per second per process); 100 is the shipped default. */
 const BUDGET = Number(process.argv[4] ?? 100);
-/** Status checks before new work (config DISPATCH_HOLD_MS; 0 = off): env DISPATCH_HOLD_MS, default the shipped 500. */
-const HOLD = process.env.DISPATCH_HOLD_MS ?? '500';
+/** Status checks before new work (config DISPATCH_HOLD_MS): env DISPATCH_HOLD_MS, default 0 (off) as shipped. */
+const HOLD = process.env.DISPATCH_HOLD_MS ?? '0';
 const QUEUED_MS = 500;
 const RUNNING_MS = 1500;
 

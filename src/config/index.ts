@@ -37,7 +37,7 @@ export interface Config {
   pollIntervalMs: number;
   /** Tasks one worker dispatches at once, and tasks it polls at once (free slots are claimed as they free up). */
   workerSlots: number;
-  /** New tasks of a model wait while a status check of its running tasks is overdue by more than this (0: off). */
+  /** New tasks of a model wait while a status check of its running tasks is overdue by more than this (0, the default: off). */
   dispatchHoldMs: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
   leaseMs: number;
@@ -226,7 +226,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     workerIntervalMs: integer(env, 'WORKER_INTERVAL_MS', 1000, 10, 60_000),
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
     workerSlots: integer(env, 'WORKER_SLOTS', 100, 1, 10_000),
-    dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 500, 0, 3_600_000),
+    dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),

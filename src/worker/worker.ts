@@ -21,8 +21,8 @@ export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWa
  * (issue 14); the webhook sender does the same with its deliveries (workflows/deliver-webhooks.ts, issue 8). A slow
  * task holds only its own slot.
  *
- * Status checks come before new work: a model's queued tasks are not claimed while a status check of its running tasks
- * is more than `config.dispatchHoldMs` overdue (TaskService.claimForDispatch), so a process (or fleet) with more work
+ * Status checks can come before new work (`config.dispatchHoldMs`, 0 = off): a model's queued tasks are not claimed
+ * while a status check of its running tasks is more than that overdue (TaskService.claimForDispatch), so a process (or fleet) with more work
  * than it can keep up with notices upstream completions promptly instead of starting ever more tasks; the poller wakes
  * the dispatcher when it has caught up.
  */
