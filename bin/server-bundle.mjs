@@ -1,9 +1,13 @@
 /**
- * The server bundle (issue 14): src/ and its plain-JavaScript dependencies in one ES module, dist/server/genrelay.mjs.
- * Node loads one file several times faster than tsx compiles the ~260 sources one by one, and faster than it resolves
- * and reads the ~1,500 files of the dependencies (bench/embedded-footprint.ts measures the warm start).
+ * The server bundle (issue 14): src/ and its plain-JavaScript dependencies in one CommonJS file,
+ * dist/server/genrelay.cjs. Node loads one file several times faster than tsx compiles the ~260 sources one by one,
+ * and faster than it resolves and reads the ~1,500 files of the dependencies; CommonJS because V8's code cache
+ * (bin/run-bundle.mjs) takes a script, not an ES module (bench/embedded-footprint.ts measures the warm start).
+ * The sources stay ES modules: `import.meta.url` becomes the bundle's file URL, dynamic `import()` of a package
+ * becomes `require` (every external package has a CommonJS entry), and top-level await, which CommonJS cannot
+ * express, fails the build (the launcher then runs the sources through tsx).
  *
- * Packages stay in node_modules (imported at run time) when bundling them would break them or load them for nothing:
+ * Packages stay in node_modules (required at run time) when bundling them would break them or load them for nothing:
  * EXTERNAL below. Every other package is bundled, so the bundle depends on the installed versions too.
  *
  * Its first line carries the digest of what it was built from: every .ts file under src/ (names and contents),
@@ -17,24 +21,40 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, re
 import { dirname, join } from 'node:path';
 
 /** Bump when the build options below change, so bundles built with the old ones count as stale. */
-const BUNDLE_FORMAT = 3;
+const BUNDLE_FORMAT = 4;
 const STAMP = '// genrelay server bundle, sources sha1 ';
 
 /**
- * Packages imported from node_modules at run time rather than bundled: PGlite reads its .wasm and .data files next to
+ * Packages required from node_modules at run time rather than bundled: PGlite reads its .wasm and .data files next to
  * its own modules; argon2 is a native addon; pino starts transports in worker threads by file path; pg and ioredis
  * are loaded only when DATABASE_URL or REDIS_URL is set; tsx, esbuild and vite are tools (the mock upstreams, this
  * build, the console build).
  */
 const EXTERNAL = new Set(['@electric-sql/pglite', '@node-rs/argon2', 'pino', 'pg', 'ioredis', 'tsx', 'esbuild', 'vite']);
 
-/** Bundled CommonJS packages call `require` (node: built-ins, JSON): ES modules have none, so the bundle makes one. */
-const REQUIRE_SHIM = "import { createRequire as __genrelayCreateRequire } from 'node:module';\nconst require = __genrelayCreateRequire(import.meta.url);";
+/**
+ * What `import.meta.url` of every bundled ES module becomes: the bundle's own file URL, defined by its first lines.
+ * Those lines open with the strict-mode directive that esbuild writes after them (where it would no longer count).
+ */
+const MODULE_URL = '__genrelayModuleUrl';
+const MODULE_URL_DEFINITION = `'use strict';\nconst ${MODULE_URL} = require('node:url').pathToFileURL(__filename).href;`;
+
+/**
+ * The bundle's code is the body of a function taking CommonJS's module arguments, so that bin/run-bundle.mjs compiles
+ * the file as it is (a copy with a wrapper around it costs 5.6 MB more memory and some 20 ms): run as a script, the
+ * file's value is that function. Run by Node as a CommonJS module (`node dist/server/genrelay.cjs serve`, the
+ * bundle's tests), it calls the function itself with its own arguments.
+ */
+const WRAPPER_OPEN = "(typeof module === 'object' && require.main === module ? (run) => run(exports, require, module, __filename, __dirname) : (run) => run)(function (exports, require, module, __filename, __dirname) {";
+const WRAPPER_CLOSE = '\n});';
 
 /** Where the bundle lives in a package checkout. */
 export function bundlePath(root) {
-  return join(root, 'dist', 'server', 'genrelay.mjs');
+  return join(root, 'dist', 'server', 'genrelay.cjs');
 }
+
+/** The ES module bundle of BUNDLE_FORMAT 3 and earlier, removed when a new bundle is written. */
+const formerBundlePath = (root) => join(root, 'dist', 'server', 'genrelay.mjs');
 
 function readOrNull(path) {
   try {
@@ -70,6 +90,12 @@ export function sourceDigest(root) {
   return hash.digest('hex');
 }
 
+/** The digest stamped on a bundle's first line (`head`: its first bytes, or all of them), or null without a stamp. */
+export function bundleStamp(head) {
+  const text = head.toString('latin1', 0, STAMP.length + 40);
+  return text.length === STAMP.length + 40 && text.startsWith(STAMP) ? text.slice(STAMP.length) : null;
+}
+
 /** The digest stamped on the bundle's first line, or null when there is no bundle (or no stamp). */
 function stampedDigest(path) {
   let fd;
@@ -80,9 +106,7 @@ function stampedDigest(path) {
   }
   try {
     const head = Buffer.alloc(STAMP.length + 40);
-    const read = readSync(fd, head, 0, head.length, 0);
-    const text = head.toString('latin1', 0, read);
-    return text.startsWith(STAMP) && read === head.length ? text.slice(STAMP.length) : null;
+    return bundleStamp(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
   } finally {
     closeSync(fd);
   }
@@ -117,9 +141,13 @@ export async function buildBundle(root, { logLevel = 'warning' } = {}) {
     outfile: path,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
-    banner: { js: `${STAMP}${digest}\n${REQUIRE_SHIM}` },
+    // `import()` of an external package as `require`: a script run by vm (bin/run-bundle.mjs) has no module loader.
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': MODULE_URL },
+    banner: { js: `${STAMP}${digest}\n${WRAPPER_OPEN}\n${MODULE_URL_DEFINITION}` },
+    footer: { js: WRAPPER_CLOSE },
     plugins: [{
       name: 'genrelay-external',
       setup(esbuild) {
@@ -134,14 +162,27 @@ export async function buildBundle(root, { logLevel = 'warning' } = {}) {
   // Only sources under src/ (which the digest covers) and installed packages (node_modules may be a link elsewhere).
   const outside = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('src/') && !input.split('/').includes('node_modules'));
   if (outside.length > 0) throw new Error(`the server bundle takes only src/ and packages; it would take ${outside.slice(0, 5).join(', ')}`);
+  // An `import.meta` other than `import.meta.url` would be an empty object in CommonJS: refused rather than broken.
+  const importMeta = result.warnings.find((warning) => warning.id === 'empty-import-meta');
+  if (importMeta) throw new Error(`the server bundle supports only import.meta.url: ${importMeta.location?.file}:${importMeta.location?.line}`);
   if (sourceDigest(root) !== digest) throw new Error('the sources changed while the server bundle was built');
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, result.outputFiles.find((file) => file.path === path).contents);
+    writeFileSync(temporary, asciiOnly(result.outputFiles.find((file) => file.path === path).text));
     renameSync(temporary, path);
   } finally {
     rmSync(temporary, { force: true });
   }
+  rmSync(formerBundlePath(root), { force: true });
   return path;
+}
+
+/**
+ * esbuild escapes every non-ASCII character in code (its default charset); comments it keeps from packages may still
+ * hold some. Those become `\uXXXX` too (inert in a comment), so the bundle is ASCII and loads as a one-byte string,
+ * without a UTF-8 decode (bin/run-bundle.mjs).
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\0-\x7f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,5 +1,3 @@
-// First: starts compiling PGlite's WebAssembly in the background while the rest of the server loads.
-import './db/pglite-early.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +20,18 @@ import { AppError } from './lib/errors.js';
 import { Worker } from './worker/worker.js';
 import { packageRoot } from './lib/package-root.js';
 
+/**
+ * Resolves once `serve` listens; never for the other commands. The launcher writes V8's code cache for the server
+ * bundle then, when the functions the start-up ran have been compiled (bin/run-bundle.mjs).
+ */
+let markServing: () => void = () => {};
+export const serving = new Promise<void>((resolve) => {
+  markServing = resolve;
+});
+
+/** How long after it listens an embedded `serve` with the API starts its worker loops. */
+const WORKER_START_DELAY_MS = 1000;
+
 /** CLI entry: `genrelay serve | migrate | admin create | mock-upstreams`. Config is parsed once here; bad config exits with a clear message. */
 const program = new Command()
   .name('genrelay')
@@ -42,9 +52,13 @@ program
     const owner = config.databaseUrl === null && config.role !== 'worker' ? await ensureFirstOwner(deps, config.adminEmail) : null;
     const worker = config.role === 'api' ? null : new Worker(deps);
     await app.listen({ port: config.port, host: config.host });
+    markServing();
     if (config.databaseUrl === null) markEmbeddedInUse(config.dataDir);
     const consoleBuild = config.role === 'worker' ? null : buildConsoleIfMissing(config.consoleDir, deps.logger);
-    worker?.start();
+    // The worker's first round after a start (claims, polls, reaping: a dozen statements) would queue on the embedded
+    // database's one session ahead of the first requests — readiness probes, clients coming back after a restart —
+    // so a process that serves the API from PGlite starts it a second later (issue 14).
+    const workerStart = worker && setTimeout(() => worker.start(), config.databaseUrl === null && config.role === 'all' ? WORKER_START_DELAY_MS : 0);
     printFirstStart(config.publicBaseUrl, secrets.generatedOperatorKey, demo?.testKey ?? null, owner);
     let stopping = false;
     const stop = async (signal: string) => {
@@ -52,6 +66,7 @@ program
       stopping = true;
       deps.logger.info({ signal }, 'shutting down');
       consoleBuild?.kill();
+      if (workerStart) clearTimeout(workerStart);
       await app.close();
       await worker?.stop();
       await deps.close();

@@ -10,6 +10,7 @@ import { trackCommits, type CommitScope } from '../db/commit-tracker.js';
 import { sendClientError, sendError, toAppError, type Face } from './errors.js';
 import { inspectInput, inspectParameters } from './input-guard.js';
 import { BodyBudget } from './body-budget.js';
+import { compileOnFirstUse } from './lazy-validators.js';
 import { registerApiKeyRoutes } from './routes/keys/api-keys.js';
 import { registerAuditRoutes } from './routes/operator/audit.js';
 import { registerCreditRoutes } from './routes/operator/credits.js';
@@ -105,7 +106,8 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach a route.
     clientErrorHandler: sendClientError,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Each route's validators are compiled when a request first reaches it, not at listen (lazy-validators.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }, plugins: [compileOnFirstUse] },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Every request runs in its own commit scope (db/commit-tracker.ts); callback style, so the whole pipeline runs inside.

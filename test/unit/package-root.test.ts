@@ -25,7 +25,7 @@ describe('package root', () => {
   it('is the same folder from a source module and from the bundle', () => {
     expect(findPackageRoot(file(join(root, 'src', 'config', 'index.ts'), ''))).toBe(root);
     expect(findPackageRoot(file(join(root, 'src', 'db', 'migrate.ts'), ''))).toBe(root);
-    expect(findPackageRoot(file(join(root, 'dist', 'server', 'genrelay.mjs'), ''))).toBe(root);
+    expect(findPackageRoot(file(join(root, 'dist', 'server', 'genrelay.cjs'), ''))).toBe(root);
   });
 
   it('a module outside any genrelay package is an error naming it', () => {
