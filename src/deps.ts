@@ -23,6 +23,7 @@ import { WalletService } from './modules/wallet/service.js';
 import { CatalogService } from './modules/catalog/service.js';
 import { MediaService } from './modules/media/service.js';
 import { LocalDiskStorage } from './modules/media/storage.js';
+import { ReadPacer } from './modules/tasks/read-pacer.js';
 import { TaskService } from './modules/tasks/service.js';
 import { WebhookService } from './modules/webhooks/service.js';
 import { EndpointService } from './modules/webhooks/endpoints.js';
@@ -62,6 +63,8 @@ export interface Deps {
   secretBox: SecretBox;
   safeFetch: SafeFetch;
   router: Router;
+  /** When a newly accepted task is first read (SEMANTICS T16): learned per channel and model, in this process. */
+  readPacer: ReadPacer;
   /** In-process wake-ups: `task.created` (dispatcher), `task.resolved` (waiters, webhook sender). */
   events: EventEmitter;
   /** Verification, reset and invitation mail: SMTP when SMTP_URL is set, else the log and the mail_outbox table. */
@@ -116,6 +119,14 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const metrics = new Metrics();
   const wallet = new WalletService(db, ids);
   metrics.collect(() => groupCommitCounters(wallet));
+  const readPacer = new ReadPacer(config.pollIntervalMs, config.adaptivePolling);
+  metrics.collect(() => [{
+    name: 'genrelay_first_status_read_seconds', type: 'gauge', help: 'How long after acceptance a new task of this channel (or provider) and model is first read (learned)',
+    values: readPacer.entries().map(({ key, leadMs }) => {
+      const cut = key.lastIndexOf('|');
+      return { labels: { route: key.slice(0, cut), model: key.slice(cut + 1) }, value: leadMs / 1000 };
+    }),
+  }]);
   const keys = new KeyService(db, ids, config.apiKeyPrefix);
   const keyCache = new KeyCache(clock, config.keyCacheTtlMs, config.keyCacheSize);
   const invalidation = await buildInvalidation(db, logger);
@@ -190,6 +201,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
         return group;
       },
     }),
+    readPacer,
     events,
     async close() {
       await safeFetch.close();

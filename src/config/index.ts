@@ -35,6 +35,8 @@ export interface Config {
   /** How often the workers look for due work, and how soon a running task is asked again. */
   workerIntervalMs: number;
   pollIntervalMs: number;
+  /** Learn per channel and model how long after acceptance to read a task first (SEMANTICS T16); false: read at the interval. */
+  adaptivePolling: boolean;
   /** Tasks one worker dispatches at once, and tasks it polls at once (free slots are claimed as they free up). */
   workerSlots: number;
   /** New tasks of a model wait while a status check of its running tasks is overdue by more than this (0, the default: off). */
@@ -225,6 +227,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     concurrencyRetryAfterSeconds: integer(env, 'CONCURRENCY_RETRY_AFTER_SECONDS', 5, 1, 3600),
     workerIntervalMs: integer(env, 'WORKER_INTERVAL_MS', 1000, 10, 60_000),
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
+    adaptivePolling: boolean(env, 'ADAPTIVE_POLLING', true),
     workerSlots: integer(env, 'WORKER_SLOTS', 100, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),

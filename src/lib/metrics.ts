@@ -5,6 +5,8 @@
 export interface LabelledCounter {
   name: string;
   help: string;
+  /** Prometheus type; a counter unless said otherwise. */
+  type?: 'counter' | 'gauge';
   /** One value per label set, e.g. `[{ labels: { kind: 'reserve' }, value: 3 }]`. */
   values: Array<{ labels: Record<string, string>; value: number }>;
 }
@@ -35,7 +37,7 @@ export class Metrics {
     }
     for (const collector of this.collectors) {
       for (const counter of collector()) {
-        out += `# HELP ${counter.name} ${counter.help}\n# TYPE ${counter.name} counter\n`;
+        out += `# HELP ${counter.name} ${counter.help}\n# TYPE ${counter.name} ${counter.type ?? 'counter'}\n`;
         for (const { labels, value } of counter.values) {
           const set = Object.entries(labels).map(([key, label]) => `${key}="${label}"`).join(',');
           out += `${counter.name}${set ? `{${set}}` : ''} ${value}\n`;

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { atPercent, chargeFor, costFor } from '../modules/catalog/pricing.js';
+import { ReadPacer } from '../modules/tasks/read-pacer.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
 import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
@@ -7,7 +8,7 @@ import type { Route } from '../modules/routing/router.js';
 import { MAX_DISPATCH_ATTEMPTS, dispatchBackoffMs, isRetryableRejection, taskErrorCode } from './task-errors.js';
 
 /** The services that drive a task through its provider (dispatch, poll, settle, release). */
-export type RunTaskDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'events' | 'logger' | 'media' | 'metrics' | 'router' | 'safeFetch' | 'tasks' | 'wallet'>;
+export type RunTaskDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'events' | 'logger' | 'media' | 'metrics' | 'readPacer' | 'router' | 'safeFetch' | 'tasks' | 'wallet'>;
 
 /**
  * Driving one task through its provider (SEMANTICS T2–T7, T11): dispatch a claimed task, act on a status, and
@@ -82,7 +83,9 @@ export async function dispatchTask(deps: RunTaskDeps, task: TaskRow, owner: stri
     const recorded = await deps.tasks.markSubmitted(
       task.id,
       owner,
-      { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, providerTaskId: started.providerTaskId, operation: started.operation, nextPollAt: new Date(deps.clock.now().getTime() + deps.config.pollIntervalMs) },
+      { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, providerTaskId: started.providerTaskId, operation: started.operation,
+        // T16: first read after the lead learned for this route and model (the poll interval until it has learned).
+        nextPollAt: new Date(deps.clock.now().getTime() + deps.readPacer.leadMs(ReadPacer.key(route, task.model))) },
       deps.clock.now(),
     );
     if (!recorded) {
@@ -247,5 +250,18 @@ export async function pollTask(deps: RunTaskDeps, task: TaskRow): Promise<Status
     await deps.tasks.observe(task.id, { status: task.status === 'running' ? 'running' : 'submitted', progress: task.progress, nextPollAt: new Date(now.getTime() + 5 * deps.config.pollIntervalMs) }, now);
     return null;
   }
+  learnFromFirstRead(deps, task, route, status);
   return applyStatus(deps, task, route, status);
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
+
+/**
+ * T16: a task's first status read (nothing has touched the task since it was accepted: updated_at is still its
+ * submitted_at) tells the read pacer whether the lead was long enough. "Not found" tells it nothing.
+ */
+function learnFromFirstRead(deps: RunTaskDeps, task: TaskRow, route: Route, status: StatusResult): void {
+  if (!task.submitted_at || new Date(task.updated_at).getTime() !== new Date(task.submitted_at).getTime() || isTaskNotFound(status)) return;
+  const elapsedMs = deps.clock.now().getTime() - new Date(task.submitted_at).getTime();
+  deps.readPacer.observe(ReadPacer.key(route, task.model), { elapsedMs, finished: FINISHED.has(status.status) });
 }
