@@ -4,6 +4,7 @@ import { useTestApp } from '../harness/setup.js';
 import { OPERATOR_KEY } from '../harness/app.js';
 import { enrolledAdmin } from '../harness/console.js';
 import { signedUpUser } from '../harness/customer-console.js';
+import { seededRandom } from '../harness/random.js';
 
 /**
  * Seeded fuzzing over every registered route (issue 8). The routes come from the app's own route table, so a route
@@ -23,16 +24,7 @@ import { signedUpUser } from '../harness/customer-console.js';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 24);
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const ctx = useTestApp({ env: { SYNC_WAIT_MS: '1000' } });
 

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReadPacer } from '../../src/modules/tasks/read-pacer.js';
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom as random } from '../harness/random.js';
 
 /**
  * Runs `tasks` tasks of one route, each first read on time at the lead: returns the leads used and whether each
