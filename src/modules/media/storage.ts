@@ -30,10 +30,17 @@ export class LocalDiskStorage implements Storage {
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
     // Write then rename, so a crash never leaves a half-written file under the final name.
     const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, bytes);
+    try {
+      await writeFile(temporary, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The first file of its folder: create the folder then (not before every write: a worker storing results spent
+      // about 2 % of its time asking for folders that were there).
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(temporary, bytes);
+    }
     await rename(temporary, target);
   }
 
