@@ -65,6 +65,11 @@ export interface Config {
   mailFrom: string;
   /** Credits a new sign-up's test wallet receives when its email is verified (once per normalised email). */
   signupTestCredits: number;
+  /**
+   * New anonymous console pre-sessions one client IP may open per minute, per console (SEMANTICS A13; 0 = no limit).
+   * A browser opens one per visit without a live cookie, so 30 leaves room for many tabs or users behind one address.
+   */
+  consolePreSessionsPerMinute: number;
   /** Stripe (issue 13): secret key, webhook signing secret, API base (a local fake in tests). Null key: no card top-ups. */
   stripeSecretKey: string | null;
   stripeWebhookSecret: string | null;
@@ -243,6 +248,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
     signupTestCredits: integer(env, 'SIGNUP_TEST_CREDITS', 50_000, 0, 1_000_000_000_000),
+    consolePreSessionsPerMinute: integer(env, 'CONSOLE_PRESESSIONS_PER_MINUTE', 30, 0, 1_000_000),
     stripeSecretKey: text(env, 'STRIPE_SECRET_KEY'),
     stripeWebhookSecret: text(env, 'STRIPE_WEBHOOK_SECRET'),
     stripeApiBase: (url(env, 'STRIPE_API_BASE', ['http:', 'https:']) ?? 'https://api.stripe.com').replace(/\/$/, ''),

@@ -6,7 +6,8 @@ import { claimEnrollment, findEnrollment, setPendingSecret } from '../modules/ad
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../modules/admin-auth/passwords.js';
 import { consumeRecoveryCode, replaceRecoveryCodes } from '../modules/admin-auth/recovery.js';
 import {
-  createSession, deleteAdminSessions, deleteSession, loadSession, touchSession, type CreatedSession, type LoadedSession,
+  ADMIN_SESSIONS, admitPreSession, createSession, deleteAdminSessions, deleteSession, loadSession, touchSession,
+  type CreatedSession, type LoadedSession, type PreSessionLimitDeps,
 } from '../modules/admin-auth/sessions.js';
 import { lockedFor, recordFailure, resetFailures } from '../modules/admin-auth/throttle.js';
 import { matchTotp, newTotpSecret, totpQrSvg, totpUri } from '../modules/admin-auth/totp.js';
@@ -57,13 +58,18 @@ export async function markSessionActive(deps: Pick<AdminAuthDeps, 'db'>, session
   session.last_seen_at = now;
 }
 
-/** The caller's session, or a new anonymous pre-session holding a CSRF token (A7). Activity moves the idle deadline. */
-export async function ensureSession(deps: AdminAuthDeps, current: LoadedSession | null, client: ClientInfo): Promise<{ session: LoadedSession; created: boolean }> {
+/**
+ * The caller's session, or a new anonymous pre-session holding a CSRF token (A7), at most
+ * `CONSOLE_PRESESSIONS_PER_MINUTE` a minute per client IP (A13; a live session is never counted). Activity moves the
+ * idle deadline.
+ */
+export async function ensureSession(deps: AdminAuthDeps & PreSessionLimitDeps, current: LoadedSession | null, client: ClientInfo): Promise<{ session: LoadedSession; created: boolean }> {
   const now = deps.clock.now();
   if (current) {
     await touchSession(deps.db, current.id_hash, now);
     return { session: { ...current, last_seen_at: now }, created: false };
   }
+  await admitPreSession(deps, ADMIN_SESSIONS, client.ip);
   const created = await deps.db.transaction((tx) =>
     createSession(tx, deps.ids, { state: 'anonymous', adminId: null, ip: client.ip, userAgent: client.userAgent, now }));
   return { session: { ...created.row, cookieId: created.cookieId, admin: null }, created: true };

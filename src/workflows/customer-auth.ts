@@ -4,7 +4,8 @@ import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import { checkPasswordPolicy, hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../modules/admin-auth/passwords.js';
 import { CUSTOMER_RECOVERY, clearRecoveryCodes, consumeRecoveryCode, replaceRecoveryCodes } from '../modules/admin-auth/recovery.js';
 import {
-  CUSTOMER_SESSIONS, createSession, deleteOwnerSessions, deleteSession, loadSessionRow, touchSession, type SessionRow, type SessionState,
+  CUSTOMER_SESSIONS, admitPreSession, createSession, deleteOwnerSessions, deleteSession, loadSessionRow, touchSession,
+  type PreSessionLimitDeps, type SessionRow, type SessionState,
 } from '../modules/admin-auth/sessions.js';
 import { CUSTOMER_THROTTLE, lockedFor, recordFailure, resetFailures } from '../modules/admin-auth/throttle.js';
 import { matchTotp, newTotpSecret, totpQrSvg, totpUri } from '../modules/admin-auth/totp.js';
@@ -107,13 +108,14 @@ export async function revokeUserSessions(tx: Parameters<typeof deleteOwnerSessio
   return deleteOwnerSessions(tx, userId, CUSTOMER_SESSIONS);
 }
 
-/** The caller's session, or a new anonymous pre-session holding a CSRF token. */
-export async function ensureCustomerSession(deps: CustomerAuthDeps, current: CustomerSession | null, client: ClientInfo): Promise<{ session: CustomerSession; created: boolean }> {
+/** The caller's session, or a new anonymous pre-session holding a CSRF token, limited per client IP like the admins' (A13). */
+export async function ensureCustomerSession(deps: CustomerAuthDeps & PreSessionLimitDeps, current: CustomerSession | null, client: ClientInfo): Promise<{ session: CustomerSession; created: boolean }> {
   const now = deps.clock.now();
   if (current) {
     await markCustomerSessionActive(deps, current, now);
     return { session: current, created: false };
   }
+  await admitPreSession(deps, CUSTOMER_SESSIONS, client.ip);
   const grant = await deps.db.transaction((tx) => openCustomerSession(deps, tx, 'anonymous', null, client, now));
   return { session: { ...grant.row, cookieId: grant.cookieId, user: null }, created: true };
 }

@@ -81,6 +81,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SANDBOX_QUEUE_MS: '1000',
     SANDBOX_RUN_MS: '1000',
     POLL_INTERVAL_MS: '0',
+    // Tests open many console pre-sessions from loopback within seconds: the per-IP limit on them (SEMANTICS A13) is
+    // off unless a test sets it (console-presession-limit.test.ts).
+    CONSOLE_PRESESSIONS_PER_MINUTE: '0',
     SAFE_FETCH_TRUSTED_HOSTS: '127.0.0.1',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,

@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.js';
 import type { Queryable } from '../../db/pool.js';
 import { PRUNE_BATCH, pruneBatch } from '../../db/prune.js';
+import { AppError } from '../../lib/errors.js';
 import { sha256Hex } from '../../lib/hash.js';
 import type { IdGenerator } from '../../lib/ids.js';
+import type { Metrics } from '../../lib/metrics.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { AdminRow } from './admins.js';
 
 /**
@@ -100,6 +105,36 @@ export async function createSession(tx: Queryable, ids: IdGenerator, session: Ne
     [sessionIdHash(cookieId), ids('ses'), session.adminId, session.state, newSecretToken(), session.ip, session.userAgent, session.now, expiresAt],
   );
   return { cookieId, row: result.rows[0]! };
+}
+
+/**
+ * The limit `admitPreSession` applies (`CONSOLE_PRESESSIONS_PER_MINUTE`) and the limiter it counts with
+ * (`Deps.rateLimiter`: Redis when configured, memory otherwise).
+ */
+export interface PreSessionLimitDeps {
+  config: Pick<Config, 'consolePreSessionsPerMinute'>;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * Counts one new anonymous pre-session of `table`'s console from `ip` before it is created (SEMANTICS A13), in a fixed
+ * one-minute window per console and IP. A browser opens one when a tab loads the console without a live cookie (first
+ * visit, after logout or expiry), so it stays far below the limit; a script asking for sessions in a loop gets
+ * 429 `rate_limited` with `Retry-After` (the seconds left in the window) instead of a row per request. An unavailable
+ * limiter store lets it through (R3).
+ */
+export async function admitPreSession(deps: PreSessionLimitDeps, table: SessionTable, ip: string): Promise<void> {
+  const limit = deps.config.consolePreSessionsPerMinute;
+  if (limit === 0) return;
+  const decision = await deps.rateLimiter.consume(`pre-session:${table.sessions}:${ip}`, limit, 60);
+  if (decision.storeError) {
+    deps.metrics.increment('genrelay_ratelimit_store_errors_total', 'Rate limiter store failures (requests let through)');
+    deps.logger.warn({ ip, table: table.sessions }, 'rate limiter store unavailable; pre-session allowed');
+  } else if (!decision.allowed) {
+    throw new AppError('rate_limited', 'Too many new console sessions from this address; try again later', { retryAfter: Math.max(1, decision.resetSeconds) });
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../../lib/errors.js';
 import { sessionAdminView } from '../../../modules/admin-auth/admins.js';
-import { sessionEnds, type LoadedSession, type SessionRow } from '../../../modules/admin-auth/sessions.js';
+import { sessionEnds, type LoadedSession, type PreSessionLimitDeps, type SessionRow } from '../../../modules/admin-auth/sessions.js';
 import {
   changePassword, ensureSession, finishEnrollment, logout, passwordStep, secondFactorStep, startEnrollment,
   type AdminAuthDeps, type SessionGrant,
@@ -14,7 +14,8 @@ import { Strict } from '../../schemas.js';
 /**
  * Console sign-in (API.md §12, SEMANTICS A1–A10), JSON under `/admin/api/auth/`. Every POST needs the session's
  * CSRF token (the SPA reads it from `GET /admin/api/auth/session`, which opens an anonymous pre-session when there is
- * none); each step that grants more sets a new cookie and answers the new token.
+ * none, at most `CONSOLE_PRESESSIONS_PER_MINUTE` a minute per client IP: A13); each step that grants more sets a new
+ * cookie and answers the new token.
  */
 const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
@@ -38,7 +39,7 @@ const EnrollFinishBody = Type.Object(
   Strict,
 );
 
-export type AdminAuthRouteDeps = AdminAuthDeps & AdminSessionDeps;
+export type AdminAuthRouteDeps = AdminAuthDeps & AdminSessionDeps & PreSessionLimitDeps;
 
 function sessionBody(session: Pick<SessionRow, 'state' | 'csrf_token' | 'last_seen_at' | 'expires_at'>, admin: LoadedSession['admin']) {
   const ends = sessionEnds(session);

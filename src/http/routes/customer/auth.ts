@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../../lib/errors.js';
-import { sessionEnds } from '../../../modules/admin-auth/sessions.js';
+import { sessionEnds, type PreSessionLimitDeps } from '../../../modules/admin-auth/sessions.js';
 import { userView } from '../../../modules/customer-auth/users.js';
 import {
   changeCustomerPassword, confirmCustomerTotp, customerLogout, customerPasswordStep, customerSecondFactor, disableCustomerTotp,
@@ -17,7 +17,8 @@ import { Strict } from '../../schemas.js';
 /**
  * Customer console sign-up and sign-in (API.md §13), JSON under `/console/api/auth/` and `/console/api/account/`.
  * Every POST and DELETE needs the session's CSRF token (from `GET /console/api/auth/session`, which opens a
- * pre-session); each step that grants more sets a new `__Host-gr_customer` cookie and answers the new token.
+ * pre-session, at most `CONSOLE_PRESESSIONS_PER_MINUTE` a minute per client IP: A13); each step that grants more sets a
+ * new `__Host-gr_customer` cookie and answers the new token.
  */
 const Email = Type.String({ minLength: 1, maxLength: 320 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
@@ -38,7 +39,7 @@ const PasswordBody = Type.Object({ current_password: Password, new_password: Pas
 const CodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 16 }) }, Strict);
 const PasswordOnlyBody = Type.Object({ password: Password }, Strict);
 
-export type CustomerAuthRouteDeps = CustomerAccountDeps & CustomerSessionDeps;
+export type CustomerAuthRouteDeps = CustomerAccountDeps & CustomerSessionDeps & PreSessionLimitDeps;
 
 function grant(reply: FastifyReply, granted: CustomerGrant): void {
   setCustomerCookie(reply, granted.cookieId);
