@@ -20,16 +20,11 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { sourceDigest } from './server-bundle.mjs';
 
+/** Whether this process's command will open the embedded database (the environment is read in src/config only). */
+export { opensEmbeddedDatabase } from '../src/config/engine.mjs';
+
 /** Where the bundle looks for the compiled module (src/db/pglite-early.ts). */
 const HAND_OFF = Symbol.for('genrelay.earlyPgliteModule');
-/** The commands that open the database (src/main.ts); `undefined` is the default command, `serve`. */
-const OPENS_DATABASE = new Set([undefined, 'serve', 'migrate', 'admin']);
-
-/** Whether this process's command will open the embedded database. */
-export function opensEmbeddedDatabase() {
-  // The embedded engine is the one without DATABASE_URL (src/config reads the same variable; an empty one is unset).
-  return OPENS_DATABASE.has(process.argv[2]) && !process.env.DATABASE_URL;
-}
 
 /**
  * Starts the worker. Returns the promise of the sources' digest (rejected when the worker could not give it); with

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { noteCommit, noteStatement } from './commit-tracker.js';
+import { createEmbeddedInChild } from './pglite-create.js';
 import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
@@ -98,7 +99,10 @@ export async function openDb(options: DbOptions): Promise<Db> {
     lite = await PGlite.create({ loadDataDir: options.pgliteDump, startParams: EMBEDDED_START_PARAMS });
   } else {
     mkdirSync(options.dataDir, { recursive: true });
-    const pgliteWasmModule = await takeEarlyPgliteModule();
+    const early = takeEarlyPgliteModule();
+    // A new database is created in a child process, which takes initdb's garbage with it (pglite-create.ts).
+    await createEmbeddedInChild(`${options.dataDir}/pglite`, EMBEDDED_START_PARAMS);
+    const pgliteWasmModule = await early;
     lite = await PGlite.create(`${options.dataDir}/pglite`, { startParams: EMBEDDED_START_PARAMS, ...(pgliteWasmModule ? { pgliteWasmModule } : {}) });
   }
   return embeddedDb(lite, async () => lite.close());

@@ -40,6 +40,11 @@ interface Loop {
   notBefore: number;
 }
 
+/** A loop that has not run yet: `run` every `intervalMs`, sooner when woken; `full` when it claims into slots. */
+function loop(name: string, intervalMs: number, run: () => Promise<number>, full?: () => boolean): Loop {
+  return { name, intervalMs, run, full, timer: null, running: null, again: false, notBefore: 0 };
+}
+
 /**
  * A round that claimed nothing is not run again sooner than this, however often the loop is woken: while a hold keeps
  * queued tasks back (or every slot is busy), tasks created meanwhile would otherwise make it claim back to back.
@@ -83,12 +88,14 @@ export class Worker {
       onSlotFree: () => this.wake('poller'),
     });
     this.loops = [
-      { name: 'dispatcher', intervalMs: interval, run: () => this.dispatching.pump(), full: () => this.dispatching.free === 0, timer: null, running: null, again: false, notBefore: 0 },
-      { name: 'poller', intervalMs: interval, run: () => this.polling.pump(), full: () => this.polling.free === 0, timer: null, running: null, again: false, notBefore: 0 },
-      { name: 'webhooks', intervalMs: interval, run: () => this.webhooks.pump(), timer: null, running: null, again: false, notBefore: 0 },
-      { name: 'sweeper', intervalMs: 30_000, run: async () => (await sweep(this.deps)).released, timer: null, running: null, again: false, notBefore: 0 },
-      { name: 'stripe-reconcile', intervalMs: deps.config.chainScanIntervalMs * 6, run: async () => (await this.reconcileStripeOnce()).moved, timer: null, running: null, again: false, notBefore: 0 },
-      ...(chainsConfigured(deps.config) ? [{ name: 'chains', intervalMs: deps.config.chainScanIntervalMs, run: async () => (await this.scanChainsOnce()).filter((report) => report.more).length, timer: null, running: null, again: false, notBefore: 0 }] : []),
+      loop('dispatcher', interval, () => this.dispatching.pump(), () => this.dispatching.free === 0),
+      loop('poller', interval, () => this.polling.pump(), () => this.polling.free === 0),
+      loop('webhooks', interval, () => this.webhooks.pump(), () => this.webhooks.free === 0),
+      loop('sweeper', 30_000, async () => (await sweep(this.deps)).released),
+      loop('stripe-reconcile', deps.config.chainScanIntervalMs * 6, async () => (await this.reconcileStripeOnce()).moved),
+      ...(chainsConfigured(deps.config)
+        ? [loop('chains', deps.config.chainScanIntervalMs, async () => (await this.scanChainsOnce()).filter((report) => report.more).length)]
+        : []),
     ];
   }
 

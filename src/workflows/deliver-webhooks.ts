@@ -83,6 +83,11 @@ export class WebhookSender {
     return this.slots.inFlight;
   }
 
+  /** Slots free right now: none, and a round would claim nothing (the worker's loop then waits for `onSlotFree`). */
+  get free(): number {
+    return this.slots.free;
+  }
+
   /** Claims as many due deliveries as there are free slots and starts them; returns without waiting for them. */
   pump(): Promise<number> {
     return this.slots.pump();

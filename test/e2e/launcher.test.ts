@@ -40,6 +40,9 @@ write('package.json', JSON.stringify({ name: 'genrelay', type: 'module' }));
 write('tsconfig.json', JSON.stringify({ compilerOptions: { target: 'ES2022', strict: true } }));
 mkdirSync(join(scratch, 'bin'));
 for (const file of ['genrelay.mjs', 'server-bundle.mjs', 'run-bundle.mjs', 'early.mjs']) copyFileSync(join(ROOT, 'bin', file), join(scratch, 'bin', file));
+// What the launcher imports from src/ (plain JavaScript, not part of the bundle): bin/early.mjs asks it which engine opens.
+mkdirSync(join(scratch, 'src', 'config'), { recursive: true });
+copyFileSync(join(ROOT, 'src', 'config', 'engine.mjs'), join(scratch, 'src', 'config', 'engine.mjs'));
 const MAIN = "import { word } from './word.js';\nconsole.log(JSON.stringify({ from: import.meta.url, word }));\n";
 write('src/main.ts', MAIN);
 const setWord = (word: string) => write('src/word.ts', `export const word: string = '${word}';\n`);

@@ -7,11 +7,13 @@ import { PROVIDER_FACTORIES } from '../../src/providers/registry.js';
 /**
  * House rules checked on the source tree. C53 (SEMANTICS S1): no global `fetch`, `node:http(s)` request functions or
  * direct `undici` use outside the guarded client (provider clients for operator-configured base URLs will join
- * the allow-list). Config discipline: `process.env` only in src/config/. Layering (issue 9): imports point down
- * the layers only, only the composition points and the workflows import src/deps.ts, and no provider id is written
- * as a string outside src/providers/.
+ * the allow-list). Config discipline: `process.env` only in src/config/ (the launcher in bin/ included). Layering
+ * (issue 9): imports point down the layers only, only the composition points and the workflows import src/deps.ts,
+ * and no provider id is written as a string outside src/providers/.
  */
 const ROOT = join(import.meta.dirname, '..', '..', 'src');
+/** The launcher (plain JavaScript): held to the environment rule too. */
+const BIN = join(import.meta.dirname, '..', '..', 'bin');
 const OUTBOUND_ALLOWED = new Set(['providers/shared/safe-fetch.ts', 'providers/shared/url-policy.ts', 'providers/shared/http.ts', 'providers/shared/http-stream.ts']);
 
 function sourceFiles(directory: string): string[] {
@@ -145,8 +147,10 @@ describe('source rules', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('reads process.env only in src/config/', () => {
-    const offenders = files.filter((file) => !file.path.startsWith('config/') && /process\.env/.test(file.text)).map((file) => file.path);
+  it('reads process.env only in src/config/, the launcher in bin/ included', () => {
+    const launcher = readdirSync(BIN).filter((name) => /\.m?js$/.test(name)).map((name) => ({ path: `../bin/${name}`, text: readFileSync(join(BIN, name), 'utf8') }));
+    expect(launcher.length).toBeGreaterThan(3);
+    const offenders = [...files, ...launcher].filter((file) => !file.path.startsWith('config/') && /process\.env/.test(file.text)).map((file) => file.path);
     expect(offenders).toEqual([]);
   });
 

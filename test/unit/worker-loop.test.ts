@@ -4,17 +4,24 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import type { TaskRow } from '../../src/modules/tasks/types.js';
+import type { DeliveryRow } from '../../src/modules/webhooks/service.js';
 import { Worker, type WorkerDeps } from '../../src/worker/worker.js';
+import { MAX_IN_FLIGHT } from '../../src/modules/webhooks/fairness.js';
 
 /**
  * The worker's loop timing (issue 14), on fake timers: a dispatcher woken by every created task while its rounds claim
  * nothing (a dispatch hold keeps the queue back) claims at most once per 20 ms pause instead of back to back; a wake
  * after a quiet spell claims at once; a round that found every slot busy asks nothing and the freed slot's wake claims
- * at once.
+ * at once — the dispatcher's and the webhook sender's alike.
  */
-function harness(claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>, env: Record<string, string> = {}) {
+function harness(
+  claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>,
+  env: Record<string, string> = {},
+  claimDeliveries: (limit: number) => DeliveryRow[] = () => [],
+) {
   const events = new EventEmitter();
   const claims: number[] = [];
+  const deliveryClaims: number[] = [];
   const deps = {
     config: parseConfig({ WORKER_INTERVAL_MS: '1000', ...env }),
     clock: systemClock,
@@ -27,9 +34,15 @@ function harness(claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>, env: 
       }),
       claimForPoll: vi.fn(async () => []),
     },
-    // Everything else the loops touch (sweeper, webhooks, Stripe) fails and is logged: not what this test looks at.
+    webhooks: {
+      claimDue: vi.fn(async ({ limit }: { limit: number }) => {
+        deliveryClaims.push(limit);
+        return claimDeliveries(limit);
+      }),
+    },
+    // Everything else the loops touch (sweeper, Stripe) fails and is logged: not what this test looks at.
   } as unknown as WorkerDeps;
-  return { worker: new Worker(deps), events, claims };
+  return { worker: new Worker(deps), events, claims, deliveryClaims };
 }
 
 afterEach(() => {
@@ -86,6 +99,37 @@ describe('worker loop timing (issue 14)', () => {
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(0);
     expect(claims.length).toBe(2);
+    await worker.stop();
+  });
+
+  it('the webhook sender: with every slot busy a wake asks nothing, and a freed slot is claimed into at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const releases: Array<() => void> = [];
+    let served = false;
+    const { worker, events, deliveryClaims } = harness(() => [], {}, (limit) => {
+      if (served) return [];
+      served = true;
+      return Array.from({ length: limit }, (_, index) => ({ id: `whd_${index}` }) as DeliveryRow);
+    });
+    const slots = (worker.webhooks as unknown as { slots: { options: { run: (row: DeliveryRow) => Promise<unknown> } } }).slots;
+    vi.spyOn(slots.options, 'run').mockImplementation(() => new Promise<void>((resolve) => releases.push(resolve)));
+    worker.start();
+    await vi.advanceTimersByTimeAsync(5);
+    // The first round filled every slot.
+    expect(deliveryClaims).toEqual([MAX_IN_FLIGHT]);
+    expect(worker.webhooks.free).toBe(0);
+    // Tasks resolve and wake it while every slot is busy: no claim is asked.
+    for (let wake = 0; wake < 5; wake += 1) {
+      events.emit('task.resolved');
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(deliveryClaims).toEqual([MAX_IN_FLIGHT]);
+    // A delivery ends: its slot is claimed into at once, without the pause that follows an empty round.
+    releases[0]!();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(deliveryClaims).toEqual([MAX_IN_FLIGHT, 1]);
+    for (const release of releases) release();
     await worker.stop();
   });
 });
