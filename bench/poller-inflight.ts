@@ -6,7 +6,8 @@
  *
  *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2] [requests_per_second=100]
  *
- * Env DISPATCH_HOLD_MS sets the dispatch hold (default 0 = off, as shipped; e.g. 500 to compare).
+ * Env DISPATCH_HOLD_MS sets the dispatch hold (default 0 = off, as shipped; e.g. 500 to compare); env
+ * ADAPTIVE_POLLING=false turns the paced first reads off (SEMANTICS T16; on as shipped).
  *
  * The workers share one process and so one request budget per channel (requests_per_second), as two worker instances
  * of one process would. The mock upstream runs in its own thread, as a real upstream runs elsewhere: answering and
@@ -48,6 +49,8 @@ const WORKERS = Number(process.argv[3] ?? 2);
 const BUDGET = Number(process.argv[4] ?? 100);
 /** Status checks before new work (config DISPATCH_HOLD_MS): env DISPATCH_HOLD_MS, default 0 (off) as shipped. */
 const HOLD = process.env.DISPATCH_HOLD_MS ?? '0';
+/** Paced first reads (config ADAPTIVE_POLLING, SEMANTICS T16): env ADAPTIVE_POLLING, default true as shipped. */
+const PACING = process.env.ADAPTIVE_POLLING ?? 'true';
 const QUEUED_MS = 500;
 const RUNNING_MS = 1500;
 
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
   const config = parseConfig({
     DATABASE_URL: databaseUrl(name), DATA_DIR: dataDir, OPERATOR_API_KEY: 'bench-operator-key-0123456789', DEMO: 'false',
     WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '250', LOG_LEVEL: 'silent', DISPATCH_HOLD_MS: HOLD,
+    ADAPTIVE_POLLING: PACING,
   });
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir, poolSize: 30 });
   await migrate(db);
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
   const upstreamRequests = Object.values(requests).reduce((sum, count) => sum + count, 0);
   const floor = QUEUED_MS + RUNNING_MS;
   console.log(JSON.stringify({
-    tasks: TASKS, workers: WORKERS, requests_per_second: BUDGET, dispatch_hold_ms: Number(HOLD), statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
+    tasks: TASKS, workers: WORKERS, requests_per_second: BUDGET, dispatch_hold_ms: Number(HOLD), adaptive_polling: PACING !== "false", statuses, create_ms: createMs, creates_per_second: Math.round((TASKS / createMs) * 1000),
     run_ms: runMs, upstream_floor_ms: floor, run_over_floor_ratio: Number((runMs / floor).toFixed(2)),
     scheduling_lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) ?? 0 },
     upstream_status_requests: requests,
