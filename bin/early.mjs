@@ -20,9 +20,6 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { sourceDigest } from './server-bundle.mjs';
 
-/** Whether this process's command will open the embedded database (the environment is read in src/config only). */
-export { opensEmbeddedDatabase } from '../src/config/engine.mjs';
-
 /** Where the bundle looks for the compiled module (src/db/pglite-early.ts). */
 const HAND_OFF = Symbol.for('genrelay.earlyPgliteModule');
 

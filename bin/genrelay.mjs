@@ -7,7 +7,8 @@
 // esbuild, dist/ not writable, sources that do not build), the TypeScript sources run through tsx as they are.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { opensEmbeddedDatabase, startEarlyWork } from './early.mjs';
+import { opensEmbeddedDatabase } from '../src/config/engine.mjs';
+import { startEarlyWork } from './early.mjs';
 import { buildBundle, bundlePath, bundleStamp, sourceDigest } from './server-bundle.mjs';
 import { loadBundle } from './run-bundle.mjs';
 

@@ -122,10 +122,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const readPacer = new ReadPacer(config.pollIntervalMs, config.adaptivePolling);
   metrics.collect(() => [{
     name: 'genrelay_first_status_read_seconds', type: 'gauge', help: 'How long after acceptance a new task of this channel (or provider) and model is first read (learned)',
-    values: readPacer.entries().map(({ key, leadMs }) => {
-      const cut = key.lastIndexOf('|');
-      return { labels: { route: key.slice(0, cut), model: key.slice(cut + 1) }, value: leadMs / 1000 };
-    }),
+    values: readPacer.entries().map(({ route, model, leadMs }) => ({ labels: { route, model }, value: leadMs / 1000 })),
   }]);
   const keys = new KeyService(db, ids, config.apiKeyPrefix);
   const keyCache = new KeyCache(clock, config.keyCacheTtlMs, config.keyCacheSize);

@@ -49,7 +49,7 @@ export class ReadPacer {
    */
   constructor(private readonly intervalMs: number, private readonly enabled = true) {}
 
-  /** The route's key: its channel (or provider, for sandbox routes) and the catalogue model. */
+  /** The route's key: its channel (or provider, for sandbox routes; neither contains `|`) and the catalogue model. */
   static key(route: { channelId: string | null; providerId: string }, model: string): string {
     return `${route.channelId ?? route.providerId}|${model}`;
   }
@@ -78,8 +78,11 @@ export class ReadPacer {
     if (this.leads.size > MAX_ROUTES) this.leads.delete(this.leads.keys().next().value!);
   }
 
-  /** The leads learned so far, for /metrics. */
-  entries(): Array<{ key: string; leadMs: number }> {
-    return [...this.leads].map(([key, leadMs]) => ({ key, leadMs }));
+  /** The leads learned so far, for /metrics: the key, and its route and model apart. */
+  entries(): Array<{ key: string; route: string; model: string; leadMs: number }> {
+    return [...this.leads].map(([key, leadMs]) => {
+      const cut = key.indexOf('|');
+      return { key, route: key.slice(0, cut), model: key.slice(cut + 1), leadMs };
+    });
   }
 }
