@@ -35,6 +35,7 @@ import { openDb } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import type { Route, Router } from '../src/modules/routing/router.js';
 import type { TaskRow } from '../src/modules/tasks/types.js';
+import type { BudgetUse } from '../src/lib/token-bucket.js';
 import { Worker } from '../src/worker/worker.js';
 import { createCustomer } from '../src/workflows/customers.js';
 import { creditWallet } from '../src/workflows/credits.js';
@@ -85,7 +86,7 @@ function traceCalls(router: Router) {
         call.answered = Date.now();
       }
     };
-    return { ...route, adapter, budget: async () => { call.asked = Date.now(); await route.budget(); } };
+    return { ...route, adapter, budget: async (use?: BudgetUse) => { call.asked = Date.now(); await route.budget(use); } };
   };
   const routeFor = router.routeFor.bind(router);
   const routeOf = router.routeOf.bind(router);
@@ -131,7 +132,7 @@ async function startUpstream() {
 }
 
 async function serveUpstream(): Promise<void> {
-  const mock = await startDashscopeMock({ queuedMs: QUEUED_MS, runningMs: RUNNING_MS, key: null });
+  const mock = await startDashscopeMock({ queuedMs: QUEUED_MS, runningMs: RUNNING_MS, key: null, sharedMedia: true });
   parentPort!.on('message', async (message) => {
     if (message === 'stats') parentPort!.postMessage({ requests: mock.control.stats.requests });
     if (message === 'close') {
@@ -180,9 +181,17 @@ async function main(): Promise<void> {
   const loopStarted = performance.eventLoopUtilization();
   const runStarted = Date.now();
   for (const worker of workers) worker.start();
+  // Every 200 ms: status checks due but not started (the poller's backlog), and the slots in use.
+  const samples = { due_unclaimed: [] as number[], poll_slots_busy: [] as number[], dispatch_slots_busy: [] as number[] };
   for (;;) {
-    const open = await db.query<{ count: bigint }>("SELECT COUNT(*) AS count FROM tasks WHERE status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')");
+    const open = await db.query<{ count: bigint; due: bigint }>(
+      `SELECT COUNT(*) AS count, COUNT(*) FILTER (WHERE status IN ('submitted', 'running') AND next_action_at <= now()) AS due
+         FROM tasks WHERE status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')`,
+    );
     if (Number(open.rows[0]!.count) === 0) break;
+    samples.due_unclaimed.push(Number(open.rows[0]!.due));
+    samples.poll_slots_busy.push(workers.reduce((sum, worker) => sum + worker.polling.inFlight, 0));
+    samples.dispatch_slots_busy.push(workers.reduce((sum, worker) => sum + worker.dispatching.inFlight, 0));
     if (Date.now() - runStarted > 10 * 60_000) throw new Error('bench did not finish in 10 minutes');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -221,6 +230,7 @@ async function main(): Promise<void> {
       status_reads_per_task: spread(readsPerTask),
       create_budget_wait_ms: spread(trace.creates.map((call) => call.sent - call.asked)),
       last_read_ms: Object.fromEntries(Object.entries(lastRead).map(([part, values]) => [part, spread(values)])),
+      sampled_every_200ms: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, spread(values)])),
       event_loop_utilization: Number(loopBusy.toFixed(2)),
       event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
     },

@@ -37,8 +37,10 @@ export interface Config {
   pollIntervalMs: number;
   /** Learn per channel and model how long after acceptance to read a task first (SEMANTICS T16); false: read at the interval. */
   adaptivePolling: boolean;
-  /** Tasks one worker dispatches at once, and tasks it polls at once (free slots are claimed as they free up). */
+  /** Tasks one worker dispatches at once (free slots are claimed as they free up). */
   workerSlots: number;
+  /** Status checks one worker runs at once: more than dispatches, as a check waiting for the budget holds its slot (T17). */
+  pollSlots: number;
   /** New tasks of a model wait while a status check of its running tasks is overdue by more than this (0, the default: off). */
   dispatchHoldMs: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
@@ -234,6 +236,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
     adaptivePolling: boolean(env, 'ADAPTIVE_POLLING', true),
     workerSlots: integer(env, 'WORKER_SLOTS', 100, 1, 10_000),
+    pollSlots: integer(env, 'POLL_SLOTS', 500, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),

@@ -17,7 +17,7 @@ export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWa
  * `*Once` methods run one round and are what tests drive with a manual clock.
  *
  * No loop waits for the work it claims: the dispatcher and the poller claim tasks into free slots (`Slots`, at most
- * `config.workerSlots` each per worker), every task runs on its own, and a finished one wakes its loop to claim again
+ * `config.workerSlots` dispatches and `config.pollSlots` status checks per worker), every task runs on its own, and a finished one wakes its loop to claim again
  * (issue 14); the webhook sender does the same with its deliveries (workflows/deliver-webhooks.ts, issue 8). A slow
  * task holds only its own slot.
  *
@@ -75,7 +75,7 @@ export class Worker {
       onSlotFree: () => this.wake('dispatcher'),
     });
     this.polling = new Slots<TaskRow>({
-      slots: deps.config.workerSlots,
+      slots: deps.config.pollSlots,
       claim: async (limit, busy) => {
         const due = await this.deps.tasks.claimForPoll(this.deps.clock.now(), limit, busy);
         // Fewer due checks than free slots: the poller has caught up, so new tasks a hold kept back may go now.

@@ -73,7 +73,8 @@ export async function dispatchTask(deps: RunTaskDeps, task: TaskRow, owner: stri
   }
   let started: StartResult;
   try {
-    await route.budget();
+    // T17: starting new work waits behind status reads of work already started when the budget is contended.
+    await route.budget('later');
     started = await route.adapter.start(generationRequest(task, references), { ...route.context, clock: deps.clock, attempt: task.attempts });
   } catch (error) {
     started = { outcome: 'unknown', error: { class: 'upstream_error', message: (error as Error).message } };

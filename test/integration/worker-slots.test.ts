@@ -8,7 +8,7 @@ import { useTestApp } from '../harness/setup.js';
  * status check hangs holds only its own, the other slot keeps claiming and finishing work beside it, nothing is
  * claimed (leased) while every slot is busy, and stop() waits for the work in flight.
  */
-const ctx = useTestApp({ env: { WORKER_SLOTS: '2', WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '1000' } });
+const ctx = useTestApp({ env: { WORKER_SLOTS: '2', POLL_SLOTS: '2', WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '1000' } });
 
 interface Hold {
   /** Resolves once the held task's call has begun. */

@@ -14,6 +14,8 @@ describe('configuration (API.md §10)', () => {
     expect(config.publicBaseUrl).toBe('http://127.0.0.1:8080');
     expect(config.adminEmail).toBe('admin@localhost');
     expect(config.consoleDir).toMatch(/[\\/]dist[\\/]console$/);
+    expect(config.workerSlots).toBe(100);
+    expect(config.pollSlots).toBe(500);
     expect(Object.isFrozen(config)).toBe(true);
   });
 

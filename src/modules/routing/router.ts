@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
-import { TokenBucket } from '../../lib/token-bucket.js';
+import { TokenBucket, type BudgetUse } from '../../lib/token-bucket.js';
 import type { CatalogModel, PriceRule } from '../catalog/types.js';
 import type { ChannelRow, ChannelService, CredentialRow } from '../channels/service.js';
 import type { TaskRow } from '../tasks/types.js';
@@ -26,8 +26,11 @@ export interface Route {
   maxAttempts: number;
   /** The channel's upstream cost rule for the task's model (M11); null on the sandbox or when the channel has none. */
   cost: PriceRule | null;
-  /** Waits for the channel's upstream request budget (settings.requests_per_second, default 100 per process). */
-  budget: () => Promise<void>;
+  /**
+   * Waits for the channel's upstream request budget (settings.requests_per_second, default 100 per process): status
+   * reads and live requests (`now`, the default) go before starting new tasks (`later`) when the budget is contended.
+   */
+  budget: (use?: BudgetUse) => Promise<void>;
 }
 
 export interface Router {
@@ -167,7 +170,7 @@ export class ChannelRouter implements Router {
       failoverOn: channel.retry.failover_on ?? DEFAULT_FAILOVER_ON,
       maxAttempts: channel.retry.attempts ?? 5,
       cost: channel.costs?.[task.model] ?? null,
-      budget: () => this.budgetOf(channel).take(),
+      budget: (use) => this.budgetOf(channel).take(use),
     };
   }
 

@@ -1,4 +1,4 @@
-import { makeMp4, makePng } from '../../../src/providers/sandbox/media.js';
+import { makePng } from '../../../src/providers/sandbox/media.js';
 import type { Scenario } from '../../../src/providers/sandbox/scenario.js';
 import { tosUrl, unixSeconds, type ArkMockState } from './ark-mock-shared.js';
 import type { Effective } from './ark-mock-validate.js';
@@ -70,7 +70,7 @@ function publish(state: ArkMockState, task: VideoTask): void {
   const { ratio, duration } = echoed(task);
   const [width, height] = outputSize(task.effective.resolution, ratio);
   // One frame per second keeps fixtures tiny; the tkhd still names the (clamped) size.
-  const mp4 = makeMp4(task.id, { width, height, seconds: duration, fps: 1 });
+  const mp4 = state.context.video(task.id, { width, height, seconds: duration, fps: 1 });
   task.videoUrl = tosUrl(state, `${task.id}.mp4`, mp4, 'video/mp4', task.endAt, task);
   if (task.effective.returnLastFrame) {
     const png = makePng(`${task.id}:last`, { width: Math.max(1, Math.round(width / 20)), height: Math.max(1, Math.round(height / 20)) });

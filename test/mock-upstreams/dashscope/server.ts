@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { videoDimensions } from '../../../src/lib/video-size.js';
-import { makeMp4 } from '../../../src/providers/sandbox/media.js';
 import type { Scenario } from '../../../src/providers/sandbox/scenario.js';
 import { startFamily, type Family, type MockContext, type MockOptions, type MockReply, type MockRequest } from '../shared/harness.js';
 
@@ -180,7 +179,7 @@ export const dashscopeFamily: Family = (context: MockContext) => {
     const parameters = task.body.parameters ?? {};
     const resolution = String(parameters.resolution ?? '1080P').toLowerCase();
     const [width, height] = videoDimensions(parameters.ratio ?? '16:9', resolution);
-    const bytes = makeMp4(task.id, { width, height, seconds: parameters.duration ?? 5, fps: 1 });
+    const bytes = context.video(task.id, { width, height, seconds: parameters.duration ?? 5, fps: 1 });
     task.videoUrl = context.cdnUrl(`${task.id}.mp4`, bytes, 'video/mp4', Math.max(0, ttlMs - (context.now() - doneAt(task))), '&OSSAccessKeyId=LTAI5tMockKeyId');
     return task.videoUrl;
   }

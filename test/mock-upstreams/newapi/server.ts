@@ -1,5 +1,4 @@
 import { parseVideoSize, videoDimensions } from '../../../src/lib/video-size.js';
-import { makeMp4 } from '../../../src/providers/sandbox/media.js';
 import type { Scenario } from '../../../src/providers/sandbox/scenario.js';
 import { startFamily, type Family, type MockContext, type MockOptions, type MockReply, type MockRequest, type MockRoute } from '../shared/harness.js';
 
@@ -163,7 +162,7 @@ export const newapiFamily: Family = (context: MockContext): MockRoute[] => {
   };
   const video = (task: NewapiMockTask) => {
     const [width, height] = videoDimensions(task.ratio, task.resolution);
-    return makeMp4(task.id, { width, height, seconds: task.seconds, fps: 1 });
+    return context.video(task.id, { width, height, seconds: task.seconds, fps: 1 });
   };
 
   function state(task: NewapiMockTask): State {

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { makeMp4, type VideoOptions } from '../../../src/providers/sandbox/media.js';
 import { parseScenarios, type Scenario } from '../../../src/providers/sandbox/scenario.js';
 
 /**
@@ -50,6 +51,12 @@ export interface MockOptions {
   /** CDN URL lifetime in seconds. */
   cdnTtlSeconds?: number;
   callbackRetryMs?: number;
+  /**
+   * Benchmarks: render each result video once per shape and serve those bytes for every task of that shape, as a
+   * real upstream renders on its own machines, not on the cores of the gateway it is measured against. Off (one
+   * video per task, seeded by its id) unless set.
+   */
+  sharedMedia?: boolean;
 }
 
 export interface Stats {
@@ -66,6 +73,7 @@ export class MockContext {
   readonly tasks = new Map<string, any>();
   private readonly files = new Map<string, { bytes: Buffer; contentType: string }>();
   private readonly resetters: Array<() => void> = [];
+  private readonly sharedVideos = new Map<string, Buffer>();
   baseUrl = '';
 
   constructor(
@@ -75,6 +83,15 @@ export class MockContext {
 
   now(): number {
     return Date.now() + this.offsetMs;
+  }
+
+  /** A task's result video: its own (seeded by `seed`), or with `sharedMedia` one per shape. */
+  video(seed: string, options: VideoOptions): Buffer {
+    if (!this.options.sharedMedia) return makeMp4(seed, options);
+    const shape = `${options.width}x${options.height}x${options.seconds}x${options.fps ?? ''}`;
+    let bytes = this.sharedVideos.get(shape);
+    if (!bytes) this.sharedVideos.set(shape, (bytes = makeMp4(shape, options)));
+    return bytes;
   }
 
   /** Deterministic ids from a counter, in the upstream's format. */
@@ -200,6 +217,7 @@ export function mount(prefix: string, family: Family, familyName: string, option
     runningMs: options.runningMs ?? 60,
     cdnTtlSeconds: options.cdnTtlSeconds ?? 86_400,
     callbackRetryMs: options.callbackRetryMs ?? 20,
+    sharedMedia: options.sharedMedia ?? false,
   });
   return { prefix, context, routes: family(context) };
 }

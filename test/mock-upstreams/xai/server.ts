@@ -1,4 +1,4 @@
-import { makeMp4, makePng } from '../../../src/providers/sandbox/media.js';
+import { makePng } from '../../../src/providers/sandbox/media.js';
 import { videoDimensions } from '../../../src/lib/video-size.js';
 import { startFamily, type Family, type MockContext, type MockOptions, type MockReply, type MockRequest, type MockRoute } from '../shared/harness.js';
 
@@ -214,7 +214,7 @@ export const xaiFamily: Family = (context) => {
     if (!task.url) {
       const readyAt = task.acceptedAt + queuedMs + context.options.runningMs;
       const [width, height] = videoDimensions(task.aspect_ratio, task.resolution);
-      const bytes = makeMp4(id, { width, height, seconds: task.duration, fps: 1 });
+      const bytes = context.video(id, { width, height, seconds: task.duration, fps: 1 });
       task.url = context.cdnUrl(`${id}.mp4`, bytes, 'video/mp4', ttlMs(scenarios, readyAt));
     }
     const ticksPerSecond = task.resolution === '720p' ? 700_000_000 : 500_000_000;
