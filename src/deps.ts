@@ -97,15 +97,21 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-/** The wallet's group commit, per kind: statements sent, requests they carried, groups that fell back to one by one. */
-function groupCommitCounters(wallet: WalletService): LabelledCounter[] {
-  const kinds = [['reserve', wallet.reserveGroups.stats], ['resolve', wallet.resolveGroups.stats]] as const;
+/**
+ * Group commit, per kind — the wallet's reservations and resolutions, the worker's task acceptances and observations:
+ * statements sent, requests they carried, groups that fell back to one by one.
+ */
+function groupCommitCounters(wallet: WalletService, tasks: TaskService): LabelledCounter[] {
+  const kinds = [
+    ['reserve', wallet.reserveGroups.stats], ['resolve', wallet.resolveGroups.stats],
+    ['submitted', tasks.submittedGroups.stats], ['observe', tasks.observeGroups.stats],
+  ] as const;
   const counter = (name: string, help: string, field: 'groups' | 'items' | 'fallbacks'): LabelledCounter => ({
     name, help, values: kinds.map(([kind, stats]) => ({ labels: { kind }, value: stats[field] })),
   });
   return [
-    counter('genrelay_group_commit_groups_total', 'Billing statements sent by group commit (one transaction each)', 'groups'),
-    counter('genrelay_group_commit_items_total', 'Reservations or resolutions carried by those statements', 'items'),
+    counter('genrelay_group_commit_groups_total', 'Statements sent by group commit (one transaction each)', 'groups'),
+    counter('genrelay_group_commit_items_total', 'Reservations, resolutions, acceptances or observations carried by those statements', 'items'),
     counter('genrelay_group_commit_fallbacks_total', 'Groups whose statement failed and whose items then ran one by one', 'fallbacks'),
   ];
 }
@@ -118,7 +124,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   if (!overrides.skipMigrations) await migrate(db);
   const metrics = new Metrics();
   const wallet = new WalletService(db, ids);
-  metrics.collect(() => groupCommitCounters(wallet));
+  const tasks = new TaskService(db, config.leaseMs);
+  metrics.collect(() => groupCommitCounters(wallet, tasks));
   const readPacer = new ReadPacer(config.pollIntervalMs, config.adaptivePolling);
   metrics.collect(() => [{
     name: 'genrelay_first_status_read_seconds', type: 'gauge', help: 'How long after acceptance a new task of this channel (or provider) and model is first read (learned)',
@@ -175,7 +182,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     rateLimiter: new FlexibleRateLimiter(redis),
     trustedProxies,
     catalog,
-    tasks: new TaskService(db, config.leaseMs),
+    tasks,
     media: new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl),
     webhooks: new WebhookService(db, secretBox, clock),
     endpoints: new EndpointService(db, secretBox, ids, clock),

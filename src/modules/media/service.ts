@@ -1,10 +1,18 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Db, Queryable } from '../../db/pool.js';
+import { prepared, type Db, type Queryable } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import type { Storage } from './storage.js';
+
+/** Every result a worker stores goes through it: prepared once per connection (pool.ts), its columns named. */
+const INSERT_FILE = prepared('gr_insert_file',
+  `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
+                      duration_seconds, storage_key, created_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+   RETURNING id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height, duration_seconds,
+             storage_key, created_at, deleted_at`);
 
 /**
  * Durable files: generation results copied off the upstream, and inline reference media written before the hot
@@ -72,9 +80,7 @@ export class MediaService {
     const key = `${file.mode}/${file.customerId ?? 'account-tests'}/${id}.${extension}`;
     await this.storage.put(key, file.bytes);
     const result = await db.query<FileRow>(
-      `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
-                          duration_seconds, storage_key, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+      INSERT_FILE,
       [id, file.customerId, file.mode, file.taskId, file.purpose, file.contentType, file.bytes.length,
         createHash('sha256').update(file.bytes).digest('hex'), file.width ?? null, file.height ?? null,
         file.durationSeconds ?? null, key, this.clock.now()],

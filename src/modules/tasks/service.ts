@@ -1,7 +1,9 @@
 import type { Db, Queryable } from '../../db/pool.js';
+import { GroupCommitter, type GroupCommitOptions } from '../../db/group-commit.js';
 import { AppError } from '../../lib/errors.js';
 import type { JsonValue } from '../../providers/spec.js';
 import type { TaskRow, TaskStatus } from './types.js';
+import { observeRunner, submittedRunner, type ObserveItem, type SubmittedItem } from './write-groups.js';
 import { usageByModel, usageReport, type UsageReportFilter, type UsageReportRow, type UsageRow } from './usage.js';
 
 /**
@@ -32,10 +34,20 @@ export interface OperatorTaskFilter {
 }
 
 export class TaskService {
+  /** Acceptances and non-terminal observations are committed in groups (write-groups.ts, issue 14). */
+  readonly submittedGroups: GroupCommitter<SubmittedItem, boolean>;
+  readonly observeGroups: GroupCommitter<ObserveItem, boolean>;
+
   constructor(
     private readonly db: Db,
     private readonly leaseMs = 60_000,
-  ) {}
+    // One group of each kind at a time (they touch distinct rows, so more would only add connections); embedded, the
+    // group forms from the writes read in one turn of the event loop, as the wallet's (wallet/service.ts).
+    groups: GroupCommitOptions = { maxGroup: 256, maxInFlight: 1, deferSend: db.engine === 'pglite' },
+  ) {
+    this.submittedGroups = new GroupCommitter(submittedRunner(db), groups);
+    this.observeGroups = new GroupCommitter(observeRunner(db), groups);
+  }
 
   async get(id: string, db: Queryable = this.db): Promise<TaskRow | null> {
     const result = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
@@ -119,14 +131,7 @@ export class TaskService {
     values: { provider: string; channelId: string | null; credentialId: string | null; providerTaskId: string; operation: JsonValue; nextPollAt: Date },
     now: Date,
   ): Promise<boolean> {
-    const result = await this.db.query(
-      `UPDATE tasks SET status = 'submitted', provider = $3, channel_id = $4, provider_task_id = $5, operation = $6,
-                        lease_owner = NULL, lease_until = NULL, next_action_at = $7, submitted_at = $8, updated_at = $8,
-                        credential_id = $9
-        WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`,
-      [id, owner, values.provider, values.channelId, values.providerTaskId, JSON.stringify(values.operation), values.nextPollAt, now, values.credentialId],
-    );
-    return result.rowCount === 1;
+    return this.submittedGroups.submit({ id, owner, ...values, now });
   }
 
   /** T5: a create that surely did not land goes back to the queue with backoff. */
@@ -183,13 +188,7 @@ export class TaskService {
     values: { status: 'submitted' | 'running'; progress: number; operation?: JsonValue; nextPollAt: Date },
     now: Date,
   ): Promise<void> {
-    await this.db.query(
-      `UPDATE tasks SET status = CASE WHEN status = 'submitted' AND $2 = 'running' THEN 'running' ELSE status END,
-                        progress = GREATEST(progress, $3), operation = COALESCE($4::jsonb, operation),
-                        next_action_at = $5, updated_at = $6
-        WHERE id = $1 AND status IN ('submitted', 'running')`,
-      [id, values.status, values.progress, values.operation === undefined ? null : JSON.stringify(values.operation), values.nextPollAt, now],
-    );
+    await this.observeGroups.submit({ id, ...values, now });
   }
 
   /** The task a provider callback is about (channel + upstream task id). */
