@@ -120,9 +120,10 @@ async function startUpstream() {
   const { baseUrl } = (await next()) as { baseUrl: string };
   return {
     baseUrl,
-    requests: async (): Promise<Record<string, number>> => {
+    /** Request counts by kind, and how busy the mock's thread was since it started. */
+    stats: async (): Promise<{ requests: Record<string, number>; loopBusy: number }> => {
       thread.postMessage('stats');
-      return (await next()).requests;
+      return next();
     },
     close: async () => {
       thread.postMessage('close');
@@ -134,8 +135,11 @@ async function startUpstream() {
 
 async function serveUpstream(): Promise<void> {
   const mock = await startDashscopeMock({ queuedMs: QUEUED_MS, runningMs: RUNNING_MS, key: null, sharedMedia: true });
+  const started = performance.eventLoopUtilization();
   parentPort!.on('message', async (message) => {
-    if (message === 'stats') parentPort!.postMessage({ requests: mock.control.stats.requests });
+    if (message === 'stats') {
+      parentPort!.postMessage({ requests: mock.control.stats.requests, loopBusy: performance.eventLoopUtilization(started).utilization });
+    }
     if (message === 'close') {
       await mock.close();
       parentPort!.postMessage({ closed: true });
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
     lastRead.upstream_answer.push(last.answered - last.sent);
     lastRead.answer_to_commit.push(row.completed_at.getTime() - last.answered);
   }
-  const requests = await mock.requests();
+  const { requests, loopBusy: mockBusy } = await mock.stats();
   const upstreamRequests = Object.values(requests).reduce((sum, count) => sum + count, 0);
   const floor = QUEUED_MS + RUNNING_MS;
   console.log(JSON.stringify({
@@ -239,6 +243,7 @@ async function main(): Promise<void> {
       group_commit: { submitted: deps.tasks.submittedGroups.stats, observe: deps.tasks.observeGroups.stats, resolve: deps.wallet.resolveGroups.stats },
       sampled_every_200ms: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, spread(values)])),
       event_loop_utilization: Number(loopBusy.toFixed(2)),
+      mock_event_loop_utilization: Number(mockBusy.toFixed(2)),
       event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
     },
   }, null, 2));
