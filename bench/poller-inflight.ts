@@ -7,7 +7,8 @@
  *   npx tsx bench/poller-inflight.ts [tasks=1000] [workers=2] [requests_per_second=100]
  *
  * Env DISPATCH_HOLD_MS sets the dispatch hold (default 0 = off, as shipped; e.g. 500 to compare); env
- * ADAPTIVE_POLLING=false turns the paced first reads off (SEMANTICS T16; on as shipped).
+ * ADAPTIVE_POLLING=false turns the paced first reads off (SEMANTICS T16; on as shipped); env POLL_SLOTS sets the
+ * status checks per worker (2,000 as shipped).
  *
  * The workers share one process and so one request budget per channel (requests_per_second), as two worker instances
  * of one process would. The mock upstream runs in its own thread, as a real upstream runs elsewhere: answering and
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   const config = parseConfig({
     DATABASE_URL: databaseUrl(name), DATA_DIR: dataDir, OPERATOR_API_KEY: 'bench-operator-key-0123456789', DEMO: 'false',
     WORKER_INTERVAL_MS: '50', POLL_INTERVAL_MS: '250', LOG_LEVEL: 'silent', DISPATCH_HOLD_MS: HOLD,
-    ADAPTIVE_POLLING: PACING,
+    ADAPTIVE_POLLING: PACING, ...(process.env.POLL_SLOTS ? { POLL_SLOTS: process.env.POLL_SLOTS } : {}),
   });
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir, poolSize: 30 });
   await migrate(db);
