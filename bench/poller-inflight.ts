@@ -8,7 +8,7 @@
  *
  * Env DISPATCH_HOLD_MS sets the dispatch hold (default 0 = off, as shipped; e.g. 500 to compare); env
  * ADAPTIVE_POLLING=false turns the paced first reads off (SEMANTICS T16; on as shipped); env POLL_SLOTS sets the
- * status checks per worker (2,000 as shipped).
+ * status checks per worker (1,000 as shipped).
  *
  * The workers share one process and so one request budget per channel (requests_per_second), as two worker instances
  * of one process would. The mock upstream runs in its own thread, as a real upstream runs elsewhere: answering and

@@ -236,7 +236,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 2000, 0, 600_000),
     adaptivePolling: boolean(env, 'ADAPTIVE_POLLING', true),
     workerSlots: integer(env, 'WORKER_SLOTS', 100, 1, 10_000),
-    pollSlots: integer(env, 'POLL_SLOTS', 2000, 1, 10_000),
+    pollSlots: integer(env, 'POLL_SLOTS', 1000, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),

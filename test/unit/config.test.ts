@@ -15,7 +15,7 @@ describe('configuration (API.md §10)', () => {
     expect(config.adminEmail).toBe('admin@localhost');
     expect(config.consoleDir).toMatch(/[\\/]dist[\\/]console$/);
     expect(config.workerSlots).toBe(100);
-    expect(config.pollSlots).toBe(2000);
+    expect(config.pollSlots).toBe(1000);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
