@@ -7,8 +7,9 @@ import type { JsonValue } from '../../providers/spec.js';
  * each unfinished status read (`observe`). Like the wallet's groups (db/group-commit.ts), the writes that arrive while
  * one group commits form the next, one statement and one WAL flush for all of them, and each caller is answered only
  * after that commit. Every item is decided exactly as its single statement decides it alone (the same guards: the
- * lease for an acceptance, an open status for an observation), rows are locked in id order, and a group holding one
- * task twice, or failing for any reason, runs its items one by one. An operation travels wrapped (`{"v": …}`), so a
+ * lease for an acceptance, an open status for an observation), the items are joined in task id order (the order the
+ * rows are normally locked in, D6), and a group holding one task twice, or failing for any reason (a deadlock
+ * included), runs its items one by one. An operation travels wrapped (`{"v": …}`), so a
  * JSON null stays a JSON null, as in the single statements, and an absent one keeps the stored value.
  */
 
