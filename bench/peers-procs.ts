@@ -7,6 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
+import { databaseUrl } from '../test/harness/databases.js';
 
 export interface Started {
   name: string;
@@ -155,4 +157,28 @@ export function operatorApi(key: string): (base: string, method: string, path: s
     if (response.status >= 300) throw new Error(`operator API ${method} ${path} answered ${response.status}: ${text}`);
     return text ? JSON.parse(text) : null;
   };
+}
+
+/**
+ * What PostgreSQL did for the database, per request (or task): transactions, and per table rows written and rows read by
+ * sequential scans (a hot statement that scans a growing table shows here). Read after the server stopped, when
+ * its sessions have reported their counts; set-up requests are included, so small figures are rounded noise.
+ */
+export async function tableActivity(database: string, requests: number): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl(database) });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_stat_clear_snapshot()');
+    const xacts = await client.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()');
+    const tables = await client.query<{ relname: string; ins: string; upd: string; seq_scan: string; seq_read: string; idx_scan: string }>(
+      `SELECT relname, n_tup_ins AS ins, n_tup_upd AS upd, seq_scan, seq_tup_read AS seq_read, coalesce(idx_scan, 0) AS idx_scan
+         FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + seq_tup_read > 0 ORDER BY relname`);
+    const per = (value: string) => (Number(value) / Math.max(1, requests)).toFixed(2);
+    const lines = tables.rows
+      .filter((row) => Number(row.ins) + Number(row.upd) + Number(row.seq_read) >= requests / 100)
+      .map((row) => `  ${row.relname.padEnd(22)} inserted ${per(row.ins)} · updated ${per(row.upd)} · index scans ${per(row.idx_scan)} · seq scans ${per(row.seq_scan)} reading ${per(row.seq_read)} rows`);
+    return `PostgreSQL per request: ${per(xacts.rows[0]!.n)} transactions\n${lines.join('\n')}`;
+  } finally {
+    await client.end();
+  }
 }

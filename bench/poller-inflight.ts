@@ -45,6 +45,7 @@ import { createKey } from '../src/workflows/keys.js';
 import { createTask } from '../src/workflows/create-task.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
 import { startDashscopeMock } from '../test/mock-upstreams/dashscope/server.js';
+import { tableActivity } from './peers-procs.js';
 
 const TASKS = Number(process.argv[2] ?? 1000);
 const WORKERS = Number(process.argv[3] ?? 2);
@@ -251,6 +252,7 @@ async function main(): Promise<void> {
   await deps.close();
   await db.close();
   await mock.close();
+  console.log(await tableActivity(name, TASKS));
   await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   rmSync(dataDir, { recursive: true, force: true });
 }
