@@ -184,6 +184,17 @@ describe('gr_resolve_group: the set path decides each item as the loop does', ()
         expect(await scans()).toEqual([]);
         await client.query('COMMIT');
       }
+      // Alone: a reservation (gr_create_task) and a settlement (a one-item group), each more than the five times
+      // after which PostgreSQL may keep a generic plan.
+      for (let round = 0; round < 8; round += 1) {
+        await client.query('BEGIN');
+        const [row] = await reserve.run([reserveInput(ctx.app, { ...owner, cost: 10, idempotencyKey: `alone-${round}` })]);
+        expect(row!.outcome).toBe('created');
+        const [result] = await resolve.run([{ ...settled, taskId: created[200 + round]!, now: ctx.app.clock.now(), actual: 5n }]);
+        expect(result!.outcome).toBe('settled');
+        expect(await scans()).toEqual([]);
+        await client.query('COMMIT');
+      }
     } finally {
       await client.end();
     }
