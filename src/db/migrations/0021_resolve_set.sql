@@ -44,11 +44,11 @@ BEGIN
 
   IF cardinality(v_items) > 1 AND (SELECT count(DISTINCT i.task) FROM unnest(v_items) i) = cardinality(v_items) THEN
     -- The set path: every row it writes is locked above, so the order of the statements below does not matter.
-    WITH u AS (
-      SELECT i.*, i.ordinality AS n FROM unnest(v_items) WITH ORDINALITY AS i
-    ), found AS (
-      SELECT u.*, t.status AS t_status, t.type AS t_type
-        FROM u LEFT JOIN tasks t ON t.id = u.task
+    WITH found AS (
+      -- takes_route: a text request still dispatching records the route that served it (as the loop below does).
+      SELECT i.*, i.ordinality AS n, t.status AS t_status,
+             (i.route_provider IS NOT NULL AND t.status = 'dispatching' AND t.type IN ('chat', 'embedding')) AS takes_route
+        FROM unnest(v_items) WITH ORDINALITY AS i LEFT JOIN tasks t ON t.id = i.task
     ), eligible AS (
       SELECT f.* FROM found f WHERE f.t_status IS NOT NULL AND (f.only_if_status IS NULL OR f.t_status = f.only_if_status)
     ), held AS (
@@ -62,10 +62,10 @@ BEGIN
     ), resolved AS (
       UPDATE tasks t
          SET status = e.final_status,
-             provider = CASE WHEN e.route_provider IS NOT NULL AND t.status = 'dispatching' AND t.type IN ('chat', 'embedding') THEN e.route_provider ELSE t.provider END,
-             channel_id = CASE WHEN e.route_provider IS NOT NULL AND t.status = 'dispatching' AND t.type IN ('chat', 'embedding') THEN e.route_channel ELSE t.channel_id END,
-             credential_id = CASE WHEN e.route_provider IS NOT NULL AND t.status = 'dispatching' AND t.type IN ('chat', 'embedding') THEN e.route_credential ELSE t.credential_id END,
-             tried_channels = CASE WHEN e.route_provider IS NOT NULL AND t.status = 'dispatching' AND t.type IN ('chat', 'embedding') THEN COALESCE(e.route_tried, '{}') ELSE t.tried_channels END,
+             provider = CASE WHEN e.takes_route THEN e.route_provider ELSE t.provider END,
+             channel_id = CASE WHEN e.takes_route THEN e.route_channel ELSE t.channel_id END,
+             credential_id = CASE WHEN e.takes_route THEN e.route_credential ELSE t.credential_id END,
+             tried_channels = CASE WHEN e.takes_route THEN COALESCE(e.route_tried, '{}') ELSE t.tried_channels END,
              charged = h.settled,
              cost_credits = CASE WHEN e.outcome = 'released' THEN 0 WHEN e.cost IS NOT NULL THEN LEAST(GREATEST(e.cost, 0), 9007199254740991) END,
              error_code = CASE WHEN e.outcome = 'released' THEN e.error_code END,
