@@ -242,7 +242,7 @@ async function main(): Promise<void> {
       status_reads_per_task: spread(readsPerTask),
       create_budget_wait_ms: spread(trace.creates.map((call) => call.sent - call.asked)),
       last_read_ms: Object.fromEntries(Object.entries(lastRead).map(([part, values]) => [part, spread(values)])),
-      group_commit: { submitted: deps.tasks.submittedGroups.stats, observe: deps.tasks.observeGroups.stats, resolve: deps.wallet.resolveGroups.stats },
+      group_commit: { submitted: deps.tasks.submittedGroups.stats, observe: deps.tasks.observeGroups.stats, resolve: deps.wallet.resolveGroups.stats, file: deps.media.fileGroups.stats },
       sampled_every_200ms: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, spread(values)])),
       event_loop_utilization: Number(loopBusy.toFixed(2)),
       mock_event_loop_utilization: Number(mockBusy.toFixed(2)),

@@ -98,13 +98,13 @@ export function createLogger(config: Config): Logger {
 }
 
 /**
- * Group commit, per kind — the wallet's reservations and resolutions, the worker's task acceptances and observations:
- * statements sent, requests they carried, groups that fell back to one by one.
+ * Group commit, per kind — the wallet's reservations and resolutions, the worker's task acceptances and observations,
+ * stored results' file rows: statements sent, requests they carried, groups that fell back to one by one.
  */
-function groupCommitCounters(wallet: WalletService, tasks: TaskService): LabelledCounter[] {
+function groupCommitCounters(wallet: WalletService, tasks: TaskService, media: MediaService): LabelledCounter[] {
   const kinds = [
     ['reserve', wallet.reserveGroups.stats], ['resolve', wallet.resolveGroups.stats],
-    ['submitted', tasks.submittedGroups.stats], ['observe', tasks.observeGroups.stats],
+    ['submitted', tasks.submittedGroups.stats], ['observe', tasks.observeGroups.stats], ['file', media.fileGroups.stats],
   ] as const;
   const counter = (name: string, help: string, field: 'groups' | 'items' | 'fallbacks'): LabelledCounter => ({
     name, help, values: kinds.map(([kind, stats]) => ({ labels: { kind }, value: stats[field] })),
@@ -125,7 +125,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const metrics = new Metrics();
   const wallet = new WalletService(db, ids);
   const tasks = new TaskService(db, config.leaseMs);
-  metrics.collect(() => groupCommitCounters(wallet, tasks));
+  const media = new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl);
+  metrics.collect(() => groupCommitCounters(wallet, tasks, media));
   const readPacer = new ReadPacer(config.pollIntervalMs, config.adaptivePolling);
   metrics.collect(() => [{
     name: 'genrelay_first_status_read_seconds', type: 'gauge', help: 'How long after acceptance a new task of this channel (or provider) and model is first read (learned)',
@@ -183,7 +184,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     trustedProxies,
     catalog,
     tasks,
-    media: new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl),
+    media,
     webhooks: new WebhookService(db, secretBox, clock),
     endpoints: new EndpointService(db, secretBox, ids, clock),
     secretBox,

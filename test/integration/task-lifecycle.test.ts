@@ -183,4 +183,19 @@ describe('queue depth (SEMANTICS R6)', () => {
     await ctx.app.deps.db.query(`UPDATE models SET capabilities = capabilities - 'max_queued' WHERE id = 'seedance-1.5-pro'`);
     await ctx.app.deps.catalog.refresh();
   });
+
+  it('a burst of creates arriving together is bounded too: they share one count and each counts itself in', async () => {
+    await ctx.app.deps.db.query(`UPDATE models SET capabilities = capabilities || '{"max_queued": 3}'::jsonb WHERE id = 'seedance-1.5-pro'`);
+    await ctx.app.deps.catalog.refresh();
+    await ctx.app.worker.drain();
+    ctx.app.clock.advance(2000);
+    const owner = await testCustomer(ctx.app);
+    const body = { model: 'seedance-1.5-pro', prompt: 'burst', seconds: 5 };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => ctx.app.request('POST', '/v1/videos', { key: owner.key, body })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([202, 202, 202, 429, 429, 429, 429, 429]);
+    expect(await testWallet(ctx.app, owner.customerId)).toEqual({ balance: 1_000_000, reserved: 3 * 5 * 1000 });
+    await ctx.app.worker.drain();
+    await ctx.app.deps.db.query(`UPDATE models SET capabilities = capabilities - 'max_queued' WHERE id = 'seedance-1.5-pro'`);
+    await ctx.app.deps.catalog.refresh();
+  });
 });

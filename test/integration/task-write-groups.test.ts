@@ -129,3 +129,44 @@ describe('task write groups', () => {
     expect(stats().observe.fallbacks - twice.fallbacks).toBeLessThanOrEqual(1);
   });
 });
+
+describe('result file groups', () => {
+  it('file rows stored together share a statement; each row is exactly the one stored alone, and a bad row fails only itself', async () => {
+    const ids = await queuedTasks(3);
+    const customer = (await row(ids[0]!)).customer_id;
+    const media = ctx.app.deps.media;
+    const file = (index: number, extra: Partial<Parameters<typeof media.store>[0]> = {}) => ({
+      customerId: customer, mode: 'live', taskId: ids[index % ids.length]!, purpose: 'result' as const,
+      bytes: Buffer.from(`result bytes ${index}`), contentType: index % 2 ? 'image/png' : 'video/mp4',
+      width: index % 2 ? 640 + index : null, height: index % 2 ? 480 : null, durationSeconds: index % 2 ? null : 5.25, ...extra,
+    });
+    // Alone: the reference shape.
+    const alone = await media.store(file(0));
+    const before = { ...media.fileGroups.stats };
+    const together = await Promise.allSettled([
+      ...Array.from({ length: 6 }, (_, index) => media.store(file(index + 1))),
+      // A customer that does not exist breaks the group's statement: the others are stored alone, this one fails.
+      media.store(file(7, { customerId: 'cus_missing' })),
+    ]);
+    const after = media.fileGroups.stats;
+    expect(after.items - before.items).toBe(7);
+    expect(after.groups - before.groups).toBeLessThan(7);
+    expect(together.slice(0, 6).every((result) => result.status === 'fulfilled')).toBe(true);
+    expect(together[6]!.status).toBe('rejected');
+    const stored = together.slice(0, 6).map((result) => (result as PromiseFulfilledResult<Awaited<ReturnType<typeof media.store>>>).value);
+    for (const [index, got] of stored.entries()) {
+      const expected = file(index + 1);
+      expect(got).toMatchObject({
+        customer_id: customer, mode: 'live', task_id: expected.taskId, purpose: 'result', content_type: expected.contentType,
+        size_bytes: BigInt(expected.bytes.length), width: expected.width, height: expected.height, duration_seconds: expected.durationSeconds, deleted_at: null,
+      });
+      expect(got.created_at.getTime()).toBe(alone.created_at.getTime());
+      // The answer is the stored row, and the bytes are where it says.
+      expect((await media.get(got.id))).toEqual(got);
+      expect((await media.bytes(got)).equals(expected.bytes)).toBe(true);
+    }
+    expect(Object.keys(alone).sort()).toEqual(Object.keys(stored[0]!).sort());
+    const missing = await ctx.app.deps.db.query(`SELECT count(*)::int AS n FROM files WHERE customer_id = 'cus_missing'`);
+    expect(missing.rows[0]).toEqual({ n: 0 });
+  });
+});

@@ -1,43 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { prepared, type Db, type Queryable } from '../../db/pool.js';
+import type { Db, Queryable } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError } from '../../lib/errors.js';
 import type { IdGenerator } from '../../lib/ids.js';
+import { GroupCommitter } from '../../db/group-commit.js';
+import { fileRunner, insertFile, type FileItem, type FilePurpose, type FileRow } from './file-groups.js';
 import type { Storage } from './storage.js';
 
-/** Every result a worker stores goes through it: prepared once per connection (pool.ts), its columns named. */
-const INSERT_FILE = prepared('gr_insert_file',
-  `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
-                      duration_seconds, storage_key, created_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-   RETURNING id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height, duration_seconds,
-             storage_key, created_at, deleted_at`);
-
-/**
- * Durable files: generation results copied off the upstream, and inline reference media written before the hot
- * path (SEMANTICS R8). Customers download them through signed genrelay links (`/v1/files/:id/content?expires&sig`)
- * or with their API key; upstream URLs never reach them.
- */
-export interface FileRow {
-  id: string;
-  /** Null only for an operator's account-test output (purpose `account_test`, migration 0013). */
-  customer_id: string | null;
-  mode: string;
-  task_id: string | null;
-  purpose: FilePurpose;
-  content_type: string;
-  size_bytes: bigint;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  duration_seconds: number | null;
-  storage_key: string;
-  created_at: Date;
-  deleted_at: Date | null;
-}
-
-export type FilePurpose = 'result' | 'reference' | 'account_test';
+export type { FilePurpose, FileRow } from './file-groups.js';
 
 export interface NewFile {
   customerId: string | null;
@@ -61,6 +32,11 @@ const EXTENSIONS: Record<string, string> = {
 
 export class MediaService {
   private readonly linkKey: Buffer;
+  /**
+   * File rows written outside a caller's transaction are committed in groups (file-groups.ts); one group at a time,
+   * embedded formed from the writes read in one turn of the event loop, as the task writes (tasks/service.ts).
+   */
+  readonly fileGroups: GroupCommitter<FileItem, FileRow>;
 
   constructor(
     private readonly db: Db,
@@ -71,6 +47,7 @@ export class MediaService {
     private readonly publicBaseUrl: string,
   ) {
     this.linkKey = createHash('sha256').update(`genrelay-file-links:${masterKey}`).digest();
+    this.fileGroups = new GroupCommitter(fileRunner(db), { maxGroup: 256, maxInFlight: 1, deferSend: db.engine === 'pglite' });
   }
 
   /** Writes the bytes first, then the row: a crash in between leaves an orphan object, never a dangling row. */
@@ -79,13 +56,13 @@ export class MediaService {
     const extension = EXTENSIONS[file.contentType] ?? 'bin';
     const key = `${file.mode}/${file.customerId ?? 'account-tests'}/${id}.${extension}`;
     await this.storage.put(key, file.bytes);
-    const result = await db.query<FileRow>(
-      INSERT_FILE,
-      [id, file.customerId, file.mode, file.taskId, file.purpose, file.contentType, file.bytes.length,
-        createHash('sha256').update(file.bytes).digest('hex'), file.width ?? null, file.height ?? null,
-        file.durationSeconds ?? null, key, this.clock.now()],
-    );
-    return result.rows[0]!;
+    const item: FileItem = {
+      id, customerId: file.customerId, mode: file.mode, taskId: file.taskId, purpose: file.purpose, contentType: file.contentType,
+      sizeBytes: file.bytes.length, sha256: createHash('sha256').update(file.bytes).digest('hex'), width: file.width ?? null,
+      height: file.height ?? null, durationSeconds: file.durationSeconds ?? null, storageKey: key, createdAt: this.clock.now(),
+    };
+    // Inside a caller's transaction the row is that transaction's; otherwise it joins the next group commit.
+    return db === this.db ? this.fileGroups.submit(item) : insertFile(db, item);
   }
 
   async attach(fileIds: string[], taskId: string): Promise<void> {

@@ -197,21 +197,29 @@ export class TaskService {
     return result.rows[0] ?? null;
   }
 
-  private readonly waiting = new Map<string, { count: number; at: number }>();
+  private readonly waiting = new Map<string, { read: Promise<number>; taken: number; at: number }>();
 
   /**
    * Tasks of a model waiting for a worker (R6), read at most once a second per model; each call counts itself in,
-   * so a burst inside the second is still bounded.
+   * so a burst inside the second is still bounded. Calls that arrive while the count is being read share that read:
+   * a burst of creates at the start of a second asks once, not once per request (the count grows with the queue).
    */
   async waitingCount(model: string, nowMs: number): Promise<number> {
-    let cached = this.waiting.get(model);
-    if (!cached || nowMs - cached.at > 1000) {
-      const result = await this.db.query<{ count: bigint }>("SELECT COUNT(*) AS count FROM tasks WHERE model = $1 AND status IN ('queued', 'dispatching')", [model]);
-      cached = { count: Number(result.rows[0]!.count), at: nowMs };
-      this.waiting.set(model, cached);
+    let entry = this.waiting.get(model);
+    if (!entry || nowMs - entry.at > 1000) {
+      const read = this.db
+        .query<{ count: bigint }>("SELECT COUNT(*) AS count FROM tasks WHERE model = $1 AND status IN ('queued', 'dispatching')", [model])
+        .then((result) => Number(result.rows[0]!.count));
+      const fresh = { read, taken: 0, at: nowMs };
+      this.waiting.set(model, fresh);
+      // A failed read is not kept: the next call asks again.
+      read.catch(() => {
+        if (this.waiting.get(model) === fresh) this.waiting.delete(model);
+      });
+      entry = fresh;
     }
-    const count = cached.count;
-    cached.count += 1;
+    const count = (await entry.read) + entry.taken;
+    entry.taken += 1;
     return count;
   }
 
