@@ -105,21 +105,11 @@ export class TaskService {
    */
   async claimForDispatch(owner: string, now: Date, limit: number, busy: string[] = [], holdAfterMs = 0): Promise<TaskRow[]> {
     // Status checks before new work (issue 14): while a model's running tasks have a status check overdue by more than
-    // `holdAfterMs`, its queued tasks wait. The held models are read once per claim (an InitPlan over the poll index);
-    // a lease-expired dispatch (recovery) is never held.
-    const held = holdAfterMs > 0
-      ? `AND model <> ALL (ARRAY(SELECT DISTINCT model FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at < $6))`
-      : '';
+    // `holdAfterMs`, its queued tasks wait; a lease-expired dispatch (recovery) is never held. One function planned as
+    // index lookups (migration 0022): its cost follows the tasks it claims, not the tasks that are open.
     const result = await this.db.query<TaskRow>(
-      `UPDATE tasks SET status = 'dispatching', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
-                        next_action_at = $2, updated_at = $3
-        WHERE id IN (SELECT id FROM tasks
-                      WHERE ((status = 'queued' AND next_action_at <= $3 ${held})
-                          OR (status = 'dispatching' AND lease_until < $3 AND type IN ('video', 'image', 'music')))
-                        AND id <> ALL($5::text[])
-                      ORDER BY next_action_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-        RETURNING *`,
-      [owner, new Date(now.getTime() + this.leaseMs), now, limit, busy, ...(holdAfterMs > 0 ? [new Date(now.getTime() - holdAfterMs)] : [])],
+      'SELECT * FROM gr_claim_dispatch($1, $2, $3, $4, $5::text[], $6)',
+      [owner, new Date(now.getTime() + this.leaseMs), now, limit, busy, holdAfterMs > 0 ? new Date(now.getTime() - holdAfterMs) : null],
     );
     return result.rows;
   }
@@ -172,11 +162,7 @@ export class TaskService {
    */
   async claimForPoll(now: Date, limit: number, busy: string[] = []): Promise<TaskRow[]> {
     const result = await this.db.query<TaskRow>(
-      `UPDATE tasks SET next_action_at = $2
-        WHERE id IN (SELECT id FROM tasks WHERE status IN ('submitted', 'running') AND next_action_at <= $1
-                        AND id <> ALL($4::text[])
-                      ORDER BY next_action_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING *`,
+      'SELECT * FROM gr_claim_poll($1, $2, $3, $4::text[])',
       [now, new Date(now.getTime() + this.leaseMs), limit, busy],
     );
     return result.rows;

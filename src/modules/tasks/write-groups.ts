@@ -40,31 +40,14 @@ const MARK_SUBMITTED = prepared('gr_mark_submitted',
                     lease_owner = NULL, lease_until = NULL, next_action_at = $7, submitted_at = $8, updated_at = $8,
                     credential_id = $9
     WHERE id = $1 AND status = 'dispatching' AND lease_owner = $2`);
-const MARK_SUBMITTED_GROUP = prepared('gr_mark_submitted_group',
-  `UPDATE tasks t SET status = 'submitted', provider = v.provider, channel_id = v.channel_id,
-                      provider_task_id = v.provider_task_id, operation = v.operation -> 'v', lease_owner = NULL,
-                      lease_until = NULL, next_action_at = v.next_poll_at, submitted_at = v.at, updated_at = v.at,
-                      credential_id = v.credential_id
-     FROM (SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS r(item integer, id text, owner text, provider text, channel_id text, credential_id text,
-                  provider_task_id text, operation jsonb, next_poll_at timestamptz, at timestamptz)
-            ORDER BY id) v
-    WHERE t.id = v.id AND t.status = 'dispatching' AND t.lease_owner = v.owner
-   RETURNING v.item`);
+/** The group's statement (migration 0022: planned as primary-key lookups whatever the statistics say). */
+const MARK_SUBMITTED_GROUP = prepared('gr_mark_submitted_group', 'SELECT item FROM gr_mark_submitted_group($1::jsonb)');
 const OBSERVE = prepared('gr_observe',
   `UPDATE tasks SET status = CASE WHEN status = 'submitted' AND $2 = 'running' THEN 'running' ELSE status END,
                     progress = GREATEST(progress, $3), operation = COALESCE($4::jsonb, operation),
                     next_action_at = $5, updated_at = $6
     WHERE id = $1 AND status IN ('submitted', 'running')`);
-const OBSERVE_GROUP = prepared('gr_observe_group',
-  `UPDATE tasks t SET status = CASE WHEN t.status = 'submitted' AND v.status = 'running' THEN 'running' ELSE t.status END,
-                      progress = GREATEST(t.progress, v.progress), operation = COALESCE(v.operation -> 'v', t.operation),
-                      next_action_at = v.next_poll_at, updated_at = v.at
-     FROM (SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS r(id text, status text, progress integer, operation jsonb, next_poll_at timestamptz, at timestamptz)
-            ORDER BY id) v
-    WHERE t.id = v.id AND t.status IN ('submitted', 'running')
-   RETURNING t.id`);
+const OBSERVE_GROUP = prepared('gr_observe_group', 'SELECT task_id FROM gr_observe_group($1::jsonb)');
 
 /** One statement may touch a task once: a group naming a task twice is run one by one (GroupCommitter's fallback). */
 function distinct(ids: string[]): void {
@@ -116,8 +99,8 @@ export function observeRunner(db: Queryable): GroupRunner<ObserveItem, boolean> 
         id: input.id, status: input.status, progress: input.progress, operation: input.operation === undefined ? null : { v: input.operation },
         next_poll_at: input.nextPollAt.toISOString(), at: input.now.toISOString(),
       }));
-      const result = await db.query<{ id: string }>(OBSERVE_GROUP, [JSON.stringify(items)]);
-      const applied = new Set(result.rows.map((row) => row.id));
+      const result = await db.query<{ task_id: string }>(OBSERVE_GROUP, [JSON.stringify(items)]);
+      const applied = new Set(result.rows.map((row) => row.task_id));
       return inputs.map((input) => applied.has(input.id));
     },
     wrote: (applied) => applied,

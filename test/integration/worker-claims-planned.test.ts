@@ -1,0 +1,124 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { TaskService } from '../../src/modules/tasks/service.js';
+import { reserveRunner } from '../../src/modules/wallet/groups.js';
+import { testEngine } from '../harness/databases.js';
+import { useTestApp } from '../harness/setup.js';
+import { reserveInput } from '../harness/tasks.js';
+
+/**
+ * The worker's claims and task write groups read what they claim or write, not every open task (migration 0022,
+ * issue 14). On a table whose statistics say it is nearly empty — a fresh install until autovacuum's next ANALYZE —
+ * the planner left to itself bitmap-scanned every due task and sorted them for a claim of ten, and hash-joined
+ * every running task for an observation group of five: the cost grew with the work in flight. Each step below runs
+ * in a fresh session (no cached plan) inside a transaction, and PostgreSQL's own counters for that transaction say how
+ * many index entries and rows of `tasks` it read.
+ */
+const ctx = useTestApp();
+const OPEN = 300;
+
+interface Reads {
+  seq_scan: number;
+  /** Rows fetched from the table through an index. */
+  idx_tup_fetch: number;
+  /** Entries read from the table's indexes. */
+  idx_tup_read: number;
+}
+
+describe.runIf(testEngine() === 'postgres')('worker claims and write groups, planned as index lookups', () => {
+  it('claim 10 of 300 due tasks, observe or accept 5 of 300: the reads follow the rows touched, not the open tasks', async () => {
+    const db = ctx.app.deps.db;
+    // Statistics taken while the table is (nearly) empty, as on a fresh install.
+    await db.query('ANALYZE tasks');
+    const customer = await ctx.app.createCustomer();
+    const key = await ctx.app.createKey(customer.id, { mode: 'live' });
+    await ctx.app.grant(customer.id, 10_000_000, 'live');
+    const owner = { customerId: customer.id as string, keyId: key.id as string };
+    const reserve = reserveRunner(db);
+    const ids: string[] = [];
+    for (let round = 0; round < (3 * OPEN) / 100; round += 1) {
+      const rows = await reserve.run(Array.from({ length: 100 }, () => reserveInput(ctx.app, { ...owner, cost: 10 })));
+      ids.push(...rows.map((row) => row.task!.id));
+    }
+    const now = ctx.app.clock.now();
+    const past = new Date(now.getTime() - 60_000);
+    // 300 queued and due, 300 running and due for a check, 300 dispatching under a live lease of worker wrk_a.
+    const queued = ids.slice(0, OPEN);
+    const running = ids.slice(OPEN, 2 * OPEN);
+    const dispatching = ids.slice(2 * OPEN);
+    await db.query(`UPDATE tasks SET next_action_at = $2 WHERE id = ANY($1::text[])`, [queued, past]);
+    await db.query(
+      `UPDATE tasks SET status = 'running', provider = 'sandbox', provider_task_id = id, operation = '{}', submitted_at = $2,
+                        next_action_at = $2 WHERE id = ANY($1::text[])`,
+      [running, past],
+    );
+    await db.query(
+      `UPDATE tasks SET status = 'dispatching', lease_owner = 'wrk_a', lease_until = $2, next_action_at = $2, attempts = 1
+        WHERE id = ANY($1::text[])`,
+      [dispatching, new Date(now.getTime() + 60_000)],
+    );
+
+    const client = new pg.Client({ connectionString: ctx.app.database.url! });
+    await client.connect();
+    const reads = async (): Promise<Reads> => {
+      const row = (await client.query<Record<keyof Reads, string>>(
+        `SELECT seq_scan, COALESCE(idx_tup_fetch, 0) AS idx_tup_fetch,
+                (SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid)) FROM pg_index
+                  WHERE indrelid = 'tasks'::regclass) AS idx_tup_read
+           FROM pg_stat_xact_user_tables WHERE relname = 'tasks'`)).rows[0]!;
+      return { seq_scan: Number(row.seq_scan), idx_tup_fetch: Number(row.idx_tup_fetch), idx_tup_read: Number(row.idx_tup_read) };
+    };
+    /**
+     * Runs `step` in a transaction of the test's session and answers what it read of `tasks`: the counters' change
+     * (they also hold earlier transactions of the session until they are flushed, about once a second).
+     */
+    const measured = async (step: (tasks: TaskService) => Promise<number>): Promise<{ touched: number; reads: Reads }> => {
+      await client.query('BEGIN');
+      try {
+        const before = await reads();
+        const session = { engine: 'postgres', query: (text: string, values?: unknown[]) => client.query(text, values) };
+        const touched = await step(new TaskService(session as never));
+        const after = await reads();
+        return {
+          touched,
+          reads: { seq_scan: after.seq_scan - before.seq_scan, idx_tup_fetch: after.idx_tup_fetch - before.idx_tup_fetch, idx_tup_read: after.idx_tup_read - before.idx_tup_read },
+        };
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    };
+    try {
+      const bounded = (outcome: { touched: number; reads: Reads }, touched: number) => {
+        expect(outcome.touched).toBe(touched);
+        expect(outcome.reads.seq_scan).toBe(0);
+        // The claim's ordered scan and the update's key lookups: a few entries per row touched, not 300.
+        expect(outcome.reads.idx_tup_read).toBeLessThanOrEqual(4 * touched + 10);
+        expect(outcome.reads.idx_tup_fetch).toBeLessThanOrEqual(4 * touched + 10);
+      };
+      // Each more than the five times after which PostgreSQL may keep a generic plan for the session.
+      for (let round = 0; round < 7; round += 1) {
+        bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10)).length), 10);
+        // Checks overdue for 60 s hold the model's queued tasks under a 30 s hold (every due task is looked at and held
+        // back, so no bound on the reads here), and not under a 90 s one.
+        const held = await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 30_000)).length);
+        expect(held.touched).toBe(0);
+        expect(held.reads.seq_scan).toBe(0);
+        bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 90_000)).length), 10);
+        bounded(await measured(async (tasks) => (await tasks.claimForPoll(now, 10)).length), 10);
+        bounded(await measured(async (tasks) => {
+          const applied = await tasks.observeGroups.submit({ id: running[0]!, status: 'running', progress: 5, nextPollAt: now, now });
+          const group = await Promise.all(running.slice(1, 5).map((id) => tasks.observeGroups.submit({ id, status: 'running', progress: 5, nextPollAt: now, now })));
+          return [applied, ...group].filter(Boolean).length;
+        }), 5);
+        bounded(await measured(async (tasks) => {
+          const recorded = await Promise.all(dispatching.slice(0, 5).map((id) => tasks.markSubmitted(id, 'wrk_a', {
+            provider: 'sandbox', channelId: null, credentialId: null, providerTaskId: `up_${id}`, operation: {}, nextPollAt: now,
+          }, now)));
+          return recorded.filter(Boolean).length;
+        }), 5);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});
