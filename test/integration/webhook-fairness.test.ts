@@ -371,4 +371,34 @@ describe('fair delivery (issue 8)', () => {
     expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status: null, lease_owner: null, lease_token: null, lease_until: null });
     expect(row.last_error).toEqual(expect.any(String));
   });
+
+  it('an outbox with nothing due is answered by one probe, without the claim lock; a due delivery is claimed', async () => {
+    const db = ctx.app.deps.db;
+    const counted = { queries: 0, transactions: 0 };
+    const spy = {
+      ...db,
+      engine: db.engine,
+      query: (text: string, values?: unknown[]) => { counted.queries += 1; return db.query(text, values); },
+      transaction: <T>(work: (tx: typeof db) => Promise<T>) => { counted.transactions += 1; return db.transaction(work as never) as Promise<T>; },
+    };
+    const { WebhookService } = await import('../../src/modules/webhooks/service.js');
+    const service = new WebhookService(spy as never, ctx.app.deps.secretBox, ctx.app.deps.clock);
+    const claim = () => service.claimDue({ owner: 'wrk_probe', token: `wrk_probe:${Math.random()}`, leaseMs: LEASE_MS, limit: 10, perTarget: 4, perCustomer: 16, excludeIds: [] });
+    // Whatever earlier tests left is delivered or pending in the future: nothing is due now.
+    await db.query(`UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE status = 'pending'`, [new Date(ctx.app.clock.now().getTime() + 3_600_000)]);
+    expect(await claim()).toEqual([]);
+    expect(counted).toEqual({ queries: 1, transactions: 0 });
+
+    const owner = await testCustomer(ctx.app);
+    const hook = await receiver(() => 200);
+    try {
+      const taskId = await createVideo(ctx.app, owner.key, `${hook.url}/probe`);
+      await finishWithoutDelivering([taskId]);
+      const claimed = await claim();
+      expect(claimed.map((row) => row.task_id)).toEqual([taskId]);
+      expect(counted.transactions).toBe(1);
+    } finally {
+      await hook.close();
+    }
+  });
 });

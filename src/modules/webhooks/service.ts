@@ -1,4 +1,4 @@
-import type { Db } from '../../db/pool.js';
+import { prepared, type Db } from '../../db/pool.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import { FAILING_AFTER, blockMs } from './fairness.js';
@@ -91,6 +91,10 @@ UPDATE webhook_deliveries d SET lease_owner = $2, lease_token = $3, lease_until 
    AND (d.lease_until IS NULL OR d.lease_until <= $1::timestamptz)
 RETURNING d.*`;
 
+/** Whether any delivery is due (webhook_deliveries_due_idx); prepared once per connection (pool.ts). */
+const DUE_SQL = prepared('gr_webhooks_due',
+  `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1::timestamptz) AS due`);
+
 interface SecretRow {
   secret_encrypted: string;
   previous_encrypted: string | null;
@@ -146,6 +150,10 @@ export class WebhookService {
   async claimDue(options: ClaimOptions): Promise<DeliveryRow[]> {
     if (options.limit <= 0) return [];
     const now = this.clock.now();
+    // Nothing due at all (the usual answer when the sender is woken by a resolved task that had no webhook): one
+    // index probe, without the claim lock's transaction. A row committed after it wakes the sender again.
+    const due = await this.db.query<{ due: boolean }>(DUE_SQL, [now]);
+    if (!due.rows[0]?.due) return [];
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK_ID]);
       const result = await tx.query<DeliveryRow>(CLAIM_SQL, [
