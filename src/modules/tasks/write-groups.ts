@@ -7,9 +7,10 @@ import type { JsonValue } from '../../providers/spec.js';
  * each unfinished status read (`observe`). Like the wallet's groups (db/group-commit.ts), the writes that arrive while
  * one group commits form the next, one statement and one WAL flush for all of them, and each caller is answered only
  * after that commit. Every item is decided exactly as its single statement decides it alone (the same guards: the
- * lease for an acceptance, an open status for an observation), the items are joined in task id order (the order the
- * rows are normally locked in, D6), and a group holding one task twice, or failing for any reason (a deadlock
- * included), runs its items one by one. An operation travels wrapped (`{"v": …}`), so a
+ * lease for an acceptance, an open status for an observation): the group's function (migration 0022) updates its
+ * items one by one by primary key, in task id order (the order the rows are normally locked in, D6), inside the one
+ * statement; a group holding one task twice, or failing for any reason (a deadlock included), runs its items one by
+ * one, each its own statement. An operation travels wrapped (`{"v": …}`), so a
  * JSON null stays a JSON null, as in the single statements, and an absent one keeps the stored value.
  */
 
@@ -49,7 +50,10 @@ const OBSERVE = prepared('gr_observe',
     WHERE id = $1 AND status IN ('submitted', 'running')`);
 const OBSERVE_GROUP = prepared('gr_observe_group', 'SELECT task_id FROM gr_observe_group($1::jsonb)');
 
-/** One statement may touch a task once: a group naming a task twice is run one by one (GroupCommitter's fallback). */
+/**
+ * A group naming a task twice is run one by one (GroupCommitter's fallback): in arrival order, where the group's
+ * function would take them in id order.
+ */
 function distinct(ids: string[]): void {
   if (new Set(ids).size !== ids.length) throw new Error('a task appears twice in one group');
 }
