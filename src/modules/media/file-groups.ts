@@ -10,6 +10,11 @@ import type { GroupRunner } from '../../db/group-commit.js';
  * runs its rows one by one and fails only the bad one.
  */
 
+/**
+ * Durable files: generation results copied off the upstream, and inline reference media written before the hot
+ * path (SEMANTICS R8). Customers download them through signed genrelay links (`/v1/files/:id/content?expires&sig`)
+ * or with their API key; upstream URLs never reach them.
+ */
 export interface FileRow {
   id: string;
   /** Null only for an operator's account-test output (purpose `account_test`, migration 0013). */
