@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LEASE_MS, PER_CUSTOMER_IN_FLIGHT, PER_TARGET_IN_FLIGHT } from '../../src/modules/webhooks/fairness.js';
+import { WebhookService } from '../../src/modules/webhooks/service.js';
 import { startTestApp, type TestApp } from '../harness/app.js';
 import { testCustomer } from '../harness/flows.js';
 import { useTestApp } from '../harness/setup.js';
@@ -376,12 +377,10 @@ describe('fair delivery (issue 8)', () => {
     const db = ctx.app.deps.db;
     const counted = { queries: 0, transactions: 0 };
     const spy = {
-      ...db,
       engine: db.engine,
       query: (text: string, values?: unknown[]) => { counted.queries += 1; return db.query(text, values); },
       transaction: <T>(work: (tx: typeof db) => Promise<T>) => { counted.transactions += 1; return db.transaction(work as never) as Promise<T>; },
     };
-    const { WebhookService } = await import('../../src/modules/webhooks/service.js');
     const service = new WebhookService(spy as never, ctx.app.deps.secretBox, ctx.app.deps.clock);
     const claim = () => service.claimDue({ owner: 'wrk_probe', token: `wrk_probe:${Math.random()}`, leaseMs: LEASE_MS, limit: 10, perTarget: 4, perCustomer: 16, excludeIds: [] });
     // Whatever earlier tests left is delivered or pending in the future: nothing is due now.
