@@ -5,14 +5,15 @@ import { parseConfig } from '../../src/config/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import type { TaskRow } from '../../src/modules/tasks/types.js';
 import type { DeliveryRow } from '../../src/modules/webhooks/service.js';
-import { Worker, type WorkerDeps } from '../../src/worker/worker.js';
+import { CLAIM_SPACING_MS, Worker, type WorkerDeps } from '../../src/worker/worker.js';
 import { MAX_IN_FLIGHT } from '../../src/modules/webhooks/fairness.js';
 
 /**
  * The worker's loop timing (issue 14), on fake timers: a dispatcher woken by every created task while its rounds claim
  * nothing (a dispatch hold keeps the queue back) claims at most once per 20 ms pause instead of back to back; a wake
  * after a quiet spell claims at once; a round that found every slot busy asks nothing and the freed slot's wake claims
- * at once — the dispatcher's and the webhook sender's alike.
+ * at once — the dispatcher's and the webhook sender's alike; and rounds that claim are CLAIM_SPACING_MS apart, so the
+ * slots that free within that spell are claimed into together.
  */
 function harness(
   claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>,
@@ -21,6 +22,7 @@ function harness(
 ) {
   const events = new EventEmitter();
   const claims: number[] = [];
+  const limits: number[] = [];
   const deliveryClaims: number[] = [];
   const deps = {
     config: parseConfig({ WORKER_INTERVAL_MS: '1000', ...env }),
@@ -30,6 +32,7 @@ function harness(
     tasks: {
       claimForDispatch: vi.fn(async (_owner: string, _now: Date, limit: number) => {
         claims.push(Date.now());
+        limits.push(limit);
         return claim(limit);
       }),
       claimForPoll: vi.fn(async () => []),
@@ -42,7 +45,7 @@ function harness(
     },
     // Everything else the loops touch (sweeper, Stripe) fails and is logged: not what this test looks at.
   } as unknown as WorkerDeps;
-  return { worker: new Worker(deps), events, claims, deliveryClaims };
+  return { worker: new Worker(deps), events, claims, limits, deliveryClaims };
 }
 
 afterEach(() => {
@@ -129,6 +132,38 @@ describe('worker loop timing (issue 14)', () => {
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(0);
     expect(deliveryClaims).toEqual([MAX_IN_FLIGHT, 1]);
+    for (const release of releases) release();
+    await worker.stop();
+  });
+  it('slots that free within the spacing after a claim are claimed into together, once it has passed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    let next = 0;
+    const releases: Array<() => void> = [];
+    // An endless queue: every claim gets as many tasks as it asks for.
+    const { worker, claims, limits } = harness((limit) => Array.from({ length: limit }, () => ({ id: `task_${(next += 1)}` }) as TaskRow), { WORKER_SLOTS: '4' });
+    const slots = worker.dispatching as unknown as { options: { run: (row: TaskRow) => Promise<unknown> } };
+    vi.spyOn(slots.options, 'run').mockImplementation(() => new Promise<void>((resolve) => releases.push(resolve)));
+    const start = Date.now();
+    worker.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(limits).toEqual([4]);
+    // Three tasks end within the spacing, each waking the dispatcher: no claim yet.
+    for (const index of [0, 1, 2]) {
+      releases[index]!();
+      await vi.advanceTimersByTimeAsync(2);
+    }
+    expect(limits).toEqual([4]);
+    // The spacing has passed: one claim for the three free slots.
+    await vi.advanceTimersByTimeAsync(CLAIM_SPACING_MS);
+    expect(limits).toEqual([4, 3]);
+    expect(claims[1]! - claims[0]!).toBeGreaterThanOrEqual(CLAIM_SPACING_MS);
+    expect(claims[1]! - start).toBeLessThan(CLAIM_SPACING_MS + 3);
+    // After a quiet spell, a slot that frees is claimed into at once.
+    await vi.advanceTimersByTimeAsync(50);
+    releases[3]!();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(limits).toEqual([4, 3, 1]);
     for (const release of releases) release();
     await worker.stop();
   });
