@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { atPercent, chargeFor, costFor } from '../modules/catalog/pricing.js';
 import { ReadPacer } from '../modules/tasks/read-pacer.js';
+import type { FileItem } from '../modules/media/service.js';
 import type { ResultFile, TaskRow } from '../modules/tasks/types.js';
 import { isTaskNotFound, notFoundGraceMs } from '../providers/shared/task-not-found.js';
 import type { GenerationRequest, ProviderOutput, ReferenceInput, StartResult, StatusResult, TaskNotFoundStatus } from '../providers/spec.js';
@@ -117,25 +118,37 @@ export async function dispatchTask(deps: RunTaskDeps, task: TaskRow, owner: stri
 }
 
 /** Copies outputs to durable storage through the guarded client (T7). */
-async function storeOutputs(deps: RunTaskDeps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<ResultFile[]> {
-  const files: ResultFile[] = [];
-  for (const output of outputs) {
-    let bytes = output.bytes;
-    let contentType = output.contentType;
-    if (!bytes && output.url) {
-      const family = task.type === 'music' ? 'audio' : (task.type as 'video' | 'image');
-      const fetched = await deps.safeFetch.fetchMedia(output.url, family, { extraTrustedOrigins: route.trustedOrigins });
-      bytes = fetched.bytes;
-      contentType = fetched.contentType;
+/**
+ * Copies the outputs' bytes into storage and answers the rows to write with the settlement (WalletService.settle):
+ * a result's rows exist exactly when its settlement committed. A failure removes the bytes already written.
+ */
+async function storeOutputs(deps: RunTaskDeps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<FileItem[]> {
+  const files: FileItem[] = [];
+  try {
+    for (const output of outputs) {
+      let bytes = output.bytes;
+      let contentType = output.contentType;
+      if (!bytes && output.url) {
+        const family = task.type === 'music' ? 'audio' : (task.type as 'video' | 'image');
+        const fetched = await deps.safeFetch.fetchMedia(output.url, family, { extraTrustedOrigins: route.trustedOrigins });
+        bytes = fetched.bytes;
+        contentType = fetched.contentType;
+      }
+      if (!bytes) throw new Error('provider output has neither bytes nor a URL');
+      files.push(await deps.media.put({
+        customerId: task.customer_id, mode: task.mode, taskId: task.id, purpose: 'result', bytes, contentType,
+        width: output.width ?? null, height: output.height ?? null, durationSeconds: output.durationSeconds ?? null,
+      }));
     }
-    if (!bytes) throw new Error('provider output has neither bytes nor a URL');
-    const file = await deps.media.store({
-      customerId: task.customer_id, mode: task.mode, taskId: task.id, purpose: 'result', bytes, contentType,
-      width: output.width ?? null, height: output.height ?? null, durationSeconds: output.durationSeconds ?? null,
-    });
-    files.push({ id: file.id, content_type: file.content_type, width: file.width, height: file.height, duration_seconds: file.duration_seconds });
+  } catch (error) {
+    await deps.media.discard(files);
+    throw error;
   }
   return files;
+}
+
+function resultFile(file: FileItem): ResultFile {
+  return { id: file.id, content_type: file.contentType, width: file.width, height: file.height, duration_seconds: file.durationSeconds };
 }
 
 /** During the not-found grace the upstream is asked again every few seconds, not at every poll tick. */
@@ -204,7 +217,7 @@ async function applyCanonicalStatus(deps: RunTaskDeps, task: TaskRow, route: Rou
 }
 
 async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, status: StatusResult): Promise<void> {
-  let files: ResultFile[];
+  let files: FileItem[];
   try {
     files = await storeOutputs(deps, task, status.outputs ?? [], route);
     if (files.length === 0) throw new Error('provider reported success without outputs');
@@ -219,7 +232,7 @@ async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, s
   const actual = model ? chargeFor(atPercent(model, task.price_percent ?? 100), task.request, status.usage) : task.hold_amount;
   // M11: the upstream cost, from the same usage facts at the channel's cost rule, stored in the settling statement.
   const cost = model ? costFor(model, route.cost, task.request, status.usage) : null;
-  const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files }, cost);
+  const settled = await deps.wallet.settle(task.id, actual, deps.clock.now(), undefined, { files: files.map(resultFile) }, cost, files);
   if (settled.outcome === 'settled') {
     if (settled.overage > 0n) {
       deps.logger.warn({ taskId: task.id, hold: String(task.hold_amount), actual: String(actual), overage: String(settled.overage) }, 'pricing_overage');
@@ -230,7 +243,7 @@ async function settleSucceeded(deps: RunTaskDeps, task: TaskRow, route: Route, s
   // T11: success after the hold was released (cancelled, swept): never charged, task unchanged.
   deps.metrics.increment('genrelay_late_success_after_release_total', 'Provider successes that arrived after the hold was released');
   deps.logger.warn({ taskId: task.id, outcome: settled.outcome }, 'late success after release');
-  for (const file of files) await deps.media.deleteFile(file.id);
+  await deps.media.discard(files);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TaskRow } from '../../src/modules/tasks/types.js';
 import { testCustomer } from '../harness/flows.js';
@@ -168,5 +170,82 @@ describe('result file groups', () => {
     expect(Object.keys(alone).sort()).toEqual(Object.keys(stored[0]!).sort());
     const missing = await ctx.app.deps.db.query(`SELECT count(*)::int AS n FROM files WHERE customer_id = 'cus_missing'`);
     expect(missing.rows[0]).toEqual({ n: 0 });
+  });
+});
+
+describe('result rows written with the settlement', () => {
+  const media = () => ctx.app.deps.media;
+  const wallet = () => ctx.app.deps.wallet;
+  const onDisk = (key: string) => existsSync(join(ctx.app.deps.config.dataDir, 'files', key));
+  const rowsOf = async (taskId: string) =>
+    (await ctx.app.deps.db.query<{ id: string }>('SELECT id FROM files WHERE task_id = $1 ORDER BY id', [taskId])).rows.map((file) => file.id);
+  const put = async (taskId: string, index: number) => {
+    const task = await row(taskId);
+    return media().put({
+      customerId: task.customer_id, mode: task.mode, taskId, purpose: 'result', bytes: Buffer.from(`settled result ${index}`),
+      contentType: 'video/mp4', width: null, height: null, durationSeconds: 5,
+    });
+  };
+
+  it('a group of settlements writes the rows of the items that settled, in its own statement, and none for the others', async () => {
+    const ids = await queuedTasks(3);
+    const files = [[await put(ids[0]!, 0), await put(ids[0]!, 1)], [await put(ids[1]!, 2)], [await put(ids[2]!, 3)]];
+    // The third task's hold was released (cancelled) before its result came: a late success (T11).
+    expect((await wallet().release(ids[2]!, 'cancelled', 'cancelled', ctx.app.clock.now())).outcome).toBe('released');
+    const before = { ...wallet().resolveGroups.stats };
+    const outcomes = await Promise.all(ids.map((id, index) =>
+      wallet().settle(id, 10n, ctx.app.clock.now(), undefined, { files: files[index]!.map((file) => ({ id: file.id })) }, null, files[index])));
+    expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['settled', 'settled', 'already_resolved']);
+    const after = wallet().resolveGroups.stats;
+    expect(after.items - before.items).toBe(3);
+    expect(after.groups - before.groups).toBeLessThan(3);
+    expect(after.fallbacks).toBe(before.fallbacks);
+    expect(await rowsOf(ids[0]!)).toEqual(files[0]!.map((file) => file.id).sort());
+    expect(await rowsOf(ids[1]!)).toEqual([files[1]![0]!.id]);
+    expect(await rowsOf(ids[2]!)).toEqual([]);
+    // The rows are the ones a lone store writes, and their bytes are where they say.
+    for (const file of [...files[0]!, ...files[1]!]) {
+      const stored = await media().get(file.id);
+      expect(stored).toMatchObject({ customer_id: file.customerId, mode: file.mode, task_id: file.taskId, purpose: 'result', content_type: 'video/mp4', size_bytes: BigInt(file.sizeBytes), sha256: file.sha256, duration_seconds: 5, storage_key: file.storageKey, deleted_at: null });
+      expect(stored.created_at.getTime()).toBe(file.createdAt.getTime());
+      expect((await media().bytes(stored)).equals(Buffer.from(`settled result ${files.flat().indexOf(file)}`))).toBe(true);
+    }
+    // The late success's bytes are the caller's to remove (run-task does, T11).
+    expect(onDisk(files[2]![0]!.storageKey)).toBe(true);
+    await media().discard(files[2]!);
+    expect(onDisk(files[2]![0]!.storageKey)).toBe(false);
+  });
+
+  it('a row that cannot be written undoes its own settlement only: the rest of the group settles alone', async () => {
+    const ids = await queuedTasks(3);
+    const files = await Promise.all(ids.map((id, index) => put(id, 10 + index)));
+    // The second result reuses the first one's file id: its insert breaks, and with it the group's statement.
+    const clash = { ...files[1]!, id: files[0]!.id };
+    const before = { ...wallet().resolveGroups.stats };
+    const outcomes = await Promise.allSettled(ids.map((id, index) =>
+      wallet().settle(id, 10n, ctx.app.clock.now(), undefined, null, null, [index === 1 ? clash : files[index]!])));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(wallet().resolveGroups.stats.fallbacks).toBe(before.fallbacks + 1);
+    expect(await rowsOf(ids[0]!)).toEqual([files[0]!.id]);
+    expect(await rowsOf(ids[2]!)).toEqual([files[2]!.id]);
+    // Its settlement rolled back with its rows: still held, still queued, nothing charged.
+    const held = await ctx.app.deps.db.query<{ status: string }>('SELECT status FROM reservations WHERE task_id = $1', [ids[1]]);
+    expect(held.rows).toEqual([{ status: 'held' }]);
+    expect(await row(ids[1]!)).toMatchObject({ status: 'queued', charged: 0n });
+    expect(await rowsOf(ids[1]!)).toEqual([]);
+  });
+
+  it("inside a caller's transaction the rows are that transaction's, written only when it settles", async () => {
+    const ids = await queuedTasks(2);
+    const first = await put(ids[0]!, 20);
+    const second = await put(ids[1]!, 21);
+    expect((await wallet().release(ids[1]!, 'cancelled', 'cancelled', ctx.app.clock.now())).outcome).toBe('released');
+    const outcomes = await ctx.app.deps.db.transaction(async (tx) => [
+      await wallet().settle(ids[0]!, 10n, ctx.app.clock.now(), tx, null, null, [first]),
+      await wallet().settle(ids[1]!, 10n, ctx.app.clock.now(), tx, null, null, [second]),
+    ]);
+    expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['settled', 'already_resolved']);
+    expect(await rowsOf(ids[0]!)).toEqual([first.id]);
+    expect(await rowsOf(ids[1]!)).toEqual([]);
   });
 });

@@ -55,25 +55,39 @@ export interface FileItem {
 const COLUMNS = `id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height, duration_seconds,
              storage_key, created_at, deleted_at`;
 
+/**
+ * The columns of a file row as `jsonb_to_recordset` reads them from `fileRecords` (text values cast exactly as the
+ * parameters of INSERT_FILE are). Shared with the settlement that writes a result's rows (wallet/groups.ts).
+ */
+export const FILE_RECORD = `id text, customer_id text, mode text, task_id text, purpose text, content_type text, size_bytes bigint,
+            sha256 text, width integer, height integer, duration_seconds double precision, storage_key text,
+            created_at timestamptz`;
+export const FILE_INSERT_COLUMNS = `id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
+                      duration_seconds, storage_key, created_at`;
+
 /** Every result a worker stores goes through it: prepared once per connection (pool.ts), its columns named. */
 const INSERT_FILE = prepared('gr_insert_file',
-  `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
-                      duration_seconds, storage_key, created_at)
+  `INSERT INTO files (${FILE_INSERT_COLUMNS})
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
    RETURNING ${COLUMNS}`);
 
-/** The same row for each element of a JSON array; the text values are cast exactly as the parameters above are. */
+/** The same row for each element of a JSON array. */
 const INSERT_FILES = prepared('gr_insert_files',
-  `INSERT INTO files (id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
-                      duration_seconds, storage_key, created_at)
-   SELECT id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height, duration_seconds,
-          storage_key, created_at
-     FROM jsonb_to_recordset($1::jsonb)
-       AS r(id text, customer_id text, mode text, task_id text, purpose text, content_type text, size_bytes bigint,
-            sha256 text, width integer, height integer, duration_seconds double precision, storage_key text,
-            created_at timestamptz)
+  `INSERT INTO files (${FILE_INSERT_COLUMNS})
+   SELECT ${FILE_INSERT_COLUMNS}
+     FROM jsonb_to_recordset($1::jsonb) AS r(${FILE_RECORD})
     ORDER BY id
    RETURNING ${COLUMNS}`);
+
+/** File items as the JSON records FILE_RECORD reads; `extra` adds fields to each (the settlement's item number). */
+export function fileRecords(items: FileItem[], extra: (item: FileItem) => Record<string, unknown> = () => ({})): Array<Record<string, unknown>> {
+  return items.map((item) => ({
+    id: item.id, customer_id: item.customerId, mode: item.mode, task_id: item.taskId, purpose: item.purpose,
+    content_type: item.contentType, size_bytes: item.sizeBytes, sha256: item.sha256, width: item.width,
+    height: item.height, duration_seconds: item.durationSeconds, storage_key: item.storageKey,
+    created_at: item.createdAt.toISOString(), ...extra(item),
+  }));
+}
 
 export async function insertFile(db: Queryable, item: FileItem): Promise<FileRow> {
   const result = await db.query<FileRow>(INSERT_FILE, [
@@ -88,13 +102,7 @@ export function fileRunner(db: Queryable): GroupRunner<FileItem, FileRow> {
   return {
     async run(inputs) {
       if (inputs.length === 1) return [await insertFile(db, inputs[0]!)];
-      const items = inputs.map((input) => ({
-        id: input.id, customer_id: input.customerId, mode: input.mode, task_id: input.taskId, purpose: input.purpose,
-        content_type: input.contentType, size_bytes: input.sizeBytes, sha256: input.sha256, width: input.width,
-        height: input.height, duration_seconds: input.durationSeconds, storage_key: input.storageKey,
-        created_at: input.createdAt.toISOString(),
-      }));
-      const result = await db.query<FileRow>(INSERT_FILES, [JSON.stringify(items)]);
+      const result = await db.query<FileRow>(INSERT_FILES, [JSON.stringify(fileRecords(inputs))]);
       const byId = new Map(result.rows.map((row) => [row.id, row]));
       // A missing row makes GroupCommitter run the group one by one (it checks every input got an output).
       return inputs.map((input) => byId.get(input.id)!);

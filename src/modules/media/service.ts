@@ -8,7 +8,7 @@ import { GroupCommitter } from '../../db/group-commit.js';
 import { fileRunner, insertFile, type FileItem, type FilePurpose, type FileRow } from './file-groups.js';
 import type { Storage } from './storage.js';
 
-export type { FilePurpose, FileRow } from './file-groups.js';
+export type { FileItem, FilePurpose, FileRow } from './file-groups.js';
 
 export interface NewFile {
   customerId: string | null;
@@ -52,17 +52,30 @@ export class MediaService {
 
   /** Writes the bytes first, then the row: a crash in between leaves an orphan object, never a dangling row. */
   async store(file: NewFile, db: Queryable = this.db): Promise<FileRow> {
+    const item = await this.put(file);
+    // Inside a caller's transaction the row is that transaction's; otherwise it joins the next group commit.
+    return db === this.db ? this.fileGroups.submit(item) : insertFile(db, item);
+  }
+
+  /**
+   * Writes the bytes only and answers the row to write: a task's results are written with the settlement that names
+   * them (WalletService.settle), so their rows exist exactly when it committed.
+   */
+  async put(file: NewFile): Promise<FileItem> {
     const id = this.ids('file');
     const extension = EXTENSIONS[file.contentType] ?? 'bin';
     const key = `${file.mode}/${file.customerId ?? 'account-tests'}/${id}.${extension}`;
     await this.storage.put(key, file.bytes);
-    const item: FileItem = {
+    return {
       id, customerId: file.customerId, mode: file.mode, taskId: file.taskId, purpose: file.purpose, contentType: file.contentType,
       sizeBytes: file.bytes.length, sha256: createHash('sha256').update(file.bytes).digest('hex'), width: file.width ?? null,
       height: file.height ?? null, durationSeconds: file.durationSeconds ?? null, storageKey: key, createdAt: this.clock.now(),
     };
-    // Inside a caller's transaction the row is that transaction's; otherwise it joins the next group commit.
-    return db === this.db ? this.fileGroups.submit(item) : insertFile(db, item);
+  }
+
+  /** Deletes the bytes `put` wrote for rows that were never written (a settlement that did not settle). */
+  async discard(items: FileItem[]): Promise<void> {
+    for (const item of items) await this.storage.delete(item.storageKey);
   }
 
   async attach(fileIds: string[], taskId: string): Promise<void> {

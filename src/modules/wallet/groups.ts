@@ -1,6 +1,7 @@
 import { prepared, sqlState, type Queryable } from '../../db/pool.js';
 import type { GroupRunner } from '../../db/group-commit.js';
 import { AppError } from '../../lib/errors.js';
+import { FILE_INSERT_COLUMNS, FILE_RECORD, fileRecords, type FileItem } from '../media/file-groups.js';
 import type { TaskRow } from '../tasks/types.js';
 import type { ReserveInput, ResolveResult } from './types.js';
 
@@ -27,6 +28,8 @@ export interface ResolveItem {
   result: unknown;
   cost: bigint | null;
   route?: { provider: string; channelId: string | null; credentialId: string | null; triedChannels: string[] } | null;
+  /** A settled task's result files (bytes already stored): their rows are written only if this item settles. */
+  files?: FileItem[];
 }
 
 /** The task columns that are not JSON-native (timestamptz → Date, bigint → BigInt); checked against the table by a test. */
@@ -82,6 +85,19 @@ const RESERVE_GROUP = prepared('gr_reserve_group', 'SELECT item, outcome, task F
 const CREATE_TASK = prepared('gr_create_task',
   'SELECT * FROM gr_create_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)');
 const RESOLVE_GROUP = prepared('gr_resolve_group', 'SELECT item, outcome, charged, overage FROM gr_resolve_group($1::jsonb)');
+/**
+ * The same group when some of its items carry result files: the rows of the items that settled are inserted in the
+ * same statement, so a result's rows commit with its settlement (one round trip and one flush for both) and exist only
+ * if it settled. The function runs first (a CTE with a volatile function is computed once, before what reads it).
+ */
+const RESOLVE_GROUP_WITH_FILES = prepared('gr_resolve_group_files',
+  `WITH r AS (SELECT item, outcome, charged, overage FROM gr_resolve_group($1::jsonb)),
+        f AS (INSERT INTO files (${FILE_INSERT_COLUMNS})
+              SELECT ${FILE_INSERT_COLUMNS.split(',').map((column) => `x.${column.trim()}`).join(', ')}
+                FROM jsonb_to_recordset($2::jsonb) AS x(item integer, ${FILE_RECORD})
+                JOIN r ON r.item = x.item AND r.outcome = 'settled'
+               ORDER BY x.id)
+   SELECT item, outcome, charged, overage FROM r`);
 
 type ReserveResult = { item: number; outcome: ReserveRow['outcome']; task: Record<string, unknown> | null };
 
@@ -140,7 +156,10 @@ export function resolveRunner(db: Queryable): GroupRunner<ResolveItem, ResolveRe
         route_provider: input.route?.provider ?? null, route_channel: input.route?.channelId ?? null,
         route_credential: input.route?.credentialId ?? null, route_tried: input.route?.triedChannels ?? null,
       }));
-      const result = await retrying(() => db.query<ResolveResult & { item: number }>(RESOLVE_GROUP, [JSON.stringify(items)]));
+      const files = inputs.flatMap((input, index) => fileRecords(input.files ?? [], () => ({ item: index + 1 })));
+      const result = await retrying(() => files.length === 0
+        ? db.query<ResolveResult & { item: number }>(RESOLVE_GROUP, [JSON.stringify(items)])
+        : db.query<ResolveResult & { item: number }>(RESOLVE_GROUP_WITH_FILES, [JSON.stringify(items), JSON.stringify(files)]));
       const rows: ResolveResult[] = new Array(inputs.length);
       for (const row of result.rows) rows[Number(row.item) - 1] = { outcome: row.outcome, charged: row.charged, overage: row.overage };
       return rows;

@@ -5,6 +5,7 @@ import type { TaskRow } from '../tasks/types.js';
 import type { IdGenerator } from '../../lib/ids.js';
 import { GroupCommitter, type GroupCommitOptions } from '../../db/group-commit.js';
 import { reserveRunner, resolveRunner, type ReserveRow, type ResolveItem } from './groups.js';
+import { insertFile, type FileItem } from '../media/file-groups.js';
 import type {
   Balance,
   LedgerEntryRow,
@@ -194,8 +195,16 @@ export class WalletService {
    * Charges min(actual, hold) (M3) and marks the task succeeded; `cost` is the upstream cost of the task in credits
    * (M11), stored on the task in the same statement (null when the route has no cost for the model).
    */
-  settle(taskId: string, actual: bigint, now: Date, db: Queryable = this.db, result: unknown = null, cost: bigint | null = null): Promise<ResolveResult> {
-    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null, result, cost);
+  settle(
+    taskId: string,
+    actual: bigint,
+    now: Date,
+    db: Queryable = this.db,
+    result: unknown = null,
+    cost: bigint | null = null,
+    files: FileItem[] = [],
+  ): Promise<ResolveResult> {
+    return this.resolve(db, taskId, 'settled', 'succeeded', actual, null, now, null, result, cost, files);
   }
 
   /** Returns the whole hold (M4); the task ends failed, cancelled or expired with `errorCode`. */
@@ -221,9 +230,10 @@ export class WalletService {
     onlyIfStatus: string | null,
     taskResult: unknown = null,
     cost: bigint | null = null,
+    files: FileItem[] = [],
   ): Promise<ResolveResult> {
     if (db === this.db) {
-      return this.resolveInGroup({ taskId, outcome, finalStatus, actual, errorCode, now, onlyIfStatus, result: taskResult, cost });
+      return this.resolveInGroup({ taskId, outcome, finalStatus, actual, errorCode, now, onlyIfStatus, result: taskResult, cost, files });
     }
     const result = await db.query<ResolveResult>('SELECT * FROM gr_resolve_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
       taskId,
@@ -236,6 +246,8 @@ export class WalletService {
       taskResult === null ? null : JSON.stringify(taskResult),
       cost,
     ]);
+    // The result's rows are the caller's transaction's, written only when it settled (as in the group statement).
+    if (result.rows[0]!.outcome === 'settled') for (const file of files) await insertFile(db, file);
     return result.rows[0]!;
   }
 
