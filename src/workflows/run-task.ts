@@ -117,10 +117,10 @@ export async function dispatchTask(deps: RunTaskDeps, task: TaskRow, owner: stri
   await release(deps, task, 'failed', started.outcome === 'unknown' ? 'provider_error' : taskErrorCode(error.class), 'dispatching');
 }
 
-/** Copies outputs to durable storage through the guarded client (T7). */
 /**
- * Copies the outputs' bytes into storage and answers the rows to write with the settlement (WalletService.settle):
- * a result's rows exist exactly when its settlement committed. A failure removes the bytes already written.
+ * Copies outputs to durable storage through the guarded client (T7): the bytes only, answering the rows for the
+ * settlement to write (WalletService.settle), so a result's rows exist exactly when its settlement committed. A
+ * failure removes the bytes already written.
  */
 async function storeOutputs(deps: RunTaskDeps, task: TaskRow, outputs: ProviderOutput[], route: Route): Promise<FileItem[]> {
   const files: FileItem[] = [];

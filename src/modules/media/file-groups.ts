@@ -2,10 +2,10 @@ import { prepared, type Queryable } from '../../db/pool.js';
 import type { GroupRunner } from '../../db/group-commit.js';
 
 /**
- * Group commit of the file rows a worker writes for stored results (issue 14). A result's row was the one write of a
- * task's life that still took a transaction of its own, about half of the statements the worker sent; the rows that
- * arrive while one group commits now form the next, one statement and one WAL flush for all of them, and each
- * caller gets its row only after that commit (db/group-commit.ts). A row is a plain INSERT with an id chosen here,
+ * Group commit of the file rows written right after their bytes (issue 14): inline reference media and an operator's
+ * account-test output (a task's results are written by its settlement instead: wallet/groups.ts). The rows that
+ * arrive while one group commits form the next, one statement and one WAL flush for all of them, and each caller gets
+ * its row only after that commit (db/group-commit.ts). A row is a plain INSERT with an id chosen here,
  * so a group decides nothing that its rows alone would not: a group that fails (a bad foreign key, a lost connection)
  * runs its rows one by one and fails only the bad one.
  */
@@ -65,7 +65,7 @@ export const FILE_RECORD = `id text, customer_id text, mode text, task_id text, 
 export const FILE_INSERT_COLUMNS = `id, customer_id, mode, task_id, purpose, content_type, size_bytes, sha256, width, height,
                       duration_seconds, storage_key, created_at`;
 
-/** Every result a worker stores goes through it: prepared once per connection (pool.ts), its columns named. */
+/** One row alone: prepared once per connection (pool.ts), its columns named. */
 const INSERT_FILE = prepared('gr_insert_file',
   `INSERT INTO files (${FILE_INSERT_COLUMNS})
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)

@@ -33,7 +33,8 @@ const EXTENSIONS: Record<string, string> = {
 export class MediaService {
   private readonly linkKey: Buffer;
   /**
-   * File rows written outside a caller's transaction are committed in groups (file-groups.ts); one group at a time,
+   * File rows written by `store` outside a caller's transaction are committed in groups (file-groups.ts; a task's
+   * results are written by its settlement instead, after `put`); one group at a time,
    * embedded formed from the writes read in one turn of the event loop, as the task writes (tasks/service.ts).
    */
   readonly fileGroups: GroupCommitter<FileItem, FileRow>;
