@@ -79,13 +79,13 @@ const INSERT_FILES = prepared('gr_insert_files',
     ORDER BY id
    RETURNING ${COLUMNS}`);
 
-/** File items as the JSON records FILE_RECORD reads; `extra` adds fields to each (the settlement's item number). */
-export function fileRecords(items: FileItem[], extra: (item: FileItem) => Record<string, unknown> = () => ({})): Array<Record<string, unknown>> {
+/** File items as the JSON records FILE_RECORD reads; `extra` adds the same fields to each (the settlement's item number). */
+export function fileRecords(items: FileItem[], extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
   return items.map((item) => ({
     id: item.id, customer_id: item.customerId, mode: item.mode, task_id: item.taskId, purpose: item.purpose,
     content_type: item.contentType, size_bytes: item.sizeBytes, sha256: item.sha256, width: item.width,
     height: item.height, duration_seconds: item.durationSeconds, storage_key: item.storageKey,
-    created_at: item.createdAt.toISOString(), ...extra(item),
+    created_at: item.createdAt.toISOString(), ...extra,
   }));
 }
 

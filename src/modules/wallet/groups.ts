@@ -93,7 +93,7 @@ const RESOLVE_GROUP = prepared('gr_resolve_group', 'SELECT item, outcome, charge
 const RESOLVE_GROUP_WITH_FILES = prepared('gr_resolve_group_files',
   `WITH r AS (SELECT item, outcome, charged, overage FROM gr_resolve_group($1::jsonb)),
         f AS (INSERT INTO files (${FILE_INSERT_COLUMNS})
-              SELECT ${FILE_INSERT_COLUMNS.split(',').map((column) => `x.${column.trim()}`).join(', ')}
+              SELECT ${FILE_INSERT_COLUMNS}
                 FROM jsonb_to_recordset($2::jsonb) AS x(item integer, ${FILE_RECORD})
                 JOIN r ON r.item = x.item AND r.outcome = 'settled'
                ORDER BY x.id)
@@ -156,7 +156,7 @@ export function resolveRunner(db: Queryable): GroupRunner<ResolveItem, ResolveRe
         route_provider: input.route?.provider ?? null, route_channel: input.route?.channelId ?? null,
         route_credential: input.route?.credentialId ?? null, route_tried: input.route?.triedChannels ?? null,
       }));
-      const files = inputs.flatMap((input, index) => fileRecords(input.files ?? [], () => ({ item: index + 1 })));
+      const files = inputs.flatMap((input, index) => fileRecords(input.files ?? [], { item: index + 1 }));
       const result = await retrying(() => files.length === 0
         ? db.query<ResolveResult & { item: number }>(RESOLVE_GROUP, [JSON.stringify(items)])
         : db.query<ResolveResult & { item: number }>(RESOLVE_GROUP_WITH_FILES, [JSON.stringify(items), JSON.stringify(files)]));
