@@ -67,7 +67,7 @@ program
       deps.logger.info({ signal }, 'shutting down');
       consoleBuild?.kill();
       if (workerStart) clearTimeout(workerStart);
-      await app.close();
+      await drainHttp(app, config.shutdownGraceMs, deps.logger);
       await worker?.stop();
       await deps.close();
       if (config.databaseUrl === null) releaseEmbedded(config.dataDir);
@@ -76,6 +76,29 @@ program
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
   });
+
+/** After the grace, how long cut-off handlers get to settle or release their holds before the database closes. */
+const CUT_OFF_WAIT_MS = 10_000;
+
+/**
+ * Stops the HTTP side without leaving holds behind (SEMANTICS "Shutdown"): no new connections, new requests on open
+ * ones answered 503 `shutting_down`; the running handlers — also those whose client left — get `graceMs` to finish,
+ * then long answers are cut off (a stream is settled at what it produced, a synchronous wait answers 202) and get a
+ * little longer. Only then are the remaining sockets closed; the caller closes the database after.
+ */
+async function drainHttp(app: ReturnType<typeof buildServer>, graceMs: number, logger: Logger): Promise<void> {
+  app.inflight.begin();
+  const closed = app.close();
+  if (!(await app.inflight.drain(graceMs))) {
+    logger.warn({ running: app.inflight.count, graceMs }, 'shutdown grace over: cutting off long answers');
+    app.inflight.cutOff();
+    if (!(await app.inflight.drain(CUT_OFF_WAIT_MS))) {
+      logger.error({ running: app.inflight.count }, 'requests still running at shutdown: their holds are left to the sweeper');
+    }
+  }
+  app.server.closeAllConnections();
+  await closed;
+}
 
 program
   .command('migrate')

@@ -45,6 +45,8 @@ export interface Config {
   dispatchHoldMs: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
   leaseMs: number;
+  /** On SIGTERM/SIGINT, how long running requests may finish before long answers are cut off (SEMANTICS "Shutdown"). */
+  shutdownGraceMs: number;
   /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
   sandboxQueueMs: number;
   sandboxRunMs: number;
@@ -239,6 +241,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     pollSlots: integer(env, 'POLL_SLOTS', 1000, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),
     syncWaitMs: integer(env, 'SYNC_WAIT_MS', 120_000, 1000, 600_000),

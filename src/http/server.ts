@@ -11,6 +11,7 @@ import { sendClientError, sendError, toAppError, type Face } from './errors.js';
 import { inspectInput, inspectParameters } from './input-guard.js';
 import { BodyBudget } from './body-budget.js';
 import { compileOnFirstUse } from './lazy-validators.js';
+import { InflightHandlers } from './shutdown.js';
 import { registerApiKeyRoutes } from './routes/keys/api-keys.js';
 import { registerAuditRoutes } from './routes/operator/audit.js';
 import { registerCreditRoutes } from './routes/operator/credits.js';
@@ -71,6 +72,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered on this app, in registration order. */
     routeTable: RouteEntry[];
+    /** The route handlers still running, for a graceful shutdown (shutdown.ts). */
+    inflight: InflightHandlers;
   }
 }
 
@@ -106,19 +109,34 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach a route.
     clientErrorHandler: sendClientError,
+    // Requests that arrive once shutdown has begun get the documented error body (the onRequest hook below).
+    return503OnClosing: false,
     // Each route's validators are compiled when a request first reaches it, not at listen (lazy-validators.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }, plugins: [compileOnFirstUse] },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // Every request runs in its own commit scope (db/commit-tracker.ts); callback style, so the whole pipeline runs inside.
   app.decorate('routeTable', [] as RouteEntry[]);
+  const inflight = new InflightHandlers();
+  app.decorate('inflight', inflight);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') app.routeTable.push({ method, url: route.url, face: route.config?.face, schema: route.schema });
     }
+    // Every handler is counted while it runs, also after its client went away: shutdown waits for them (shutdown.ts).
+    const handler = route.handler;
+    route.handler = function tracked(this: unknown, request: FastifyRequest, reply: FastifyReply) {
+      const result: unknown = handler.call(this as never, request, reply);
+      return result instanceof Promise ? inflight.track(result) : result;
+    } as typeof route.handler;
   });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    if (inflight.closing) {
+      reply.header('Connection', 'close');
+      done(new AppError('shutting_down', 'This server is shutting down; retry the request', { retryAfter: 1 }));
+      return;
+    }
     const scope: CommitScope = { committed: false };
     request.commits = scope;
     trackCommits(scope, done);

@@ -47,6 +47,7 @@ export const ERROR_STATUS = {
   input_unavailable: 502,
   result_unavailable: 502,
   provider_capacity_unavailable: 503,
+  shutting_down: 503,
   expired_before_dispatch: 502,
   cancelled: 409,
   expired: 502,

@@ -92,7 +92,8 @@ export function registerImageGenerationRoute(app: App, deps: ImageGenerationRout
     if (asynchronous) return sendCreated(reply, result, `/v1/tasks/${result.task.id}`, nativeTaskView(result.task, deps.media));
     const abort = new AbortController();
     request.raw.once('close', () => abort.abort());
-    const task = await waitForTask(deps, result.task.id, deps.config.syncWaitMs, abort.signal);
+    // The wait ends early when the client leaves or shutdown cuts it off (the task goes on; 202 points to it).
+    const task = await waitForTask(deps, result.task.id, deps.config.syncWaitMs, AbortSignal.any([abort.signal, request.server.inflight.signal]));
     if (task.status === 'succeeded') {
       const files = task.result?.files ?? [];
       const wantBase64 = task.request.response_format === 'b64_json';

@@ -73,20 +73,33 @@ async function handle(deps: TextRequestDeps, kind: TextKind, request: FastifyReq
     clientGone = true;
     answer.abort();
   });
+  // Shutdown past its grace (http/shutdown.ts): stop reading the upstream, settle what was produced, say so.
+  let cutOff = false;
+  const shutdown = request.server.inflight.signal;
+  const onCutOff = () => {
+    cutOff = true;
+    answer.abort();
+  };
+  if (shutdown.aborted) onCutOff();
+  else shutdown.addEventListener('abort', onCutOff, { once: true });
   reply.hijack();
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = String(value);
   reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   try {
     for await (const data of answer.events) {
-      if (clientGone) break;
+      if (clientGone || cutOff) break;
       reply.raw.write(`data: ${data}\n\n`);
     }
   } finally {
-    // Settle before the final [DONE], so a client that reads its balance right after the stream sees the charge.
-    await answer.finish(clientGone).catch((error) => request.log.error({ err: error }, 'settling a text request failed'));
+    shutdown.removeEventListener('abort', onCutOff);
+    // Settle before the final [DONE], so a client that reads its balance right after the stream sees the charge. A
+    // stream cut off by shutdown is settled like one whose client left: at the usage produced so far.
+    await answer.finish(clientGone || cutOff).catch((error) => request.log.error({ err: error }, 'settling a text request failed'));
   }
-  if (!clientGone) reply.raw.end('data: [DONE]\n\n');
+  if (clientGone) return;
+  if (cutOff) reply.raw.write(`data: ${JSON.stringify({ error: { message: 'The server is shutting down; the answer was cut off.', type: 'capacity_error', code: 'shutting_down' } })}\n\n`);
+  reply.raw.end('data: [DONE]\n\n');
 }
 
 /** What the text routes use: the text request workflow and API-key auth. */

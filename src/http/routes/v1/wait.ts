@@ -7,7 +7,8 @@ export type WaitForTaskDeps = { tasks: TaskService; events: EventEmitter };
 
 /**
  * Waits for a task to reach a terminal state, for synchronous routes: woken in-process when this instance resolves
- * it, and re-reading the row every half second in case another instance did. Returns the last row seen.
+ * it, and re-reading the row every half second in case another instance did; `signal` ends the wait at once. Returns
+ * the last row seen.
  */
 export async function waitForTask(deps: WaitForTaskDeps, taskId: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskRow> {
   const deadline = Date.now() + timeoutMs;
@@ -18,6 +19,7 @@ export async function waitForTask(deps: WaitForTaskDeps, taskId: string, timeout
       const done = () => {
         clearTimeout(timer);
         deps.events.off('task.resolved', onResolved);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const onResolved = (id: string) => {
@@ -25,6 +27,7 @@ export async function waitForTask(deps: WaitForTaskDeps, taskId: string, timeout
       };
       const timer = setTimeout(done, Math.min(500, Math.max(0, deadline - Date.now())));
       deps.events.on('task.resolved', onResolved);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 }
