@@ -97,7 +97,7 @@ describe.each(FAMILIES)('$provider: the upstream does not know the task', (famil
 
   it('within the grace window it is no news: a task found again finishes and is charged the price', async () => {
     const { key, customerId } = await setup(family);
-    const task = await runLiveUntilDone(ctx.app, await create(family, key, 'found again [[scenario:not_found;ms=300]]'));
+    const task = await runLiveUntilDone(ctx.app, await create(family, key, 'found again [[scenario:not_found;reads=2]]'));
     // The upstream did answer "not found" first, and the engine waited instead of failing the task.
     expect(logs.some((line) => line.includes(task.id) && line.includes('within the not-found grace'))).toBe(true);
     expect(task.status).toBe('succeeded');

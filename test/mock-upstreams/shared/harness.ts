@@ -118,16 +118,26 @@ export class MockContext {
 
   /**
    * The sticky `not_found` scenario of a task: its reads answer the family's "task not found" — for good, or, with
-   * `not_found;ms=N`, only for the first N ms of mock time after acceptance (an upstream that does not know a task
-   * for a moment after accepting it), then the task reads normally, its lifecycle counted from acceptance.
+   * `not_found;ms=N`, only for the first N ms of mock time after acceptance, or with `not_found;reads=N` only for its
+   * first N reads (an upstream that does not know a task for a moment after accepting it), then the task reads
+   * normally, its lifecycle counted from acceptance.
    */
   notFound(scenarios: Scenario[], acceptedAt: number): Scenario | undefined {
     const scenario = scenarios.find((candidate) => candidate.id === 'not_found');
     if (!scenario) return undefined;
+    const reads = scenario.options.reads;
+    if (reads !== undefined && reads !== '') {
+      const seen = this.notFoundReads.get(scenario) ?? 0;
+      this.notFoundReads.set(scenario, seen + 1);
+      return seen < Number(reads) ? scenario : undefined;
+    }
     const lagMs = scenario.options.ms;
     if (lagMs === undefined || lagMs === '') return scenario;
     return this.now() - acceptedAt < Number(lagMs) ? scenario : undefined;
   }
+
+  /** Reads answered so far per task's `not_found;reads=N` scenario. */
+  private readonly notFoundReads = new WeakMap<Scenario, number>();
 
   /** Lifecycle phase of a task accepted at `acceptedAt`, in mock time; `slow_queue;ms=N` stretches the queue. */
   phase(acceptedAt: number, scenarios: Scenario[]): 'queued' | 'running' | 'done' {
