@@ -507,6 +507,22 @@ describe('Stripe Checkout top-ups', () => {
     expect(await balance(customer.id)).toBe(lost.credits + prompt.credits);
   });
 
+  it('reconciliation stores what it reads of a session as the webhook does: a NUL in the payment intent is credited once', async () => {
+    const { customer, key } = await buyer();
+    const order = await stripeOrder(key);
+    await control(`/sessions/${order.sessionId}/pay`, { deliver: false });
+    // PostgreSQL keeps no NUL in text: read raw, the order's payment intent could never be stored and the round would
+    // fail on this order every time — the one path left to credit a payment whose webhook was lost.
+    mock.stripe.session(order.sessionId)!.payment_intent = 'pi_odd\u0000intent';
+    await advance(STRIPE_RECONCILE_STALE_MS + 60_000);
+    expect(await app.worker.reconcileStripeOnce()).toMatchObject({ credited: 1, errors: 0 });
+    expect(await status(order.id)).toBe('paid');
+    expect(await balance(customer.id)).toBe(order.credits);
+    expect(await topupEntries(order.sessionId)).toHaveLength(1);
+    const stored = await app.deps.db.query<{ stripe_payment_intent: string }>('SELECT stripe_payment_intent FROM topup_orders WHERE id = $1', [order.id]);
+    expect(stored.rows[0]!.stripe_payment_intent).toBe('pi_odd\uFFFDintent');
+  });
+
   it('a replayed event signed more than 300 s ago on the injected clock → 400, stored nothing', async () => {
     const { customer, key } = await buyer();
     const order = await stripeOrder(key);
