@@ -1,7 +1,8 @@
 /**
  * CPU profile of genrelay under load (issue 14): `npm run bench:profile -- [chat|stream|tasks] [connections=50]
- * [seconds=10] [embedded]`. Starts the chat mock and `node --cpu-prof bin/genrelay.mjs serve` (PostgreSQL on a fresh
- * database, or the embedded default with `embedded`), sets it up through the operator API like bench:peers, drives
+ * [seconds=10] [postgres|embedded] [plain]`. Starts the chat mock and `node --cpu-prof bin/genrelay.mjs serve`
+ * (PostgreSQL on a fresh database, or the embedded default with `embedded`; `plain`: without the profiler, which costs
+ * the server 10–20 %, to compare two versions' throughput and CPU per request), sets it up through the operator API like bench:peers, drives
  * billed chat completions (or `POST /v1/videos` in test mode for `tasks`) with autocannon, stops the server
  * gracefully and prints the functions with the most self time, grouped by source file, from the `.cpuprofile` it
  * wrote. The profile stays in the scratch folder it names (open it in Chrome DevTools for the call tree).
@@ -19,7 +20,9 @@ import { adminQuery, databaseUrl } from '../test/harness/databases.js';
 import { freePort, operatorApi, readyLine, start, stop, stopAll, tableActivity, waitHttp } from './peers-procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgres'] = process.argv.slice(2);
+const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgres', mode = 'profile'] = process.argv.slice(2);
+/** `plain`: no CPU profile (the profiler costs the server 10–20 %), for comparing two versions' throughput. */
+const profiling = mode !== 'plain';
 const OPERATOR_KEY = `bench-operator-${randomBytes(16).toString('hex')}`;
 const operator = operatorApi(OPERATOR_KEY);
 
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
     }
     if (kind === 'tasks') Object.assign(env, { GENRELAY_ROLE: 'api', MAX_QUEUED_PER_MODEL: '10000000' });
     const port = await freePort();
-    const server = start('genrelay', process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, 'bin/genrelay.mjs', 'serve'], { cwd: ROOT, env: { ...env, PORT: String(port) }, logDir });
+    const server = start('genrelay', process.execPath, [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'bin/genrelay.mjs', 'serve'], { cwd: ROOT, env: { ...env, PORT: String(port) }, logDir });
     const base = `http://127.0.0.1:${port}`;
     await waitHttp(server, `${base}/readyz`, (status) => status === 200);
     const mode = kind === 'tasks' ? 'test' : 'live';
@@ -166,6 +169,7 @@ async function main(): Promise<void> {
     await stop(server);
     await stop(mock);
     if (created) console.log(await tableActivity(databaseName, result['2xx'] + result.non2xx));
+    if (!profiling) return;
     const file = readdirSync(profDir).find((name) => name.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no profile written in ${profDir}`);
     console.log(`profile: ${join(profDir, file)}\n`);
