@@ -11,6 +11,7 @@ import { openDb } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 import { buildDeps } from './deps.js';
 import { buildServer } from './http/server.js';
+import type { App } from './http/app-type.js';
 import { seedDemo } from './workflows/bootstrap.js';
 import { createAdminWithLink, ensureFirstOwner, type CreatedAdmin } from './workflows/admins.js';
 import { ADMIN_ROLES, type AdminRole } from './modules/admin-auth/admins.js';
@@ -86,7 +87,7 @@ const CUT_OFF_WAIT_MS = 10_000;
  * then long answers are cut off (a stream is settled at what it produced, a synchronous wait answers 202) and get a
  * little longer. Only then are the remaining sockets closed; the caller closes the database after.
  */
-async function drainHttp(app: ReturnType<typeof buildServer>, graceMs: number, logger: Logger): Promise<void> {
+async function drainHttp(app: App, graceMs: number, logger: Logger): Promise<void> {
   app.inflight.begin();
   const closed = app.close();
   if (!(await app.inflight.drain(graceMs))) {

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { AppError } from '../lib/errors.js';
 import { recordAudit, type AuditContext } from '../modules/audit/service.js';
 import { deleteCustomerSessions } from '../modules/customer-auth/users.js';
-import type { CheckoutSessionView } from '../modules/payments/stripe-gateway.js';
+import { sessionView, storableRef, storableText, type CheckoutSessionView } from '../modules/payments/stripe-gateway.js';
 import { REF_TYPES, type TopupOrderRow } from '../modules/payments/types.js';
 
 /**
@@ -77,40 +77,8 @@ interface StripeEventShape {
   data: { object: Record<string, unknown> };
 }
 
-/**
- * A string genrelay reads from a Stripe object, made storable: PostgreSQL keeps neither a NUL character nor an
- * unpaired UTF-16 surrogate in text or jsonb, and a signed event is genuine however odd its text, so each NUL and each
- * unpaired surrogate becomes U+FFFD (deterministic: a redelivery reads the same values). The signature was checked on
- * the bytes as received; metadata and descriptions are never read at all.
- */
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value.replaceAll('\u0000', '\uFFFD').toWellFormed() : null;
-}
-
-/** A string id or an expanded object's id (Stripe sends either for references). */
-function ref(value: unknown): string | null {
-  if (typeof value === 'string') return text(value);
-  if (value && typeof value === 'object') return text((value as { id?: unknown }).id);
-  return null;
-}
-
 function integer(value: unknown): bigint | null {
   return typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : null;
-}
-
-/** The fields genrelay reads of a session inside an event (the same view the gateway gives of a retrieved one). */
-export function sessionOf(object: Record<string, unknown>): CheckoutSessionView {
-  return {
-    id: text(object.id) ?? '',
-    url: text(object.url),
-    status: text(object.status),
-    payment_status: text(object.payment_status) ?? 'unpaid',
-    amount_total: typeof object.amount_total === 'number' && Number.isSafeInteger(object.amount_total) ? object.amount_total : null,
-    currency: text(object.currency),
-    client_reference_id: text(object.client_reference_id),
-    payment_intent: ref(object.payment_intent),
-    expires_at: typeof object.expires_at === 'number' ? object.expires_at : 0,
-  };
 }
 
 /**
@@ -127,8 +95,8 @@ export async function receiveStripeEvent(deps: StripeEventDeps, raw: Buffer, sig
     deps.metrics.increment('genrelay_stripe_signature_failures_total', 'Stripe webhook deliveries refused: signature or timestamp did not verify');
     throw new AppError('invalid_request', `The Stripe-Signature header does not verify this body (or is older than ${STRIPE_SIGNATURE_TOLERANCE_SECONDS} seconds)`, { param: 'Stripe-Signature' });
   }
-  const eventId = event && typeof event === 'object' ? text(event.id) : null;
-  const eventType = event && typeof event === 'object' ? text(event.type) : null;
+  const eventId = event && typeof event === 'object' ? storableText(event.id) : null;
+  const eventType = event && typeof event === 'object' ? storableText(event.type) : null;
   if (!eventId || !eventType || !event.data || typeof event.data.object !== 'object' || event.data.object === null) {
     throw new AppError('invalid_request', 'The signed body is not a Stripe event');
   }
@@ -157,11 +125,11 @@ async function applyEvent(deps: StripeEventDeps, tx: Queryable, event: StripeEve
   switch (event.type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
-      return settleSession(deps, tx, sessionOf(object), now, effects, event.id);
+      return settleSession(deps, tx, sessionView(object), now, effects, event.id);
     case 'checkout.session.async_payment_failed':
-      return closeSession(deps, tx, sessionOf(object), 'failed', now, effects, event.id);
+      return closeSession(deps, tx, sessionView(object), 'failed', now, effects, event.id);
     case 'checkout.session.expired':
-      return closeSession(deps, tx, sessionOf(object), 'expired', now, effects, event.id);
+      return closeSession(deps, tx, sessionView(object), 'expired', now, effects, event.id);
     case 'charge.refunded':
       return refundCharge(deps, tx, object, now, effects, event.id);
     case 'charge.dispute.created':
@@ -349,12 +317,12 @@ async function unknownCharge(deps: StripeEventDeps, tx: Queryable, kind: string,
 }
 
 async function refundCharge(deps: StripeEventDeps, tx: Queryable, charge: Record<string, unknown>, now: Date, effects: Effects, source: string): Promise<Applied> {
-  const chargeId = text(charge.id);
+  const chargeId = storableText(charge.id);
   const refunded = integer(charge.amount_refunded);
   if (!chargeId || refunded === null) throw new AppError('invalid_request', 'charge.refunded without a charge id or amount_refunded');
   const refId = `${chargeId}:${refunded}`;
-  const currency = text(charge.currency);
-  const order = await orderOfIntent(deps, tx, ref(charge.payment_intent));
+  const currency = storableText(charge.currency);
+  const order = await orderOfIntent(deps, tx, storableRef(charge.payment_intent));
   if (!order) return unknownCharge(deps, tx, 'unknown_charge', null, REVERSAL_REFS.refund, refId, refunded, currency, now, effects, source);
   if ((currency ?? '').toLowerCase() !== order.currency.toLowerCase()) {
     return unknownCharge(deps, tx, 'currency_mismatch', order, REVERSAL_REFS.refund, refId, refunded, currency, now, effects, source);
@@ -367,11 +335,11 @@ async function refundCharge(deps: StripeEventDeps, tx: Queryable, charge: Record
 }
 
 async function openDispute(deps: StripeEventDeps, tx: Queryable, dispute: Record<string, unknown>, now: Date, effects: Effects, source: string): Promise<Applied> {
-  const disputeId = text(dispute.id);
+  const disputeId = storableText(dispute.id);
   const amount = integer(dispute.amount);
   if (!disputeId || amount === null) throw new AppError('invalid_request', 'charge.dispute.created without a dispute id or amount');
-  const currency = text(dispute.currency);
-  const order = await orderOfIntent(deps, tx, ref(dispute.payment_intent));
+  const currency = storableText(dispute.currency);
+  const order = await orderOfIntent(deps, tx, storableRef(dispute.payment_intent));
   if (!order) return unknownCharge(deps, tx, 'unknown_charge', null, REVERSAL_REFS.dispute, disputeId, amount, currency, now, effects, source);
   if ((currency ?? '').toLowerCase() !== order.currency.toLowerCase()) {
     return unknownCharge(deps, tx, 'currency_mismatch', order, REVERSAL_REFS.dispute, disputeId, amount, currency, now, effects, source);
@@ -382,10 +350,10 @@ async function openDispute(deps: StripeEventDeps, tx: Queryable, dispute: Record
 }
 
 async function closeDispute(deps: StripeEventDeps, tx: Queryable, dispute: Record<string, unknown>, now: Date, effects: Effects, source: string): Promise<Applied> {
-  const disputeId = text(dispute.id);
+  const disputeId = storableText(dispute.id);
   if (!disputeId) throw new AppError('invalid_request', 'charge.dispute.closed without a dispute id');
-  const status = text(dispute.status);
-  const order = await orderOfIntent(deps, tx, ref(dispute.payment_intent));
+  const status = storableText(dispute.status);
+  const order = await orderOfIntent(deps, tx, storableRef(dispute.payment_intent));
   if (!order) return { outcome: 'ignored', orderId: null };
   if (status !== 'won') {
     effects.logs.push({ level: 'info', fields: { orderId: order.id, disputeId, status, source }, message: 'stripe dispute closed; the reversal stands' });

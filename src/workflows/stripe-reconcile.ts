@@ -1,6 +1,6 @@
 import type { CheckoutSessionView } from '../modules/payments/stripe-gateway.js';
 import type { TopupOrderRow } from '../modules/payments/types.js';
-import { closeSession, flushEffects, newEffects, sessionOf, settleSession, type Applied, type StripeEventDeps } from './stripe-events.js';
+import { closeSession, flushEffects, newEffects, settleSession, type Applied, type StripeEventDeps } from './stripe-events.js';
 
 /**
  * Stripe reconciliation (issue 13: "a reconciliation job re-reads stale pending sessions"). A webhook can be lost
@@ -39,9 +39,7 @@ export async function reconcileStripe(deps: StripeReconcileDeps): Promise<Reconc
     report.checked += 1;
     let session: CheckoutSessionView;
     try {
-      // Read through the webhook's own view, so what is stored is made storable the same way (a NUL or a lone
-      // surrogate becomes U+FFFD): raw, such a session would fail its order's transaction on every round.
-      session = sessionOf({ ...(await deps.stripe.retrieveSession(order.stripe_session_id!)) });
+      session = await deps.stripe.retrieveSession(order.stripe_session_id!);
     } catch (error) {
       report.errors += 1;
       deps.logger.warn({ err: error, orderId: order.id, sessionId: order.stripe_session_id }, 'stripe reconciliation could not read a session');

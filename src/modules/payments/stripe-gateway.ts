@@ -43,18 +43,39 @@ export interface StripeGatewayOptions {
   apiBase: string;
 }
 
-export function sessionView(session: Stripe.Checkout.Session): CheckoutSessionView {
-  const intent = session.payment_intent;
+/**
+ * A string genrelay reads from a Stripe object, made storable: PostgreSQL keeps neither a NUL character nor an
+ * unpaired UTF-16 surrogate in text or jsonb, and a signed event is genuine however odd its text, so each NUL and each
+ * unpaired surrogate becomes U+FFFD (deterministic: a redelivery reads the same values). Metadata and descriptions are
+ * never read at all.
+ */
+export function storableText(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value.replaceAll('\u0000', '\uFFFD').toWellFormed() : null;
+}
+
+/** A string id or an expanded object's id (Stripe sends either for references), made storable. */
+export function storableRef(value: unknown): string | null {
+  if (typeof value === 'string') return storableText(value);
+  if (value && typeof value === 'object') return storableText((value as { id?: unknown }).id);
+  return null;
+}
+
+/**
+ * The fields genrelay reads of a Checkout Session — one retrieved or created here, or one inside a webhook event —
+ * every string made storable, so the webhook and the reconciliation job store the same values.
+ */
+export function sessionView(session: Stripe.Checkout.Session | Record<string, unknown>): CheckoutSessionView {
+  const object = session as Record<string, unknown>;
   return {
-    id: session.id,
-    url: session.url ?? null,
-    status: session.status ?? null,
-    payment_status: session.payment_status,
-    amount_total: session.amount_total ?? null,
-    currency: session.currency ?? null,
-    client_reference_id: session.client_reference_id ?? null,
-    payment_intent: typeof intent === 'string' ? intent : intent?.id ?? null,
-    expires_at: session.expires_at,
+    id: storableText(object.id) ?? '',
+    url: storableText(object.url),
+    status: storableText(object.status),
+    payment_status: storableText(object.payment_status) ?? 'unpaid',
+    amount_total: typeof object.amount_total === 'number' && Number.isSafeInteger(object.amount_total) ? object.amount_total : null,
+    currency: storableText(object.currency),
+    client_reference_id: storableText(object.client_reference_id),
+    payment_intent: storableRef(object.payment_intent),
+    expires_at: typeof object.expires_at === 'number' ? object.expires_at : 0,
   };
 }
 
