@@ -40,8 +40,8 @@ function generation(prompt: string, extra: Partial<GenerationRequest> = {}): Gen
   return { ...BASE_REQUEST, taskId: `task_newapi${sequence}`, prompt, ...extra };
 }
 
-async function setup(settings: Record<string, unknown> = {}, extra: Partial<ProviderContext> = {}) {
-  const mock: Mock = await startNewapiMock();
+async function setup(settings: Record<string, unknown> = {}, extra: Partial<ProviderContext> = {}, options: Parameters<typeof startNewapiMock>[0] = {}) {
+  const mock: Mock = await startNewapiMock(options);
   cleanups.push(() => mock.close());
   const adapter = createNewapiAdapter(settings);
   const context: ProviderContext = {
@@ -57,14 +57,14 @@ function accepted(started: StartResult): Extract<StartResult, { outcome: 'accept
 }
 
 /** Polls to a terminal status, moving mock time instead of sleeping; returns every status seen. */
-async function finish(adapter: ProviderAdapter, context: ProviderContext, control: MockContext, operation: JsonValue) {
+async function finish(adapter: ProviderAdapter, context: ProviderContext, control: MockContext, operation: JsonValue, stepMs = 15) {
   const seen: StatusResult[] = [];
   for (let step = 0; step < 60; step += 1) {
     const status = await adapter.status(operation, context);
     seen.push(status);
     if (status.operation !== undefined) operation = status.operation;
     if (!['queued', 'running'].includes(status.status)) return { final: status, seen, operation };
-    control.offsetMs += 15;
+    control.offsetMs += stepMs;
   }
   throw new Error('task never finished');
 }
@@ -213,11 +213,12 @@ describe('newapi adapter: lifecycle and statuses', () => {
   });
 
   it('status_synonyms: the mock speaks synonyms, the adapter still ends succeeded without moving backwards', async () => {
-    const { adapter, context, control, mock } = await setup();
+    // Phases of seconds, moved by mock time: the first read is queued however slow the machine is.
+    const { adapter, context, control, mock } = await setup({}, {}, { queuedMs: 5_000, runningMs: 5_000 });
     const started = accepted(await adapter.start(generation('x [[scenario:status_synonyms]]'), context));
     const raw = await fetch(`${mock.baseUrl}/v1/video/generations/${started.providerTaskId}`, { headers: { authorization: 'Bearer mock-key' } });
     expect(['pending', 'queuing', 'waiting', 'queued']).toContain(((await raw.json()) as { status: string }).status);
-    const { final, seen } = await finish(adapter, context, control, started.operation);
+    const { final, seen } = await finish(adapter, context, control, started.operation, 1_000);
     expect(final.status).toBe('succeeded');
     const order = { queued: 0, running: 1, succeeded: 2 } as Record<string, number>;
     const ranks = seen.map((status) => order[status.status]!);
