@@ -46,7 +46,8 @@ describe('xai adapter: family specifics', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    mock = await startXaiMock(PHASES);
+    // Phases of a second, moved by mock time: a slow machine cannot skip a status the tests expect to see.
+    mock = await startXaiMock({ queuedMs: 1_000, runningMs: 1_000 });
     control = mock.control;
   });
   afterAll(() => mock.close());
@@ -81,7 +82,7 @@ describe('xai adapter: family specifics', () => {
       seen.push(status);
       if (status.operation !== undefined) current = status.operation as never;
       if (!['queued', 'running'].includes(status.status)) return seen;
-      control.offsetMs += 15;
+      control.offsetMs += 250;
     }
     throw new Error('never finished');
   }
