@@ -304,7 +304,7 @@ describe('the customer console: account, keys, webhooks and team', () => {
     await team.getByRole('button', { name: 'Invite someone' }).click();
     const invite = ownerPage.getByRole('dialog', { name: 'Invite someone' });
     await invite.getByLabel('Email').fill(email);
-    await expect.poll(() => invite.getByLabel('Role').inputValue()).toBe('member');
+    await expect.poll(() => invite.getByLabel('Role').inputValue(), POLL).toBe('member');
     await invite.getByRole('button', { name: 'Send the invitation' }).click();
     const sent = ownerPage.getByRole('dialog', { name: 'Invitation sent' });
     const link = await sent.getByLabel('Invitation link').inputValue();

@@ -206,10 +206,20 @@ describe('SIGTERM waits for running requests before the database closes', () => 
     const decoder = new TextDecoder();
     let received = '';
     while ((received.match(/data: /g) ?? []).length < 3) received += decoder.decode((await reader.read()).value);
+    const imageTasks = async (): Promise<string[]> => {
+      const listed = await fetch(`${server.base}/v1/tasks?type=image`, { headers: { authorization: `Bearer ${testKey}` } });
+      return (await json(listed)).data.map((task: { id: string }) => task.id);
+    };
+    const before = await imageTasks();
     const image = fetch(`${server.base}/v1/images/generations`, {
       method: 'POST', headers: { authorization: `Bearer ${testKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a lighthouse' }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The signal comes once the synchronous wait runs (its task exists), not after a fixed pause: a request that
+    // reaches a closing server is refused instead.
+    for (const deadline = Date.now() + 30_000; (await imageTasks()).every((id) => before.includes(id)); ) {
+      if (Date.now() > deadline) throw new Error('the image request never created its task');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const signalled = Date.now();
     server.child.kill('SIGTERM');
     for (let part = await reader.read(); !part.done; part = await reader.read()) received += decoder.decode(part.value);

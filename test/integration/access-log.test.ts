@@ -29,7 +29,8 @@ describe('access log', () => {
     expect(answers.map((answer) => answer.status)).toEqual([200, 401, 400]);
     for (const answer of answers) {
       const id = answer.headers.get('x-request-id');
-      await expect.poll(() => lines.filter((line) => line.reqId === id && line.msg === 'request completed').length).toBe(1);
+      // The line may follow the answer by a moment: up to 10 s (only a failure waits that long).
+      await expect.poll(() => lines.filter((line) => line.reqId === id && line.msg === 'request completed').length, { timeout: 10_000 }).toBe(1);
       const line = lines.find((candidate) => candidate.reqId === id && candidate.msg === 'request completed')!;
       expect(line.res.statusCode).toBe(answer.status);
       expect(line.req.method).toMatch(/^(GET|POST)$/);

@@ -41,7 +41,8 @@ describe('live generation through each family', () => {
     const task = await finish(created.body.id);
     expect(task.status).toBe('succeeded');
     expect(Number(task.charged)).toBe(5 * 1200);
-    for (let wait = 0; wait < 100 && !family('ark').stats.callbacks.some((entry) => entry.url.includes('/webhooks/upstream/')); wait += 1) {
+    // The callbacks go on after the task ended: wait for one (up to 10 s; only a failure waits that long).
+    for (const deadline = Date.now() + 10_000; !family('ark').stats.callbacks.some((entry) => entry.url.includes('/webhooks/upstream/')) && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const callbacks = family('ark').stats.callbacks.filter((entry) => entry.url.includes(`/webhooks/upstream/${task.channel_id}/${task.id}.`));

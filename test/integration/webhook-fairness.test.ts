@@ -189,9 +189,9 @@ describe('fair delivery (issue 8)', () => {
     try {
       await waitFor(() => healthy.requests.length === 1, 5_000, "B's callback");
       expect(Date.now() - started).toBeLessThan(3_000);
-      await waitFor(async () => (await deliveryOf(bTask)).status === 'delivered', 2_000, "B's delivery to be recorded");
+      await waitFor(async () => (await deliveryOf(bTask)).status === 'delivered', 10_000, "B's delivery to be recorded");
       // A's receivers are hanging meanwhile, within the caps: per target, and per customer across all of them.
-      await waitFor(() => callbacks.reduce((sum, callback) => sum + callback.open, endpoint.open) > 0, 2_000, "A's hung requests");
+      await waitFor(() => callbacks.reduce((sum, callback) => sum + callback.open, endpoint.open) > 0, 10_000, "A's hung requests");
       const flying = await inFlight(ctx.app.clock.now());
       expect(flying.customers.get(a.customerId)).toBeGreaterThan(0);
       expect(flying.customers.get(a.customerId)).toBeLessThanOrEqual(PER_CUSTOMER_IN_FLIGHT);

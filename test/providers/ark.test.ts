@@ -58,8 +58,9 @@ afterEach(async () => {
 });
 
 async function setup(options: MockOptions & ArkMockSettings = {}, overrides: Partial<ProviderContext> = {}): Promise<Harness> {
-  // Phases of a second of mock time: tests move `offsetMs`, so real time spent in HTTP calls never flips a phase.
-  const running = await startArkMock({ queuedMs: 1000, runningMs: 1000, ...options });
+  // Phases of 5 s of mock time: tests move `offsetMs`, so real time spent in HTTP calls (seconds on a loaded machine)
+  // never flips a phase.
+  const running = await startArkMock({ queuedMs: 5_000, runningMs: 5_000, ...options });
   cleanups.push(running.close);
   const settings = overrides.settings ?? {};
   return {
@@ -235,7 +236,7 @@ describe('ark: lifecycle, statuses and results', () => {
     const path = `${BASE}/contents/generations/tasks/${started.providerTaskId}`;
     expect((await call(h, 'GET', path)).json.status).toBe('pending');
     expect((await h.adapter.status(started.operation, h.context)).status).toBe('queued');
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 5_000;
     expect((await call(h, 'GET', path)).json.status).toBe('processing');
     expect((await h.adapter.status(started.operation, h.context)).status).toBe('running');
     expect((await settle(h, started)).status).toBe('succeeded');
@@ -244,7 +245,7 @@ describe('ark: lifecycle, statuses and results', () => {
   it('never moves backwards; unknown statuses are non-terminal running', async () => {
     const h = await setup();
     const started = accepted(await h.adapter.start(video('x'), h.context));
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 5_000;
     const running = await h.adapter.status(started.operation, h.context);
     expect(running.status).toBe('running');
     expect((running.operation as unknown as ArkVideoOperation).seen).toBe('running');
@@ -276,25 +277,27 @@ describe('ark: lifecycle, statuses and results', () => {
 
   it('url_short_ttl: the CDN link answers 403 once expired', async () => {
     const h = await setup();
-    const status = await settle(h, await h.adapter.start(video('x [[scenario:url_short_ttl;ms=2000]]'), h.context));
+    // A TTL of seconds (the link's expiry is whole seconds, floored): the first download is surely within it.
+    const status = await settle(h, await h.adapter.start(video('x [[scenario:url_short_ttl;ms=5000]]'), h.context));
     const url = status.outputs![0]!.url!;
     expect((await fetch(url)).status).toBe(200);
-    h.mock.offsetMs += 3000;
+    h.mock.offsetMs += 7_000;
     expect((await fetch(url)).status).toBe(403);
   });
 
   it('concurrency cap keeps extra tasks queued; expiry after execution_expires_after (scaled)', async () => {
-    const h = await setup({ concurrency: 1 });
+    // Phases (and the scaled hour) of 10 s: every read below lands 5 s inside its expected phase.
+    const h = await setup({ concurrency: 1, queuedMs: 10_000, runningMs: 10_000 });
     const a = accepted(await h.adapter.start(video('a'), h.context));
     const b = accepted(await h.adapter.start(video('b'), h.context));
     const short = { ...h.context, settings: { executionExpiresAfter: 3600 } };
     const c = accepted(await h.adapter.start(video('c'), short));
     expect(taskOf(h, c.providerTaskId).request.execution_expires_after).toBe(3600);
-    h.mock.offsetMs += 1500;
+    h.mock.offsetMs += 15_000;
     expect((await h.adapter.status(a.operation, h.context)).status).toBe('running');
     expect((await h.adapter.status(b.operation, h.context)).status).toBe('queued');
     expect((await h.adapter.status(c.operation, h.context)).status).toBe('expired');
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 10_000;
     expect((await h.adapter.status(b.operation, h.context)).status).toBe('running');
   });
 });
@@ -353,7 +356,7 @@ describe('ark: cancel (quirk 16)', () => {
     expect(h.mock.stats.requests.cancel).toBe(1);
 
     const running = accepted(await h.adapter.start(video('y'), h.context));
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 5_000;
     expect(await h.adapter.cancel!(running.operation, h.context)).toEqual({ cancelled: false });
     const done = await settle(h, running);
     expect(done.status).toBe('succeeded');
@@ -366,9 +369,9 @@ describe('ark: cancel (quirk 16)', () => {
     const h = await setup();
     const started = accepted(await h.adapter.start(video('x'), h.context));
     const path = `${BASE}/contents/generations/tasks/${started.providerTaskId}`;
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 5_000;
     expect((await call(h, 'DELETE', path)).status).toBe(400);
-    h.mock.offsetMs += 1100;
+    h.mock.offsetMs += 5_100;
     expect((await call(h, 'DELETE', path)).status).toBe(200);
     expect((await call(h, 'GET', path)).status).toBe(404);
   });
@@ -395,9 +398,10 @@ describe('ark: callbacks (§2.4)', () => {
     return { bodies, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks/ark/t0k3n` };
   }
 
+  /** Moves mock time past every stage (250 ms a step, up to 15 s) until `until` holds; real time only bounds a failure. */
   async function drive(h: Harness, until: () => boolean) {
-    for (let step = 0; step < 150 && !until(); step += 1) {
-      h.mock.offsetMs += 100;
+    for (const deadline = Date.now() + 15_000; !until() && Date.now() < deadline; ) {
+      if (h.mock.offsetMs < 15_000) h.mock.offsetMs += 250;
       await sleep(10);
     }
     await sleep(50);
@@ -495,11 +499,14 @@ describe('ark: mock list endpoint', () => {
     const h = await setup();
     const a = accepted(await h.adapter.start(video('a'), h.context));
     accepted(await h.adapter.start(video('b [[scenario:slow_queue;ms=100000]]'), h.context));
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 5_000;
     const running = await call(h, 'GET', `${BASE}/contents/generations/tasks?page_num=1&page_size=20&filter.status=running`);
     expect(running.json.items.map((item: any) => item.id)).toEqual([a.providerTaskId]);
+    // The 1 QPS window is a second of mock time: held back a minute, the next call is within it however long real
+    // time the first one took; then a second past it.
+    h.mock.offsetMs -= 60_000;
     expect((await call(h, 'GET', `${BASE}/contents/generations/tasks`)).status).toBe(429);
-    h.mock.offsetMs += 1000;
+    h.mock.offsetMs += 61_000;
     const byId = await call(h, 'GET', `${BASE}/contents/generations/tasks?filter.task_ids=${a.providerTaskId}&filter.task_ids=cgt-x`);
     expect(byId.json.total).toBe(1);
   });

@@ -54,15 +54,15 @@ describe('dashscope adapter: family specifics', () => {
     return started;
   }
 
-  /** Polls to a terminal status, moving mock time forward (never sleeping); returns every status seen. */
-  async function run(adapter: ProviderAdapter, context: ProviderContext, control: MockContext, operation: JsonValue): Promise<StatusResult[]> {
+  /** Polls to a terminal status, moving mock time forward `stepMs` a read (never sleeping); returns every status seen. */
+  async function run(adapter: ProviderAdapter, context: ProviderContext, control: MockContext, operation: JsonValue, stepMs = 25): Promise<StatusResult[]> {
     const seen: StatusResult[] = [];
     for (let step = 0; step < 40; step += 1) {
       const status = await adapter.status(operation, context);
       seen.push(status);
       if (status.operation !== undefined) operation = status.operation;
       if (!['queued', 'running'].includes(status.status)) return seen;
-      control.offsetMs += 25;
+      control.offsetMs += stepMs;
     }
     throw new Error('never finished');
   }
@@ -157,7 +157,8 @@ describe('dashscope adapter: family specifics', () => {
 
   it('success: video URL on the signed OSS-style CDN, usage facts from usage.*, URL expires after its TTL', async () => {
     const { adapter, context, control } = await setup();
-    const { operation } = accepted(await adapter.start(video('a lighthouse [[scenario:url_short_ttl;ms=2000]]'), context));
+    // A TTL of seconds: the link's expiry is in whole seconds (floored), so the first download is surely within it.
+    const { operation } = accepted(await adapter.start(video('a lighthouse [[scenario:url_short_ttl;ms=5000]]'), context));
     const final = (await run(adapter, context, control, operation)).at(-1)!;
     expect(final.status).toBe('succeeded');
     expect(final.usage).toEqual({ video_seconds: 5, video_resolution: '1080p', video_count: 1, video_mode: 't2v', billable: true });
@@ -167,7 +168,7 @@ describe('dashscope adapter: family specifics', () => {
     const download = await fetch(output.url!);
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).subarray(4, 8).toString('ascii')).toBe('ftyp');
-    control.offsetMs += 3_000;
+    control.offsetMs += 7_000;
     expect((await fetch(output.url!)).status).toBe(403);
     // A re-read of the finished task answers the same final facts.
     const again = await adapter.status(operation, context);
@@ -175,9 +176,10 @@ describe('dashscope adapter: family specifics', () => {
   });
 
   it('status synonyms map to canonical statuses, in order', async () => {
-    const { adapter, context, control } = await setup();
+    // Phases of 5 s moved 1 s a read: however slow the machine, the reads see PENDING, then RUNNING.
+    const { adapter, context, control } = await setup({ queuedMs: 5_000, runningMs: 5_000 });
     const { operation } = accepted(await adapter.start(video('x [[scenario:status_synonyms]]'), context));
-    const statuses = (await run(adapter, context, control, operation)).map((status) => status.status);
+    const statuses = (await run(adapter, context, control, operation, 1_000)).map((status) => status.status);
     expect(statuses.at(-1)).toBe('succeeded');
     expect(statuses).toContain('queued');
     expect(statuses).toContain('running');
@@ -204,10 +206,11 @@ describe('dashscope adapter: family specifics', () => {
   });
 
   it('UNKNOWN and 404 are "task not found" at once, whether or not a read saw the task before (no adapter grace)', async () => {
-    const { adapter, context, control } = await setup();
+    // Phases of 5 s moved 1 s a read: the first reads surely come before the purge, however slow the machine.
+    const { adapter, context, control } = await setup({ queuedMs: 5_000, runningMs: 5_000 });
     // The purge after a seen task (the mock's `expire`): the same answer as a task never seen.
     const { operation } = accepted(await adapter.start(video('x [[scenario:expire]]'), context));
-    const reads = await run(adapter, context, control, operation);
+    const reads = await run(adapter, context, control, operation, 1_000);
     expect(reads.some((read) => read.status === 'queued' || read.status === 'running')).toBe(true);
     expect(isTaskNotFound(reads.at(-1))).toBe(true);
 

@@ -113,15 +113,15 @@ describe('openai-compatible adapter', () => {
     });
 
     it('delivers events incrementally, before the upstream has finished', async () => {
-      const slow = await startChatMock({ chunkDelayMs: 150 });
+      const slow = await startChatMock({ chunkDelayMs: 500 });
       try {
         const started = Date.now();
         const result = asStream(await text.chat(chatBody('w1 w2 w3 w4 w5 w6 w7 w8'), true, context(slow)));
         const iterator = result.events[Symbol.asyncIterator]();
         const first = await iterator.next();
         expect(first.done).toBe(false);
-        // 8 words × 150 ms: the whole answer needs > 1.2 s; the first event must not wait for it.
-        expect(Date.now() - started).toBeLessThan(600);
+        // 8 words × 500 ms: the whole answer needs 4 s; the first event (sent at once) must not wait for it.
+        expect(Date.now() - started).toBeLessThan(3_500);
         expect(slow.control.stats().log.at(-1)!.finished).toBe(false);
         const rest: TextStreamEvent[] = [first.value as TextStreamEvent];
         for (let step = await iterator.next(); !step.done; step = await iterator.next()) rest.push(step.value);
@@ -208,7 +208,9 @@ describe('openai-compatible adapter', () => {
     });
 
     it('abort() closes the upstream connection', async () => {
-      const slow = await startChatMock({ chunkDelayMs: 100 });
+      // Chunks a second apart (here and below): the upstream is still streaming when the abort reaches it, however
+      // slow the machine; the abort ends the test, not the stream.
+      const slow = await startChatMock({ chunkDelayMs: 1_000 });
       try {
         const result = asStream(await text.chat(chatBody('a b c d e f g h i j k l'), true, context(slow)));
         const seen: TextStreamEvent[] = [];
@@ -226,7 +228,7 @@ describe('openai-compatible adapter', () => {
     });
 
     it('a consumer that stops iterating also closes the upstream', async () => {
-      const slow = await startChatMock({ chunkDelayMs: 100 });
+      const slow = await startChatMock({ chunkDelayMs: 1_000 });
       try {
         const result = asStream(await text.chat(chatBody('a b c d e f g h'), true, context(slow)));
         for await (const _event of result.events) break;
@@ -237,7 +239,7 @@ describe('openai-compatible adapter', () => {
     });
 
     it('context.signal aborts the upstream too', async () => {
-      const slow = await startChatMock({ chunkDelayMs: 100 });
+      const slow = await startChatMock({ chunkDelayMs: 1_000 });
       try {
         const controller = new AbortController();
         const result = asStream(await text.chat(chatBody('a b c d e f g h'), true, context(slow, { signal: controller.signal })));

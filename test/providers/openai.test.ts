@@ -17,8 +17,11 @@ import { DEFAULT_WEBHOOK_SECRET, startOpenaiMock, type OpenaiMockImageCall, type
 import { runConformance } from './conformance.js';
 
 const PHASES = { queuedMs: 20, runningMs: 40 };
-/** Family tests move the mock clock explicitly, so phases are long enough that real time never crosses them. */
-const SLOW_PHASES = { queuedMs: 1_000, runningMs: 1_000 };
+/**
+ * Family tests move the mock clock explicitly, so phases are long enough that real time never crosses them (seconds
+ * of real time between two reads on a loaded machine still leave a read in the phase it expects).
+ */
+const SLOW_PHASES = { queuedMs: 5_000, runningMs: 5_000 };
 
 runConformance({
   name: 'openai images',
@@ -78,7 +81,7 @@ function accepted(started: StartResult) {
   return started;
 }
 
-/** Polls with the mock clock moving 50 ms per read, keeping every replacement operation. */
+/** Polls with the mock clock moving 1 s per read, keeping every replacement operation. */
 async function poll(adapter: ProviderAdapter, context: ProviderContext, control: MockContext, operation: JsonValue, seen: string[] = []): Promise<StatusResult> {
   let current = operation;
   for (let step = 0; step < 40; step += 1) {
@@ -86,7 +89,7 @@ async function poll(adapter: ProviderAdapter, context: ProviderContext, control:
     seen.push(status.status);
     if (status.operation !== undefined) current = status.operation;
     if (status.status !== 'queued' && status.status !== 'running') return status;
-    control.offsetMs += 250;
+    control.offsetMs += 1_000;
   }
   throw new Error('never finished');
 }
@@ -201,14 +204,15 @@ describe('openai images (gpt-image, synchronous)', () => {
 
   it('dall-e URLs live on the signed CDN and expire (url_short_ttl) → 403', async () => {
     const { mock, control } = await setup();
-    const response = await post(mock, '/v1/images/generations', { model: 'dall-e-3', prompt: 'x', response_format: 'url' }, { 'x-mock-scenario': 'url_short_ttl;ms=1000' });
+    // A TTL of seconds: the link's expiry is in whole seconds (floored), so a 1 s TTL could end at once.
+    const response = await post(mock, '/v1/images/generations', { model: 'dall-e-3', prompt: 'x', response_format: 'url' }, { 'x-mock-scenario': 'url_short_ttl;ms=5000' });
     const { data } = (await response.json()) as { data: Array<{ url: string }> };
     const url = data[0]!.url;
     expect(url).toMatch(/\/cdn\/.+\?expires=\d+&sig=/);
     const fresh = await fetch(url);
     expect(fresh.status).toBe(200);
     expect(fresh.headers.get('content-type')).toBe('image/png');
-    control.offsetMs += 2000;
+    control.offsetMs += 7_000;
     expect((await fetch(url)).status).toBe(403);
   });
 });
@@ -306,7 +310,7 @@ describe('openai sora video', () => {
   it('a content download after expires_at (url_short_ttl) → expired, not billed', async () => {
     const { adapter, context, control } = await setup();
     const started = accepted(await adapter.start(videoRequest('x [[scenario:url_short_ttl;ms=500]]'), video(context)));
-    control.offsetMs += 3_000;
+    control.offsetMs += 11_000;
     expect(await adapter.status(started.operation, video(context))).toMatchObject({ status: 'expired', usage: { billable: false } });
   });
 
@@ -383,7 +387,7 @@ describe('openai sora video', () => {
     const early = await fetch(`${mock.baseUrl}/v1/videos/${started.providerTaskId}/content`, { headers: auth });
     expect(early.status).toBe(400);
     expect((await fetch(`${mock.baseUrl}/v1/videos/${started.providerTaskId}`, { method: 'DELETE', headers: auth })).status).toBe(400);
-    control.offsetMs += 3_000;
+    control.offsetMs += 10_000;
     const content = await fetch(`${mock.baseUrl}/v1/videos/${started.providerTaskId}/content?variant=video`, { headers: auth });
     expect(content.headers.get('content-type')).toBe('video/mp4');
     expect(content.headers.get('x-request-id')).toMatch(/^req_/);
@@ -397,7 +401,7 @@ describe('openai sora video', () => {
     const client = new OpenAI({ apiKey: 'mock-key', baseURL: `${mock.baseUrl}/v1`, maxRetries: 0 });
     const created = await client.videos.create({ model: 'sora-2', prompt: 'sdk', seconds: '8', size: '1280x720' });
     expect(created).toMatchObject({ object: 'video', status: 'queued', seconds: '8' });
-    control.offsetMs += 3_000;
+    control.offsetMs += 10_000;
     expect((await client.videos.retrieve(created.id)).status).toBe('completed');
     expect((await client.videos.list()).data.map((item) => item.id)).toContain(created.id);
     const content = await client.videos.downloadContent(created.id);
@@ -427,7 +431,8 @@ describe('openai project webhooks (optional accelerator)', () => {
     const port = typeof address === 'object' && address ? address.port : 0;
     const { adapter, context } = await setup({ ...PHASES, webhookUrl: `http://127.0.0.1:${port}/hooks/openai` });
     const started = accepted(await adapter.start(videoRequest('x [[scenario:callback_duplicate]]'), video(context)));
-    for (let wait = 0; wait < 200 && received.length < 2; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Waits up to 10 s of real time (only a failure waits that long).
+    for (const deadline = Date.now() + 10_000; received.length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(received).toHaveLength(2);
     const verifier = new Webhook(DEFAULT_WEBHOOK_SECRET);
     for (const delivery of received) {
