@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { noteCommit, noteStatement } from './commit-tracker.js';
 import { createEmbeddedInChild } from './pglite-create.js';
+import { PgliteStatements } from './pglite-statements.js';
 import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
@@ -119,8 +120,10 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
     throw new Error('embedded database already has its pool: a second pool on one PGlite instance is not allowed');
   }
   openedEmbedded.add(lite);
+  const statements = new PgliteStatements(lite, embeddedParsers);
   const run = async <Row extends pg.QueryResultRow>(
-    target: Pick<PGlite, 'query' | 'exec'>,
+    target: Pick<PGlite, 'exec'>,
+    inTransaction: boolean,
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<Row>> => {
@@ -130,19 +133,32 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
       const last = results.at(-1);
       return toQueryResult<Row>((last?.rows ?? []) as Row[], last?.affectedRows);
     }
-    const result = await target.query<Row>(text, values, { parsers: embeddedParsers });
-    return toQueryResult(result.rows, result.affectedRows);
+    const result = await statements.run(text, values, inTransaction);
+    return toQueryResult(result.rows as Row[], result.affectedRows);
   };
   let closed = false;
   return {
     engine: 'pglite',
     async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
-      const result = await run<Row>(lite, text, values);
+      const result = await run<Row>(lite, false, text, values);
       noteStatement(text);
       return result;
     },
     async transaction(work) {
-      const result = await lite.transaction(async (tx) => work({ query: (text, values) => run(tx, text, values) }));
+      const result = await lite.transaction(async (tx) => {
+        // Statements run on the session under the transaction's lock: one used after its transaction ended would
+        // run outside it, so it is refused, as PGlite's own transaction object refuses it.
+        let open = true;
+        const query = async <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+          if (!open) throw new Error('transaction is closed');
+          return run<Row>(tx, true, text, values);
+        };
+        try {
+          return await work({ query });
+        } finally {
+          open = false;
+        }
+      });
       noteCommit();
       return result;
     },
