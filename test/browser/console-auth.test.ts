@@ -217,11 +217,18 @@ describe('CSRF and roles', () => {
       await page.waitForURL((url) => url.pathname === href);
       await page.locator('main h1').first().waitFor();
       await page.waitForLoadState('networkidle');
-      const offered: string[] = [];
-      for (const button of await page.locator('main').getByRole('button').all()) {
-        const name = ((await button.getAttribute('aria-label')) ?? (await button.textContent()) ?? '').trim();
-        if (writeVerb.test(name) && (await button.isVisible()) && (await button.isEnabled())) offered.push(name);
-      }
+      // Read in one pass in the page: a list that re-renders meanwhile cannot leave a locator pointing at nothing.
+      const offered = await page.locator('main').getByRole('button').evaluateAll((buttons, pattern) => {
+        const verb = new RegExp(pattern, 'i');
+        return buttons
+          .map((button) => ({
+            name: (button.getAttribute('aria-label') ?? button.textContent ?? '').trim(),
+            visible: (button as unknown as { checkVisibility(): boolean }).checkVisibility(),
+            enabled: !(button as unknown as { disabled?: boolean }).disabled && button.getAttribute('aria-disabled') !== 'true',
+          }))
+          .filter((button) => verb.test(button.name) && button.visible && button.enabled)
+          .map((button) => button.name);
+      }, writeVerb.source);
       expect(offered, `write controls offered to a viewer on ${href}`).toEqual([]);
     }
 
