@@ -297,11 +297,11 @@ describe('xai adapter: family specifics', () => {
   });
 
   it('an expired CDN URL answers 403 (url_short_ttl)', async () => {
-    const started = accepted(await adapter.start(video('x [[scenario:url_short_ttl;ms=3000]]'), context));
+    const started = accepted(await adapter.start(video('x [[scenario:url_short_ttl;ms=6000]]'), context));
     const final = (await drive(started.operation)).at(-1)!;
     const url = final.outputs![0]!.url!;
     expect((await fetch(url)).status).toBe(200);
-    control.offsetMs += 5_000;
+    control.offsetMs += 8_000;
     expect((await fetch(url)).status).toBe(403);
   });
 
