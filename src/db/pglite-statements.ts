@@ -5,8 +5,8 @@ import { parse, protocol, type PGlite } from '@electric-sql/pglite';
  * Parameterised statements on the embedded engine in one call into PGlite's WebAssembly instead of six (issue 14).
  * PGlite's `query` sends Parse, Describe, Bind, Describe, Execute and Sync as six separate protocol calls, and its
  * result parser copies the instance's whole parser table on every call. Here the parameter types PostgreSQL infers
- * for a text are read once (Parse, Describe, Sync); every later call sends Parse, Bind, Describe, Execute and Sync in
- * one message. The statement stays the unnamed one, parsed and planned for its values on each call exactly as PGlite's
+ * for a text are read once (Parse, Describe, Sync) and its Parse message kept; every later call sends Parse, Bind,
+ * Describe, Execute and Sync in one message. The statement stays the unnamed one, parsed and planned for its values on each call exactly as PGlite's
  * `query` does it; values are serialised as `query` serialises them (by the parameter's type, with the instance's
  * serializers), and rows are parsed by PGlite's own result parser.
  */
@@ -25,8 +25,14 @@ const DESCRIBE_STATEMENT = serialize.describe({ type: 'S' });
 const DESCRIBE_PORTAL = serialize.describe({ type: 'P' });
 const EXECUTE = serialize.execute({});
 
+/** What is kept of a text: its Parse message and the parameter types PostgreSQL inferred for it. */
+interface Known {
+  parse: Uint8Array;
+  types: number[];
+}
+
 export class PgliteStatements {
-  private readonly types = new Map<string, number[]>();
+  private readonly known = new Map<string, Known>();
   /** The instance's parsers (looked up live, through the prototype) under the engine's own. */
   private readonly parsers: Parsers;
 
@@ -40,14 +46,15 @@ export class PgliteStatements {
 
   /** Runs one statement; `inTransaction`: the caller holds PGlite's transaction (its query lock is taken here). */
   async run(text: string, values: unknown[], inTransaction: boolean): Promise<Results> {
-    const parsed = serialize.parse({ text, types: [] });
-    let types = this.types.get(text);
-    if (!types) {
-      types = parse.parseDescribeStatementResults(await this.send([parsed, DESCRIBE_STATEMENT, SYNC], inTransaction));
-      if (this.types.size < this.limit) this.types.set(text, types);
+    let known = this.known.get(text);
+    if (!known) {
+      const parsed = serialize.parse({ text, types: [] });
+      known = { parse: parsed, types: parse.parseDescribeStatementResults(await this.send([parsed, DESCRIBE_STATEMENT, SYNC], inTransaction)) };
+      if (this.known.size < this.limit) this.known.set(text, known);
     }
+    const { types } = known;
     const bind = serialize.bind({ values: values.map((value, index) => this.serialise(value, types[index])) });
-    const messages = await this.send([parsed, bind, DESCRIBE_PORTAL, EXECUTE, SYNC], inTransaction);
+    const messages = await this.send([known.parse, bind, DESCRIBE_PORTAL, EXECUTE, SYNC], inTransaction);
     const [result] = parse.parseResults(messages, this.parsers);
     return { rows: (result?.rows ?? []) as Record<string, unknown>[], affectedRows: result?.affectedRows };
   }
