@@ -55,7 +55,8 @@ export interface GroupStats {
 export class GroupCommitter<In, Out> {
   /** Waiting inputs by key, in arrival order; a key is present while it has inputs waiting. */
   private readonly queues = new Map<string, Array<Waiting<In, Out>>>();
-  private readonly running = new Set<string>();
+  /** The group running for each key (its waiting list, as an identity). */
+  private readonly running = new Map<string, Array<Waiting<In, Out>>>();
   private pumpScheduled = false;
   readonly stats: GroupStats = { groups: 0, items: 0, largest: 0, fallbacks: 0 };
 
@@ -101,22 +102,31 @@ export class GroupCommitter<In, Out> {
       if (this.running.has(key)) continue;
       const group = queue.splice(0, this.options.maxGroup);
       if (queue.length === 0) this.queues.delete(key);
-      this.running.add(key);
-      // send() answers or rejects every input itself; the catch only keeps a broken promise from ending the process.
-      void untracked(() => this.send(group))
-        .catch((error: unknown) => {
-          for (const waiting of group) waiting.reject(error);
-        })
-        .finally(() => {
-          this.running.delete(key);
-          // The next group goes after the event loop has read what arrived meanwhile: on the embedded database a
-          // statement runs on this thread and blocks it, so the requests that came during it are still unread.
-          this.schedulePump();
-        });
+      this.running.set(key, group);
+      // send() answers or rejects every input and frees the key itself; the catch only keeps a broken promise from
+      // ending the process.
+      void untracked(() => this.send(key, group)).catch((error: unknown) => {
+        this.free(key, group);
+        for (const waiting of group) waiting.reject(error);
+      });
     }
   }
 
-  private async send(group: Array<Waiting<In, Out>>): Promise<void> {
+  /**
+   * A key's group has finished: the key's next group may go. On PostgreSQL it goes in a microtask — before the
+   * finished group's answers are written, so the database works on the next group while this thread answers the
+   * last one (the requests waiting were read while the statement ran). On the embedded database a statement runs on
+   * this thread and blocks it, so the requests that came during it are still unread: the next group goes after the
+   * event loop has read them (`setImmediate`).
+   */
+  private free(key: string, group: Array<Waiting<In, Out>>): void {
+    if (this.running.get(key) !== group) return;
+    this.running.delete(key);
+    if (this.options.deferSend) this.schedulePump();
+    else queueMicrotask(() => this.pump());
+  }
+
+  private async send(key: string, group: Array<Waiting<In, Out>>): Promise<void> {
     this.stats.groups += 1;
     this.stats.items += group.length;
     this.stats.largest = Math.max(this.stats.largest, group.length);
@@ -128,6 +138,7 @@ export class GroupCommitter<In, Out> {
       }
     } catch (error) {
       if (group.length === 1) {
+        this.free(key, group);
         group[0]!.reject(error);
         return;
       }
@@ -143,8 +154,11 @@ export class GroupCommitter<In, Out> {
           waiting.reject(alone);
         }
       }
+      this.free(key, group);
       return;
     }
+    // The statement has returned (committed): the key is free before the answers go out.
+    this.free(key, group);
     group.forEach((waiting, index) => this.answer(waiting, outputs[index] as Out));
   }
 

@@ -9,13 +9,14 @@ import { call, ready } from '../harness/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.js';
 
 /**
- * Crash with reservation groups in flight (issue 14): a real `genrelay serve` on PostgreSQL takes ~300 concurrent
- * task creations of one customer (so they are committed in groups) and is killed with SIGKILL once some have been
- * answered. A new process then gets every request again with the same Idempotency-Key. Every request answered 2xx
- * by the first process must come back as a replay of the same task: an answer is never sent before its reservation
- * is durable. Nothing is duplicated or half-written: one task per key, reserved equals the held holds, invariants hold.
+ * Crash with reservation groups in flight (issue 14): a real `genrelay serve` on PostgreSQL takes task creations of one
+ * customer from 300 clients at once, each sending its next request as soon as it has an answer (so they are committed
+ * in groups), and is killed with SIGKILL once some have been answered, with requests still in flight. A new process
+ * then gets every request again with the same Idempotency-Key. Every request answered 2xx by the first process must
+ * come back as a replay of the same task: an answer is never sent before its reservation is durable. Nothing is duplicated or half-written: one task per key, reserved equals the held holds, invariants hold.
  */
-const REQUESTS = 300;
+/** Clients sending one request after another until the kill. */
+const CLIENTS = 300;
 const KILL_AFTER = 40;
 
 let database: TestDatabase;
@@ -67,7 +68,7 @@ const videoBody = (index: number) => ({ model: 'seedance-2.0-fast', prompt: `gro
 const idempotencyKey = (index: number) => `group-crash-${index}`;
 
 describe('crash with reservation groups in flight', () => {
-  it('SIGKILL while ~300 creations are being committed in groups: every 2xx answer survives, nothing is duplicated', async () => {
+  it('SIGKILL while creations from 300 clients are being committed in groups: every 2xx answer survives, nothing is duplicated', async () => {
     const port = await freePort();
     const first = serve(port);
     await ready(port);
@@ -78,25 +79,39 @@ describe('crash with reservation groups in flight', () => {
     const granted = await call(port, 'POST', `/api/public/customers/${customer.body.id}/credits`, { amount: 1_000_000_000, reason: 'group crash', mode: 'test' }, OPERATOR_KEY);
     expect(granted.status).toBe(201);
 
-    // Every request at once; the first process is killed as the KILL_AFTER-th 2xx arrives. Answers already on their way
-    // are still read after the kill: they were sent by the first process all the same, so they count.
-    const before: Array<{ status: number; id: string | null } | { error: string }> = new Array(REQUESTS);
+    // 300 clients send requests one after another, all at once; the first process is killed as the KILL_AFTER-th 2xx
+    // arrives. Each client that got its answer has already sent its next request, so requests are in flight at the
+    // kill however fast the groups commit. Answers already on their way are still read after the kill: they were sent
+    // by the first process all the same, so they count.
+    const before: Array<{ status: number; id: string | null } | { error: string }> = [];
     let answered = 0;
-    const fired = Array.from({ length: REQUESTS }, async (_, index) => {
-      try {
-        const response = await call(port, 'POST', '/v1/videos', videoBody(index), key.body.key, { 'idempotency-key': idempotencyKey(index) });
-        before[index] = { status: response.status, id: typeof response.body?.id === 'string' ? response.body.id : null };
-        if (response.status >= 200 && response.status < 300) {
-          answered += 1;
-          if (answered === KILL_AFTER) first.kill('SIGKILL');
+    let sent = 0;
+    let killed = false;
+    const fired = Array.from({ length: CLIENTS }, async () => {
+      while (!killed) {
+        const index = sent;
+        sent += 1;
+        try {
+          const response = await call(port, 'POST', '/v1/videos', videoBody(index), key.body.key, { 'idempotency-key': idempotencyKey(index) });
+          before[index] = { status: response.status, id: typeof response.body?.id === 'string' ? response.body.id : null };
+          if (response.status >= 200 && response.status < 300) {
+            answered += 1;
+            if (answered === KILL_AFTER) {
+              killed = true;
+              first.kill('SIGKILL');
+            }
+          }
+        } catch (error) {
+          before[index] = { error: String(error) };
+          return;
         }
-      } catch (error) {
-        before[index] = { error: String(error) };
       }
     });
     await Promise.all(fired);
     await exited(first);
     expect(first.signalCode).toBe('SIGKILL');
+    const REQUESTS = sent;
+    expect(before.filter((entry) => entry !== undefined)).toHaveLength(REQUESTS);
 
     const ok = before.flatMap((entry, index) => ('status' in entry && entry.status >= 200 && entry.status < 300 ? [{ index, id: entry.id! }] : []));
     const cut = before.filter((entry) => 'error' in entry).length;

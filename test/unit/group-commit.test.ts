@@ -90,7 +90,7 @@ function setup(options: Partial<GroupCommitOptions> = {}) {
 
 /** Tracks how a submitted promise ends without leaving it unhandled. */
 function watch<T>(promise: Promise<T>) {
-  const state: { value?: T; error?: unknown; done: boolean } = { done: false };
+  const state: { value?: T; error?: unknown; done: boolean; promise: Promise<unknown> } = { done: false, promise: promise.catch(() => undefined) };
   promise.then(
     (value) => { state.value = value; state.done = true; },
     (error) => { state.error = error; state.done = true; },
@@ -155,6 +155,53 @@ describe('GroupCommitter: forming groups', () => {
     expect(answers.every((state) => state.done && state.value !== undefined)).toBe(true);
     expect(runner.maxRunning).toBe(2);
     expect(runner.overlapSameKey).toBe(false);
+  });
+
+  it('sends a key\'s next group as soon as its statement returns, before the finished group\'s answers are delivered', async () => {
+    const { runner, committer } = setup();
+    const seenByFirst: string[][] = [];
+    const first = committer.submit('w:a', 'w').then((output) => {
+      // What the database is running when the first request gets its answer: the next group already.
+      seenByFirst.push(...runner.openCalls().map((call) => call.inputs));
+      return output;
+    });
+    const later = ['w:b', 'w:c'].map((input) => watch(committer.submit(input, 'w')));
+    runner.answer(['w:a']);
+    expect((await first).of).toBe('w:a');
+    expect(seenByFirst).toEqual([['w:b', 'w:c']]);
+    // The key is still one group at a time: the second group's answer waits for its own statement.
+    expect(later.some((state) => state.done)).toBe(false);
+    expect(committer.depth).toBe(1);
+    runner.answer(['w:b', 'w:c']);
+    await flush();
+    expect(later.map((state) => state.value?.of)).toEqual(['w:b', 'w:c']);
+    expect(runner.overlapSameKey).toBe(false);
+  });
+
+  it('after a failed group\'s runs alone, the key\'s next group goes, and a broken group frees its key only once', async () => {
+    const { runner, committer } = setup();
+    watch(committer.submit('w:a', 'w'));
+    const group = ['w:b', 'w:c'].map((input) => watch(committer.submit(input, 'w')));
+    runner.answer(['w:a']);
+    await flush();
+    runner.open(['w:b', 'w:c']).reject(new Error('deadlock'));
+    await flush();
+    const next = watch(committer.submit('w:d', 'w'));
+    await flush();
+    // The fallback runs w:b alone; w:d waits for the key.
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:b']]);
+    runner.answer(['w:b']);
+    await flush();
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:c']]);
+    runner.answer(['w:c']);
+    await flush();
+    expect(group.map((state) => state.value?.of)).toEqual(['w:b', 'w:c']);
+    expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:d']]);
+    runner.answer(['w:d']);
+    await flush();
+    expect(next.value?.of).toBe('w:d');
+    expect(runner.overlapSameKey).toBe(false);
+    expect(committer.depth).toBe(0);
   });
 
   it('uses maxInFlight when many keys are busy at once', async () => {
@@ -388,9 +435,14 @@ describe('GroupCommitter: deferSend (the embedded engine)', () => {
     const later = watch(committer.submit('w:b', 'w'));
     await flush();
     expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:a']]);
+    const sentWhenAnswered: number[] = [];
+    void lone.promise.then(() => sentWhenAnswered.push(runner.calls.length));
     runner.answer(['w:a']);
     await flush();
     expect(lone.value?.of).toBe('w:a');
+    // The next group waits for a turn of the event loop (requests that arrived while PGlite blocked it are read
+    // first), so the first answer is delivered before it is sent.
+    expect(sentWhenAnswered).toEqual([1]);
     expect(runner.openCalls().map((call) => call.inputs)).toEqual([['w:b']]);
     runner.answer(['w:b']);
     await flush();
