@@ -29,6 +29,12 @@ export interface UpstreamStream {
   readonly aborted: boolean;
 }
 
+/**
+ * The abort reason of a reader that stopped early (every chat stream does, right after `[DONE]`): one object for
+ * every stream, so closing the socket builds no error, and captures no stack, per stream.
+ */
+const READER_STOPPED = new Error('the reader stopped before the upstream body ended');
+
 // A separate pool from http.ts: long-lived streams should not starve short JSON calls of connections.
 const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 128 });
 
@@ -61,12 +67,14 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
     const source = response.body;
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
-        for await (const chunk of source) yield chunk as Buffer;
+        // Not destroyed by the loop when the reader stops early: Node would destroy it with a new AbortError (and its
+        // stack) per stream; the abort below closes it with the one shared reason instead.
+        for await (const chunk of source.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
       } finally {
         detach();
         // A reader that stops early (break, return, a read error) must not leave the socket streaming into nowhere.
         // This is cleanup, not a caller's abort: `aborted` stays false so a drop is still reported as a drop.
-        if (!source.readableEnded) controller.abort();
+        if (!source.readableEnded) controller.abort(READER_STOPPED);
       }
     }
     return {
