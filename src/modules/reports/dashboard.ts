@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/pool.js';
 /**
  * The figures behind the operator dashboard (API.md §8 "Dashboard"). Every read is bounded: traffic and channel
  * outcomes scan tasks by `created_at` range (tasks_created_at_idx, migration 0010), open tasks are read through the
- * open-status indexes (tasks_due_idx, tasks_poll_idx), and the account list is capped.
+ * open-status indexes (tasks_open_model_idx, migration 0023; tasks_poll_idx), and the account list is capped.
  */
 export interface TrafficFilter {
   from: Date;
