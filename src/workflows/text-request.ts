@@ -43,9 +43,8 @@ function maxOutput(body: Record<string, unknown>): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel): Promise<TaskRow> {
+async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel, promptBytes: number): Promise<TaskRow> {
   const { principal } = request;
-  const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
   // M9, M10: priced at the version in force and the customer's group percent, both stored on the task.
   const pricePercent = await deps.catalog.percentFor(principal.group);
   const cost = textHold(atPercent(model, pricePercent), promptBytes, maxOutput(request.body));
@@ -132,8 +131,8 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   if (!(await deps.router.hasRoute(request.principal.mode, model, request.principal.group))) {
     throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
   }
-  const task = await reserve(deps, request, model);
   const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
+  const task = await reserve(deps, request, model, promptBytes);
   let outcome: { result: TextResult; route: Route | null };
   try {
     outcome = await call(deps, task, request);

@@ -193,6 +193,22 @@ describe('catalogue: price versions', () => {
     const prices = await op('GET', '/api/admin/models/seedance-2.0/prices');
     expect(prices.body.data.map((row: any) => [row.version, row.in_force, row.scheduled])).toEqual([[1, false, false], [2, true, false]]);
   });
+
+  it('a version scheduled seconds ahead is in force from its time on, also between two reads of the catalogue', async () => {
+    const owner = await testCustomer(ctx.app);
+    const quote = () => ctx.app.request('POST', '/v1/quotes', { key: owner.key, body: { model: 'seedance-2.0', seconds: 5, resolution: '480p' } });
+    const before = (await quote()).body as { credits: number; price_version: number };
+    const soon = new Date(ctx.app.clock.now().getTime() + 2_000).toISOString();
+    const scheduled = await op('PATCH', '/api/admin/models/seedance-2.0', { pricing: { unit: 'second', credits_by: { '480p': 700, '720p': 1400, '1080p': 2800 } }, effective_at: soon });
+    expect(scheduled.status, scheduled.text).toBe(200);
+    expect(before.credits).not.toBe(3500);
+    // The process keeps its copy of the catalogue for 5 s: the price in force changes inside that copy, at its time.
+    expect((await quote()).body).toMatchObject(before);
+    ctx.app.clock.advance(1_999);
+    expect((await quote()).body).toMatchObject(before);
+    ctx.app.clock.advance(1);
+    expect((await quote()).body).toMatchObject({ credits: 3500, price_version: before.price_version + 1 });
+  });
 });
 
 describe('catalogue: deleting models and channel mappings', () => {

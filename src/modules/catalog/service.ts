@@ -16,6 +16,11 @@ interface Entry {
   row: ModelRow;
   /** Price versions, oldest first. */
   versions: PriceVersion[];
+  /**
+   * The model at the version in force, kept for the span of time in which that version stays in force: from its
+   * effective time to the next later one's (the hot path reads a model per request; the entry is replaced on refresh).
+   */
+  current?: { model: CatalogModel; from: number; until: number };
 }
 
 /** The version in force at `now`: the latest effective_at ≤ now, the higher version on a tie (M9). */
@@ -31,6 +36,23 @@ export function versionInForce(versions: PriceVersion[], now: Date): PriceVersio
 function priced(row: ModelRow, version: PriceVersion): CatalogModel {
   const { updated_at: _updated, pricing: _newest, ...rest } = row;
   return { ...rest, pricing: version.pricing as PriceRule, price_version: version.version };
+}
+
+/** The entry's model at the version in force at `now` (versionInForce), priced once per span of that version. */
+function inForce(entry: Entry, now: Date): CatalogModel | null {
+  const at = now.getTime();
+  const current = entry.current;
+  if (current && current.from <= at && at < current.until) return current.model;
+  const version = versionInForce(entry.versions, now);
+  if (!version) return null;
+  let until = Infinity;
+  for (const other of entry.versions) {
+    const effective = new Date(other.effective_at).getTime();
+    if (effective > at && effective < until) until = effective;
+  }
+  const model = Object.freeze(priced(entry.row, version));
+  entry.current = { model, from: new Date(version.effective_at).getTime(), until };
+  return model;
 }
 
 export class CatalogService {
@@ -95,11 +117,9 @@ export class CatalogService {
   /** An enabled model at the price in force now, or 400 with `param: model` (unknown models look like unknown ids). */
   async get(id: string): Promise<CatalogModel> {
     const entry = (await this.fresh()).get(id);
-    const version = entry?.row.enabled ? versionInForce(entry.versions, this.clock.now()) : null;
-    if (!entry || !version) {
-      throw new AppError('invalid_request', `The model "${id}" does not exist or is not available`, { param: 'model' });
-    }
-    return priced(entry.row, version);
+    const model = entry?.row.enabled ? inForce(entry, this.clock.now()) : null;
+    if (!model) throw new AppError('invalid_request', `The model "${id}" does not exist or is not available`, { param: 'model' });
+    return model;
   }
 
   /**
