@@ -153,4 +153,62 @@ describe.runIf(testEngine() === 'postgres')('worker claims and write groups, pla
       await client.end();
     }
   });
+
+  it('two workers claiming under a hold at once take different tasks: rows the other holds are skipped, not waited for', async () => {
+    const db = ctx.app.deps.db;
+    const customer = await ctx.app.createCustomer();
+    const key = await ctx.app.createKey(customer.id, { mode: 'live' });
+    await ctx.app.grant(customer.id, 10_000_000, 'live');
+    const owner = { customerId: customer.id as string, keyId: key.id as string };
+    const reserve = reserveRunner(db);
+    const now = ctx.app.clock.now();
+    // The test above leaves open tasks due: out of the claims' reach (a day ahead), so only this test's tasks are due.
+    const later = new Date(now.getTime() + 86_400_000);
+    await db.query(
+      `UPDATE tasks SET next_action_at = $1, lease_until = CASE WHEN status = 'dispatching' THEN $1 ELSE lease_until END
+        WHERE status IN ('queued', 'dispatching')`,
+      [later],
+    );
+    // 40 queued tasks of a free model, due a second apart; 20 of a held one (a status check of its running task is a
+    // minute overdue).
+    const free = (await reserve.run(Array.from({ length: 40 }, () => reserveInput(ctx.app, { ...owner, cost: 10, model: 'free-model' }))))
+      .map((row) => row.task!.id as string);
+    const held = (await reserve.run(Array.from({ length: 20 }, () => reserveInput(ctx.app, { ...owner, cost: 10, model: 'held-model' }))))
+      .map((row) => row.task!.id as string);
+    await db.query(
+      `UPDATE tasks SET next_action_at = $2::timestamptz + array_position($1::text[], id) * interval '1 second' WHERE id = ANY($1::text[])`,
+      [free, new Date(now.getTime() - 60_000)],
+    );
+    await db.query('UPDATE tasks SET next_action_at = $2 WHERE id = ANY($1::text[])', [held, new Date(now.getTime() - 90_000)]);
+    await db.query(
+      `UPDATE tasks SET status = 'running', provider = 'sandbox', provider_task_id = id, operation = '{}', submitted_at = $2,
+                        next_action_at = $2 WHERE id = $1`,
+      [held[0], new Date(now.getTime() - 60_000)],
+    );
+    const clients = [new pg.Client({ connectionString: ctx.app.database.url! }), new pg.Client({ connectionString: ctx.app.database.url! })];
+    await Promise.all(clients.map((client) => client.connect()));
+    const claim = async (client: pg.Client, owner: string) => {
+      const session = { engine: 'postgres', query: (text: string, values?: unknown[]) => client.query(text, values) };
+      return (await new TaskService(session as never).claimForDispatch(owner, now, 15, [], 30_000)).map((task) => task.id);
+    };
+    try {
+      // The first claim's transaction stays open, so its 15 rows stay locked while the second claims.
+      await clients[0]!.query('BEGIN');
+      const first = await claim(clients[0]!, 'wrk_a');
+      const second = await claim(clients[1]!, 'wrk_b');
+      await clients[0]!.query('COMMIT');
+      const third = await claim(clients[1]!, 'wrk_c');
+      // Earliest due first, each task once: the first 15, the next 15, the last 10; the held model's stay queued.
+      expect(first).toEqual(free.slice(0, 15));
+      expect(second).toEqual(free.slice(15, 30));
+      expect(third).toEqual(free.slice(30));
+      const states = await db.query<{ status: string; lease_owner: string | null; count: string }>(
+        'SELECT status, lease_owner, count(*) FROM tasks WHERE id = ANY($1::text[]) GROUP BY 1, 2 ORDER BY 1, 2', [[...free, ...held]]);
+      expect(states.rows.map((row) => [row.status, row.lease_owner, Number(row.count)])).toEqual([
+        ['dispatching', 'wrk_a', 15], ['dispatching', 'wrk_b', 15], ['dispatching', 'wrk_c', 10], ['queued', null, 19], ['running', null, 1],
+      ]);
+    } finally {
+      await Promise.all(clients.map((client) => client.end()));
+    }
+  });
 });
