@@ -6,9 +6,9 @@ import { parse, protocol, type PGlite } from '@electric-sql/pglite';
  * PGlite's `query` sends Parse, Describe, Bind, Describe, Execute and Sync as six separate protocol calls, and its
  * result parser copies the instance's whole parser table on every call. Here the parameter types PostgreSQL infers
  * for a text are read once (Parse, Describe, Sync) and its Parse message kept; every later call sends Parse, Bind,
- * Describe, Execute and Sync in one message. The statement stays the unnamed one, parsed and planned for its values on each call exactly as PGlite's
- * `query` does it; values are serialised as `query` serialises them (by the parameter's type, with the instance's
- * serializers), and rows are parsed by PGlite's own result parser.
+ * Describe, Execute and Sync in one message. The statement stays the unnamed one, parsed and planned for its values
+ * on each call exactly as PGlite's `query` does it; values are serialised as `query` serialises them (by the
+ * parameter's type, with the instance's serializers), and rows are parsed by PGlite's own result parser.
  */
 export interface Results {
   rows: Record<string, unknown>[];

@@ -12,11 +12,14 @@
 --   whether the model is held: a probe for a submitted, and one for a running task whose check is overdue beyond the hold;
 --   its tasks in `dispatching` whose lease ran out (T6, never held), in due order, at most the claim's limit;
 --   unless it is held, its due `queued` tasks, in due order, at most the claim's limit;
--- keeps the media tasks among them and takes them earliest due first, each by primary key and only if it is still due
--- and no other worker holds it (SKIP LOCKED), up to the limit. Each of these reads has one index that serves it,
--- whatever the statistics of a young table say (0022). Without a hold the claim is 0022's statement, unchanged, over
--- tasks_dispatch_idx. The function also runs without JIT: the settings below price whole plan shapes out, and a plan
--- that still needs one (a first draft sorted the candidates) crosses JIT's cost thresholds and compiles for 0.6 s.
+-- each read locking what it returns and skipping rows another worker holds (FOR UPDATE SKIP LOCKED, as the single scan
+-- did, so two workers claiming at once take different tasks; a locking clause is not allowed directly under UNION ALL,
+-- hence two joins of the models); then it keeps the media tasks among them and claims them earliest due first by
+-- primary key, up to the limit (candidates past it are let go when the statement's transaction ends). Each of these
+-- reads has one index that serves it, whatever the statistics of a young table say (0022). Without a hold the claim
+-- is 0022's statement, unchanged, over tasks_dispatch_idx. The function also runs without JIT: the settings below
+-- price whole plan shapes out, and a plan that still needs one (a first draft sorted the candidates) crosses JIT's
+-- cost thresholds and compiles for 0.6 s.
 DROP INDEX IF EXISTS tasks_waiting_model_idx;
 DROP INDEX IF EXISTS tasks_due_idx;
 CREATE INDEX IF NOT EXISTS tasks_open_model_idx ON tasks (model, status, next_action_at)
@@ -61,31 +64,34 @@ BEGIN
       SELECT d.id, d.next_action_at, d.type
         FROM models m
        CROSS JOIN LATERAL (
-         (SELECT t.id, t.next_action_at, t.type FROM tasks t
-           WHERE t.model = m.model AND t.status = 'dispatching' AND t.next_action_at <= p_now
-             AND t.lease_until < p_now AND t.id <> ALL (p_busy)
-           ORDER BY t.next_action_at LIMIT p_limit)
-         UNION ALL
-         (SELECT t.id, t.next_action_at, t.type FROM tasks t
-           WHERE t.model = m.model AND t.status = 'queued' AND t.next_action_at <= p_now AND t.id <> ALL (p_busy)
-             AND NOT EXISTS (SELECT 1 FROM tasks h
-                              WHERE h.model = m.model AND h.status = 'submitted' AND h.next_action_at < p_held_before)
-             AND NOT EXISTS (SELECT 1 FROM tasks h
-                              WHERE h.model = m.model AND h.status = 'running' AND h.next_action_at < p_held_before)
-           ORDER BY t.next_action_at LIMIT p_limit)
-       ) d
+         SELECT t.id, t.next_action_at, t.type FROM tasks t
+          WHERE t.model = m.model AND t.status = 'dispatching' AND t.next_action_at <= p_now
+            AND t.lease_until < p_now AND t.id <> ALL (p_busy)
+          ORDER BY t.next_action_at LIMIT p_limit FOR UPDATE SKIP LOCKED) d
+       WHERE m.model IS NOT NULL
+      UNION ALL
+      SELECT q.id, q.next_action_at, q.type
+        FROM models m
+       CROSS JOIN LATERAL (
+         SELECT t.id, t.next_action_at, t.type FROM tasks t
+          WHERE t.model = m.model AND t.status = 'queued' AND t.next_action_at <= p_now AND t.id <> ALL (p_busy)
+            AND NOT EXISTS (SELECT 1 FROM tasks h
+                             WHERE h.model = m.model AND h.status = 'submitted' AND h.next_action_at < p_held_before)
+            AND NOT EXISTS (SELECT 1 FROM tasks h
+                             WHERE h.model = m.model AND h.status = 'running' AND h.next_action_at < p_held_before)
+          ORDER BY t.next_action_at LIMIT p_limit FOR UPDATE SKIP LOCKED) q
        WHERE m.model IS NOT NULL
     ) c
    WHERE c.type IN ('video', 'image', 'music');
-  -- Claimed one by one by primary key, earliest due first, each only if still due and not locked by another worker.
+  -- Claimed by primary key, earliest due first, up to the limit. The candidates are locked (rows another worker
+  -- holds were skipped, as the single scan skipped them, so two workers claiming at once take different tasks); the
+  -- ones past the limit are let go when this statement's transaction ends.
   FOREACH v_id IN ARRAY coalesce(v_candidates, '{}') LOOP
     UPDATE tasks SET status = 'dispatching', lease_owner = p_owner, lease_until = p_until, attempts = attempts + 1,
                      next_action_at = p_until, updated_at = p_now
-     WHERE tasks.id = (SELECT t.id FROM tasks t
-                        WHERE t.id = v_id
-                          AND ((t.status = 'queued' AND t.next_action_at <= p_now)
-                               OR (t.status = 'dispatching' AND t.lease_until < p_now))
-                        FOR UPDATE SKIP LOCKED)
+     WHERE tasks.id = v_id
+       AND ((tasks.status = 'queued' AND tasks.next_action_at <= p_now)
+            OR (tasks.status = 'dispatching' AND tasks.lease_until < p_now))
     RETURNING tasks.* INTO v_task;
     IF FOUND THEN
       RETURN NEXT v_task;
