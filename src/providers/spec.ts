@@ -230,8 +230,11 @@ export type TextResult =
   | {
       ok: true;
       stream: true;
-      /** Events as they arrive; ends at the upstream's `[DONE]` or when the connection drops. */
-      events: AsyncIterable<TextStreamEvent>;
+      /**
+       * Events as they arrive, in batches (those that came in one read of the upstream, never empty); ends at the
+       * upstream's `[DONE]` or when the connection drops.
+       */
+      events: AsyncIterable<TextStreamEvent[]>;
       /** Usage the upstream reported (the final `choices: []` chunk), once the stream has ended; null if none. */
       usage(): TokenUsage | null;
       /** Set when the stream ended with an error event or a dropped connection. */

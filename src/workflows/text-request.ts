@@ -36,7 +36,13 @@ export interface TextRequest {
 
 export type TextAnswer =
   | { stream: false; body: Record<string, unknown> }
-  | { stream: true; events: AsyncIterable<string>; abort(): void; finish(clientGone: boolean): Promise<void> };
+  | {
+      stream: true;
+      /** The client's events as JSON texts, in batches (those of one upstream read, to be written at once). */
+      events: AsyncIterable<string[]>;
+      abort(): void;
+      finish(clientGone: boolean): Promise<void>;
+    };
 
 function maxOutput(body: Record<string, unknown>): number | null {
   const value = body.max_completion_tokens ?? body.max_tokens;
@@ -155,25 +161,30 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   let produced = 0;
   let sawOutput = false;
-  async function* events(): AsyncIterable<string> {
-    for await (const event of result.ok && result.stream ? result.events : []) {
-      if ('error' in event.json) {
-        yield JSON.stringify({ error: { message: 'The upstream failed while streaming the answer.', type: 'api_error', code: 'provider_error' } });
-        return;
+  const streamError = () => JSON.stringify({ error: { message: 'The upstream failed while streaming the answer.', type: 'api_error', code: 'provider_error' } });
+  /** The client's events, a batch per upstream batch (one write each), as JSON texts. */
+  async function* events(): AsyncIterable<string[]> {
+    for await (const batch of result.ok && result.stream ? result.events : []) {
+      const out: string[] = [];
+      for (const event of batch) {
+        if ('error' in event.json) {
+          out.push(streamError());
+          yield out;
+          return;
+        }
+        const choices = event.json.choices as Array<{ delta?: { content?: string; reasoning_content?: string } }> | undefined;
+        if (Array.isArray(choices) && choices.length === 0 && event.json.usage && !wantsUsage) continue;
+        for (const choice of choices ?? []) {
+          const length = (choice.delta?.content?.length ?? 0) + (choice.delta?.reasoning_content?.length ?? 0);
+          produced += length;
+          if (length > 0) sawOutput = true;
+        }
+        out.push(JSON.stringify(rewrite(event.json, task, model)));
       }
-      const choices = event.json.choices as Array<{ delta?: { content?: string; reasoning_content?: string } }> | undefined;
-      if (Array.isArray(choices) && choices.length === 0 && event.json.usage && !wantsUsage) continue;
-      for (const choice of choices ?? []) {
-        const length = (choice.delta?.content?.length ?? 0) + (choice.delta?.reasoning_content?.length ?? 0);
-        produced += length;
-        if (length > 0) sawOutput = true;
-      }
-      yield JSON.stringify(rewrite(event.json, task, model));
+      if (out.length > 0) yield out;
     }
     // The adapter keeps the upstream's error text to itself; the client gets a generic error event.
-    if (result.ok && result.stream && result.error()) {
-      yield JSON.stringify({ error: { message: 'The upstream failed while streaming the answer.', type: 'api_error', code: 'provider_error' } });
-    }
+    if (result.ok && result.stream && result.error()) yield [streamError()];
   }
   return {
     stream: true,

@@ -11,6 +11,7 @@ import {
   isUsageOnlyChunk,
   normaliseUsage,
   readSse,
+  SseDecoder,
 } from '../../src/providers/openai-compatible/index.js';
 import { sanitize } from '../../src/providers/shared/sanitize.js';
 import type { ProviderContext, TextResult, TextStreamEvent } from '../../src/providers/spec.js';
@@ -36,7 +37,7 @@ function asStream(result: TextResult): StreamResult {
 
 async function collect(result: StreamResult): Promise<TextStreamEvent[]> {
   const events: TextStreamEvent[] = [];
-  for await (const event of result.events) events.push(event);
+  for await (const batch of result.events) events.push(...batch);
   return events;
 }
 
@@ -123,8 +124,8 @@ describe('openai-compatible adapter', () => {
         // 8 words × 500 ms: the whole answer needs 4 s; the first event (sent at once) must not wait for it.
         expect(Date.now() - started).toBeLessThan(3_500);
         expect(slow.control.stats().log.at(-1)!.finished).toBe(false);
-        const rest: TextStreamEvent[] = [first.value as TextStreamEvent];
-        for (let step = await iterator.next(); !step.done; step = await iterator.next()) rest.push(step.value);
+        const rest: TextStreamEvent[] = [...(first.value as TextStreamEvent[])];
+        for (let step = await iterator.next(); !step.done; step = await iterator.next()) rest.push(...step.value);
         expect(content(rest)).toBe('w1 w2 w3 w4 w5 w6 w7 w8');
         expect(result.usage()?.tokens_out).toBe(8);
       } finally {
@@ -214,9 +215,9 @@ describe('openai-compatible adapter', () => {
       try {
         const result = asStream(await text.chat(chatBody('a b c d e f g h i j k l'), true, context(slow)));
         const seen: TextStreamEvent[] = [];
-        for await (const event of result.events) {
-          seen.push(event);
-          if (seen.length === 2) result.abort();
+        for await (const batch of result.events) {
+          seen.push(...batch);
+          if (seen.length >= 2) result.abort();
         }
         expect(seen.length).toBe(2);
         expect(result.error()).toBeNull();
@@ -431,6 +432,46 @@ describe('openai-compatible pieces', () => {
       { event: 'message', data: '"€"' },
       { event: 'message', data: '[DONE]' },
     ]);
+  });
+
+  it('decodes every event a chunk completes at once, and keeps a lone trailing CR for the next chunk', () => {
+    const decoder = new SseDecoder();
+    expect(decoder.push(Buffer.from('data: 1\n\ndata: 2\r\n\r\n: note\n\ndata: 3\r'))).toEqual([
+      { event: 'message', data: '1' },
+      { event: 'message', data: '2' },
+    ]);
+    // The "\r" closing "data: 3" may be the first half of "\r\n": nothing is decided until the next bytes.
+    expect(decoder.push(Buffer.from('\n'))).toEqual([]);
+    expect(decoder.push(Buffer.from('\r\nevent: error\rdata: 4\r\r'))).toEqual([{ event: 'message', data: '3' }]);
+    // The event's closing "\r" was held back too, until a byte that is not "\n" came.
+    expect(decoder.push(Buffer.from('data: [DONE]'))).toEqual([{ event: 'error', data: '4' }]);
+    expect(decoder.end()).toEqual([{ event: 'message', data: '[DONE]' }]);
+  });
+
+  it('relays the events of one upstream read as one batch, and stops at [DONE] within it', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const usage = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`;
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // Preamble and first words in one write, the rest (and a stray event after [DONE]) in a second one.
+      res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'one' }) + chunk({ content: ' two' }));
+      setTimeout(() => res.end(chunk({}, 'stop') + usage + 'data: [DONE]\n\n' + chunk({ content: 'late' })), 50);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const result = asStream(await createOpenAICompatibleText({}).chat(chatBody('x'), true, context({ baseUrl: `http://127.0.0.1:${port}/v1` })));
+      const batches: TextStreamEvent[][] = [];
+      for await (const batch of result.events) batches.push(batch);
+      expect(batches.map((batch) => batch.length)).toEqual([3, 2]);
+      expect(content(batches.flat())).toBe('one two');
+      expect(result.usage()).toMatchObject({ tokens_in: 3, tokens_out: 2 });
+      expect(result.error()).toBeNull();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('survives an upstream that ignores stream and answers JSON, or streams an error event first', async () => {

@@ -4,7 +4,7 @@ import type { ProviderContext, ProviderError, TextResult, TextStreamEvent, Token
 import { classifyUpstreamError, networkError } from './compat-errors.js';
 import { jsonHeaders, missingChannel, readErrorBody, upstreamUrl } from './compat-request.js';
 import type { CompatSettings } from './compat-settings.js';
-import { readSse } from './compat-sse.js';
+import { SseDecoder, type SseEvent } from './compat-sse.js';
 import { normaliseUsage } from './compat-usage.js';
 
 /**
@@ -107,54 +107,76 @@ function carriesOutput(json: Record<string, unknown>): boolean {
   });
 }
 
+/**
+ * The relay of a stream that has begun: each read of the upstream body is decoded at once (no async step per event)
+ * and its data events are handed on together, as one batch, so the client gets them in one write.
+ */
 function relayStream(upstream: UpstreamStream, context: ProviderContext, settings: CompatSettings): Promise<TextResult> {
-  const sse = readSse(upstream.body);
+  const decoder = new SseDecoder();
+  const source = upstream.body[Symbol.asyncIterator]();
   let usage: TokenUsage | null = null;
   let failure: ProviderError | null = null;
   let done = false;
+  /** No more reads: [DONE], an error event, the body's end or a read that failed (`done`/`failure` say which). */
+  let over = false;
 
-  /** The next data event, or null once the stream is over (then `done`/`failure` say how it ended). */
-  async function next(): Promise<TextStreamEvent | null> {
-    for (;;) {
-      let step: IteratorResult<{ event: string; data: string }>;
+  /** Adds one SSE event's data event to `batch`; false once the stream is over ([DONE] or an error event). */
+  function accept(sse: SseEvent, batch: TextStreamEvent[]): boolean {
+    const { event, data } = sse;
+    if (data.trim() === '[DONE]') {
+      done = true;
+      return false;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return true; // Keep-alive noise some proxies inject as data; a truncated line is followed by the drop itself.
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) return true;
+    const chunk = json as Record<string, unknown>;
+    if (event === 'error' || hasError(chunk)) {
+      failure = classifyUpstreamError(0, chunk, data, {});
+      return false;
+    }
+    // Usually the final `choices: []` chunk; some servers attach usage to the last choice chunk instead.
+    const reported = normaliseUsage(chunk.usage, settings.reasoningInCompletion);
+    if (reported) usage = reported;
+    batch.push({ data, json: chunk });
+    return true;
+  }
+
+  /** The data events of the next read that has any, or null once the stream is over. */
+  async function nextBatch(): Promise<TextStreamEvent[] | null> {
+    while (!over) {
+      let step: IteratorResult<Buffer>;
       try {
-        step = await sse.next();
+        step = await source.next();
       } catch (error) {
         // Our own abort() is not an upstream failure; anything else is a dropped connection or an idle timeout.
+        over = true;
         if (!upstream.aborted) failure = networkError(error);
         return null;
       }
-      if (step.done) {
-        if (!done && !upstream.aborted) failure = { class: 'network', message: 'openai-compatible: stream ended before [DONE]' };
-        return null;
+      const batch: TextStreamEvent[] = [];
+      for (const sse of step.done ? decoder.end() : decoder.push(step.value)) {
+        if (!accept(sse, batch)) {
+          over = true;
+          break;
+        }
       }
-      const { event, data } = step.value;
-      if (data.trim() === '[DONE]') {
-        done = true;
-        return null;
+      if (step.done && !over) {
+        over = true;
+        if (!upstream.aborted) failure = { class: 'network', message: 'openai-compatible: stream ended before [DONE]' };
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(data);
-      } catch {
-        continue; // Keep-alive noise some proxies inject as data; a truncated line is followed by the drop itself.
-      }
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) continue;
-      const chunk = json as Record<string, unknown>;
-      if (event === 'error' || hasError(chunk)) {
-        failure = classifyUpstreamError(0, chunk, data, {});
-        return null;
-      }
-      // Usually the final `choices: []` chunk; some servers attach usage to the last choice chunk instead.
-      const reported = normaliseUsage(chunk.usage, settings.reasoningInCompletion);
-      if (reported) usage = reported;
-      return { data, json: chunk };
+      if (batch.length > 0) return batch;
     }
+    return null;
   }
 
   async function finish(): Promise<void> {
-    // Closes the SSE reader (and, through it, the socket if the upstream is still sending after [DONE]).
-    await sse.return(undefined).catch(() => undefined);
+    // Closes the body reader (and, through it, the socket if the upstream is still sending after [DONE]).
+    await source.return?.(undefined).catch(() => undefined);
     if (!done) upstream.abort();
   }
 
@@ -162,21 +184,21 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
     // Hold back the preamble (role chunk, empty deltas) until something real arrives: an upstream that fails
     // right after its role chunk has produced nothing yet, so the engine may still fail over.
     const held: TextStreamEvent[] = [];
-    let current = await next();
-    while (current && !carriesOutput(current.json) && held.length < 16) {
-      held.push(current);
-      current = await next();
+    let real = false;
+    while (!real && held.length < 16) {
+      const batch = await nextBatch();
+      if (!batch) break;
+      held.push(...batch);
+      real = batch.some((event) => carriesOutput(event.json));
     }
-    if (!current && failure) {
+    if (!real && failure) {
       await finish();
       return { ok: false, error: failure, status: upstream.status };
     }
-    if (current) held.push(current);
-    async function* events(): AsyncGenerator<TextStreamEvent> {
+    async function* events(): AsyncGenerator<TextStreamEvent[]> {
       try {
-        yield* held;
-        if (!current) return;
-        for (let event = await next(); event; event = await next()) yield event;
+        if (held.length > 0) yield held;
+        for (let batch = await nextBatch(); batch; batch = await nextBatch()) yield batch;
       } finally {
         await finish();
       }

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 
 /**
- * Incremental server-sent-events reader (the subset chat upstreams use). Events are yielded as soon as their blank
+ * Incremental server-sent-events reader (the subset chat upstreams use). Events are handed out as soon as their blank
  * line arrives, however the bytes were split across TCP chunks (a UTF-8 character or a line may straddle two).
  * Comment lines (`: keep-alive`) and `id:`/`retry:` fields are ignored; several `data:` lines of one event are
  * joined with "\n" as the SSE spec says. CRLF and CR line endings are accepted because proxies rewrite them.
@@ -12,43 +12,72 @@ export interface SseEvent {
   data: string;
 }
 
-export async function* readSse(body: AsyncIterable<Buffer>): AsyncGenerator<SseEvent> {
-  const decoder = new StringDecoder('utf8');
-  let buffer = '';
-  let data: string[] = [];
-  let event = '';
+const LINE_END = /\r\n|\r|\n/g;
 
-  function* takeLines(final: boolean): Generator<SseEvent> {
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(buffer);
+/**
+ * The decoder itself, synchronous: `push` takes one chunk of the body and returns the events it completed, `end` the
+ * last ones once the body has ended. A chat stream's relay reads it once per chunk the upstream sent (issue 14: no
+ * async step per event).
+ */
+export class SseDecoder {
+  private readonly text = new StringDecoder('utf8');
+  private buffer = '';
+  private data: string[] = [];
+  private event = '';
+
+  push(chunk: Buffer): SseEvent[] {
+    this.buffer += this.text.write(chunk);
+    return this.takeLines(false);
+  }
+
+  end(): SseEvent[] {
+    this.buffer += this.text.end();
+    const events = this.takeLines(true);
+    // The SSE spec drops an event without its blank line; upstreams that close right after `data: [DONE]` exist, so
+    // a complete trailing line is still delivered (a truncated JSON line is rejected later by the JSON parse).
+    if (this.buffer !== '' && this.buffer.startsWith('data:')) this.data.push(this.buffer.slice(5).replace(/^ /, ''));
+    this.buffer = '';
+    if (this.data.length > 0) events.push({ event: this.event || 'message', data: this.data.join('\n') });
+    this.data = [];
+    this.event = '';
+    return events;
+  }
+
+  private takeLines(final: boolean): SseEvent[] {
+    const events: SseEvent[] = [];
+    const buffer = this.buffer;
+    let start = 0;
+    LINE_END.lastIndex = 0;
+    for (let match = LINE_END.exec(buffer); match; match = LINE_END.exec(buffer)) {
       // A lone trailing "\r" may be the first half of "\r\n": wait for more bytes unless the stream ended.
-      if (!match || (match[0] === '\r' && match.index === buffer.length - 1 && !final)) return;
-      const line = buffer.slice(0, match.index);
-      buffer = buffer.slice(match.index + match[0].length);
-      if (line === '') {
-        if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
-        data = [];
-        event = '';
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') data.push(value);
-      else if (field === 'event') event = value;
+      if (match[0] === '\r' && match.index === buffer.length - 1 && !final) break;
+      this.line(buffer.slice(start, match.index), events);
+      start = match.index + match[0].length;
     }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
+    return events;
   }
 
-  for await (const chunk of body) {
-    buffer += decoder.write(chunk);
-    yield* takeLines(false);
+  private line(line: string, events: SseEvent[]): void {
+    if (line === '') {
+      if (this.data.length > 0) events.push({ event: this.event || 'message', data: this.data.join('\n') });
+      this.data = [];
+      this.event = '';
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* ':' */) return;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32 /* ' ' */) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
   }
-  buffer += decoder.end();
-  yield* takeLines(true);
-  // The SSE spec drops an event without its blank line; upstreams that close right after `data: [DONE]` exist, so
-  // a complete trailing line is still delivered (a truncated JSON line is rejected later by the JSON parse).
-  if (buffer !== '' && buffer.startsWith('data:')) data.push(buffer.slice(5).replace(/^ /, ''));
-  if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
+}
+
+/** The decoder over a whole body, event by event (tests and callers that want one event at a time). */
+export async function* readSse(body: AsyncIterable<Buffer>): AsyncGenerator<SseEvent> {
+  const decoder = new SseDecoder();
+  for await (const chunk of body) yield* decoder.push(chunk);
+  yield* decoder.end();
 }

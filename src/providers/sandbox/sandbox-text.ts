@@ -67,21 +67,22 @@ export function createSandboxText(): TextAdapter {
         const json = { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], usage: null };
         return { data: JSON.stringify(json), json };
       };
-      async function* events(): AsyncIterable<TextStreamEvent> {
-        yield chunk({ role: 'assistant', content: '', refusal: null }, null);
+      // One event per batch, as an upstream that writes each chunk on its own is read.
+      async function* events(): AsyncIterable<TextStreamEvent[]> {
+        yield [chunk({ role: 'assistant', content: '', refusal: null }, null)];
         for (const [index, word] of output.entries()) {
           if (midstream && index === 2) {
             streamError = { class: 'upstream_error', message: 'sandbox: midstream error' };
             const json = { error: { message: 'The server had an error while processing your request.', type: 'server_error' } };
-            yield { data: JSON.stringify(json), json };
+            yield [{ data: JSON.stringify(json), json }];
             return;
           }
-          yield chunk({ content: index === 0 ? word : ` ${word}` }, null);
+          yield [chunk({ content: index === 0 ? word : ` ${word}` }, null)];
         }
-        yield chunk({}, finish);
+        yield [chunk({}, finish)];
         reported = usage;
         const json = { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAiUsage(usage) };
-        yield { data: JSON.stringify(json), json };
+        yield [{ data: JSON.stringify(json), json }];
       }
       return { ok: true, stream: true, events: events(), usage: () => reported, error: () => streamError, abort: () => {} };
     },

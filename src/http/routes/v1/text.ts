@@ -87,9 +87,11 @@ async function handle(deps: TextRequestDeps, kind: TextKind, request: FastifyReq
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = String(value);
   reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   try {
-    for await (const data of answer.events) {
+    for await (const batch of answer.events) {
       if (clientGone || cutOff) break;
-      reply.raw.write(`data: ${data}\n\n`);
+      let text = '';
+      for (const data of batch) text += `data: ${data}\n\n`;
+      reply.raw.write(text);
     }
   } finally {
     shutdown.removeEventListener('abort', onCutOff);
