@@ -1,8 +1,9 @@
-import type { Queryable } from '../../db/pool.js';
+import { prepared, type Queryable } from '../../db/pool.js';
 
 /**
  * One query per ledger invariant (SEMANTICS §5.2), each returning the violating rows. Test suites run them after
- * every test; operators can run them on a schedule. They never repair anything.
+ * every test (all in one statement, `findInvariantViolations`); operators can run them on a schedule. They never
+ * repair anything.
  */
 export const INVARIANT_QUERIES: Record<string, string> = {
   L1_balance_equals_ledger: `
@@ -65,11 +66,21 @@ export const L8_QUERY = `
    WHERE status = 'held' AND (expires_at < $1::timestamptz - make_interval(secs => $2)
                               OR hard_deadline < $1::timestamptz - make_interval(secs => $2))`;
 
+/**
+ * Every invariant in one statement, each one's violating rows as a JSON array under its name: one round trip and
+ * one snapshot for all of them (the wallet model test runs them after every step). Row values come back as JSON.
+ */
+const ALL_INVARIANTS = prepared('gr_invariants', `SELECT ${Object.entries(INVARIANT_QUERIES)
+  .map(([name, sql]) => `(SELECT COALESCE(jsonb_agg(to_jsonb(v)), '[]'::jsonb) FROM (${sql}) v) AS "${name}"`)
+  .join(',\n       ')}`);
+
 export async function findInvariantViolations(db: Queryable): Promise<Record<string, unknown[]>> {
+  const result = await db.query<Record<string, unknown[]>>(ALL_INVARIANTS);
+  const row = result.rows[0] ?? {};
   const violations: Record<string, unknown[]> = {};
-  for (const [name, sql] of Object.entries(INVARIANT_QUERIES)) {
-    const result = await db.query(sql);
-    if (result.rows.length > 0) violations[name] = result.rows;
+  for (const name of Object.keys(INVARIANT_QUERIES)) {
+    const rows = row[name];
+    if (Array.isArray(rows) && rows.length > 0) violations[name] = rows;
   }
   return violations;
 }
