@@ -24,6 +24,8 @@ export type SweepDeps = RunTaskDeps & AccountBalanceDeps & Pick<Deps, 'db' | 'to
 const EXTENSION_MS = 10 * 60_000;
 /** Inline reference files not attached to a task after this long belong to a rejected request (R8). */
 const ORPHAN_FILE_AGE_MS = 60 * 60_000;
+/** Stored bytes no live file row names are deleted once a day old (MediaService.reapOrphanBytes). */
+const ORPHAN_BYTES_AGE_MS = 24 * 3_600_000;
 
 export interface SweepReport {
   released: number;
@@ -32,6 +34,8 @@ export interface SweepReport {
   extended: number;
   idempotencyKeysReaped: number;
   filesReaped: number;
+  /** Stored objects no live file row named, a day old (one page of the storage walk per round). */
+  bytesReaped: number;
   /** Rows of `signup_attempts` and `mail_request_counters` whose one-hour window had ended. */
   countersPruned: number;
   /** Sign-in throttle rows of both consoles: pairs quiet for a day and unlocked, per-account hours that ended. */
@@ -52,7 +56,7 @@ export interface SweepReport {
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = {
-    released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0, countersPruned: 0, throttlePruned: 0,
+    released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0, bytesReaped: 0, countersPruned: 0, throttlePruned: 0,
     sessionsPruned: 0, emailTokensPruned: 0, enrollmentsPruned: 0, outboxPruned: 0, topupsExpired: 0, balancesRead: 0,
   };
   const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
@@ -89,6 +93,11 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const cutoff = new Date(deps.clock.now().getTime() - deps.config.idempotencyRetentionMs);
   report.idempotencyKeysReaped = await deps.tasks.reapIdempotencyKeys(cutoff);
   report.filesReaped = await deps.media.reapUnreferenced(new Date(deps.clock.now().getTime() - ORPHAN_FILE_AGE_MS));
+  // Disk hygiene only: a storage that cannot be walked this round must not stop the rest of the sweep.
+  report.bytesReaped = await deps.media.reapOrphanBytes(ORPHAN_BYTES_AGE_MS).catch((error) => {
+    deps.logger.warn({ err: error }, 'walking stored files for orphans failed');
+    return 0;
+  });
   report.topupsExpired = await deps.topups.expireDue(deps.clock.now());
   Object.assign(report, await pruneDeadRows(deps.db, deps.clock.now()));
   // Upstream balances (issue 10): a failed round must not stop the sweeper's own work above.

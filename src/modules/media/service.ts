@@ -127,6 +127,38 @@ export class MediaService {
     return result.rows.length;
   }
 
+  /** Where the walk of stored bytes for orphans goes on (`reapOrphanBytes`); null: from the start. */
+  private orphanCursor: string | null = null;
+
+  /**
+   * Deletes stored bytes that no live file row names, once they are older than `ageMs` by the file system's clock
+   * (the bytes' write time is a file-system time, which an injected clock does not move). Bytes are written before
+   * the row that names them (`store`, and a result's settlement), so a crash or a settlement that failed in between
+   * leaves bytes nothing names, as does a crash between a row's soft delete and the removal of its bytes. The age
+   * leaves every write in flight alone. One page of `limit` objects per call, resuming where the last one ended and
+   * starting over after the last object, so a sweep's cost stays bounded however many files there are.
+   */
+  async reapOrphanBytes(ageMs: number, limit = 1_000, fileSystemNow = Date.now()): Promise<number> {
+    const page = await this.storage.list(this.orphanCursor, limit);
+    this.orphanCursor = page.length < limit ? null : page.at(-1)!.key;
+    const old = page.filter((object) => fileSystemNow - object.modifiedAt.getTime() > ageMs);
+    if (old.length === 0) return 0;
+    // Keys end in `<file id>.<extension>` (put); the row must exist, be live and name this very key.
+    const ids = old.map((object) => object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.[^.]*$/, ''));
+    const named = await this.db.query<{ storage_key: string }>(
+      'SELECT storage_key FROM files WHERE id = ANY($1::text[]) AND deleted_at IS NULL',
+      [ids],
+    );
+    const live = new Set(named.rows.map((row) => row.storage_key));
+    let reaped = 0;
+    for (const object of old) {
+      if (live.has(object.key)) continue;
+      await this.storage.delete(object.key);
+      reaped += 1;
+    }
+    return reaped;
+  }
+
   /** Deletes a task's stored files (DELETE /v1/videos/:id on a terminal task). */
   async deleteTaskFiles(taskId: string): Promise<number> {
     const result = await this.db.query<FileRow>(

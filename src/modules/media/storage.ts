@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -13,6 +13,26 @@ export interface Storage {
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
+  /**
+   * Up to `limit` stored objects after the key `after` (null: from the start), in key order (segment by segment, so
+   * a page always resumes where the last one ended), with when each was last written.
+   */
+  list(after: string | null, limit: number): Promise<StoredObject[]>;
+}
+
+export interface StoredObject {
+  key: string;
+  modifiedAt: Date;
+}
+
+/** Orders keys segment by segment ("a/x" before "a-b/y", as a walk of the folders meets them). */
+export function compareKeys(a: string, b: string): number {
+  const left = a.split('/');
+  const right = b.split('/');
+  for (let index = 0; index < Math.min(left.length, right.length); index += 1) {
+    if (left[index] !== right[index]) return left[index]! < right[index]! ? -1 : 1;
+  }
+  return left.length - right.length;
 }
 
 export class LocalDiskStorage implements Storage {
@@ -73,5 +93,40 @@ export class LocalDiskStorage implements Storage {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+  }
+
+  async list(after: string | null, limit: number): Promise<StoredObject[]> {
+    const found: StoredObject[] = [];
+    const cursor = after === null ? null : after.split('/');
+    /** Walks one folder in name order; true once the page is full. */
+    const walk = async (folder: string, segments: string[]): Promise<boolean> => {
+      let entries;
+      try {
+        entries = await readdir(folder, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const entry of entries) {
+        const path = [...segments, entry.name];
+        if (entry.isDirectory()) {
+          // A folder wholly before the cursor is skipped; the cursor's own folder is walked for what follows it.
+          if (cursor && compareKeys(path.join('/'), cursor.slice(0, path.length).join('/')) < 0) continue;
+          if (await walk(join(folder, entry.name), path)) return true;
+        } else if (entry.isFile()) {
+          const key = path.join('/');
+          if (after !== null && compareKeys(key, after) <= 0) continue;
+          // Gone since the folder was read (deleted meanwhile): nothing to list.
+          const info = await stat(join(folder, entry.name)).catch(() => null);
+          if (!info) continue;
+          found.push({ key, modifiedAt: info.mtime });
+          if (found.length >= limit) return true;
+        }
+      }
+      return false;
+    };
+    await walk(this.root, []);
+    return found;
   }
 }
