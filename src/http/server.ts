@@ -175,8 +175,6 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   // A worker-only process serves health and metrics, nothing else.
   if (options.apiRoutes === false) return app;
   void app.register(multipart, { limits: { fileSize: 64 * 1024 * 1024, files: 4, fields: 64 } });
-  // Parses the console's session cookie (only the /admin/api routes read it; /v1 and the bearer faces never do).
-  void app.register(cookie);
   registerUsageRoute(app, deps);
   registerVideoCreateRoute(app, deps);
   registerVideoReadRoutes(app, deps);
@@ -201,12 +199,16 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   registerReferenceRoutes(app, deps);
   // The operator API with the operator key, and the same routes again under /admin for console sessions.
   registerOperatorApi(app, deps);
+  // The consoles' session cookies are parsed in their own scopes only: /v1 and the bearer faces never read a cookie
+  // (A11), and their requests skip the plugin's hooks.
   void app.register(async (scope) => {
+    await scope.register(cookie);
     scope.addHook('onRequest', adminSession(deps, { require: 'authenticated' }));
     registerOperatorApi(scope as unknown as App, deps);
   }, { prefix: CONSOLE_PREFIX });
   // The console's own JSON (sign-in, admins, sessions) and its pages.
   void app.register(async (scope) => {
+    await scope.register(cookie);
     const consoleApp = scope as unknown as App;
     registerAdminAuthRoutes(consoleApp, deps);
     registerAdminRoutes(consoleApp, deps);
@@ -214,6 +216,7 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
   });
   // The customer console's JSON (/console/api: sign-up, sign-in, the customer's own data), behind its own cookie.
   void app.register(async (scope) => {
+    await scope.register(cookie);
     registerCustomerAuthRoutes(scope as unknown as App, deps);
     registerCustomerConsoleRoutes(scope as unknown as App, deps);
   });
