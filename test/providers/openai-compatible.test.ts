@@ -10,7 +10,6 @@ import {
   floatsToBase64,
   isUsageOnlyChunk,
   normaliseUsage,
-  readSse,
   SseDecoder,
 } from '../../src/providers/openai-compatible/index.js';
 import { sanitize } from '../../src/providers/shared/sanitize.js';
@@ -415,17 +414,17 @@ describe('openai-compatible pieces', () => {
     expect(clean).not.toMatch(/abc\*|wxyz|req_123|my-secret|abc\.def/);
   });
 
-  it('reads SSE with comments, multi-line data, CRLF and a trailing [DONE] without blank line', async () => {
-    async function* source() {
-      yield Buffer.from(': ping\r\n\r\ndata: {"a":');
-      yield Buffer.from('1}\r\n\r\nevent: error\ndata: {"b"\ndata: :2}\n\n');
-      const euro = Buffer.from('data: "€"\n\n');
-      yield euro.subarray(0, 8);
-      yield euro.subarray(8);
-      yield Buffer.from('data: [DONE]');
-    }
-    const events = [];
-    for await (const event of readSse(source())) events.push(event);
+  it('reads SSE with comments, multi-line data, CRLF and a trailing [DONE] without blank line', () => {
+    const euro = Buffer.from('data: "€"\n\n');
+    const chunks = [
+      Buffer.from(': ping\r\n\r\ndata: {"a":'),
+      Buffer.from('1}\r\n\r\nevent: error\ndata: {"b"\ndata: :2}\n\n'),
+      euro.subarray(0, 8),
+      euro.subarray(8),
+      Buffer.from('data: [DONE]'),
+    ];
+    const decoder = new SseDecoder();
+    const events = [...chunks.flatMap((chunk) => decoder.push(chunk)), ...decoder.end()];
     expect(events).toEqual([
       { event: 'message', data: '{"a":1}' },
       { event: 'error', data: '{"b"\n:2}' },

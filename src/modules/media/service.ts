@@ -138,10 +138,11 @@ export class MediaService {
    * leaves every write in flight alone. One page of `limit` objects per call, resuming where the last one ended and
    * starting over after the last object, so a sweep's cost stays bounded however many files there are.
    */
-  async reapOrphanBytes(ageMs: number, limit = 1_000, fileSystemNow = Date.now()): Promise<number> {
+  async reapOrphanBytes(ageMs: number, limit = 1_000): Promise<number> {
     const page = await this.storage.list(this.orphanCursor, limit);
     this.orphanCursor = page.length < limit ? null : page.at(-1)!.key;
-    const old = page.filter((object) => fileSystemNow - object.modifiedAt.getTime() > ageMs);
+    const now = Date.now();
+    const old = page.filter((object) => now - object.modifiedAt.getTime() > ageMs);
     if (old.length === 0) return 0;
     // Keys end in `<file id>.<extension>` (put); the row must exist, be live and name this very key.
     const ids = old.map((object) => object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.[^.]*$/, ''));

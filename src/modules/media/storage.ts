@@ -27,8 +27,10 @@ export interface StoredObject {
 
 /** Orders keys segment by segment ("a/x" before "a-b/y", as a walk of the folders meets them). */
 export function compareKeys(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
+  return compareSegments(a.split('/'), b.split('/'));
+}
+
+function compareSegments(left: string[], right: string[]): number {
   for (let index = 0; index < Math.min(left.length, right.length); index += 1) {
     if (left[index] !== right[index]) return left[index]! < right[index]! ? -1 : 1;
   }
@@ -112,11 +114,11 @@ export class LocalDiskStorage implements Storage {
         const path = [...segments, entry.name];
         if (entry.isDirectory()) {
           // A folder wholly before the cursor is skipped; the cursor's own folder is walked for what follows it.
-          if (cursor && compareKeys(path.join('/'), cursor.slice(0, path.length).join('/')) < 0) continue;
+          if (cursor && compareSegments(path, cursor.slice(0, path.length)) < 0) continue;
           if (await walk(join(folder, entry.name), path)) return true;
         } else if (entry.isFile()) {
+          if (cursor && compareSegments(path, cursor) <= 0) continue;
           const key = path.join('/');
-          if (after !== null && compareKeys(key, after) <= 0) continue;
           // Gone since the folder was read (deleted meanwhile): nothing to list.
           const info = await stat(join(folder, entry.name)).catch(() => null);
           if (!info) continue;

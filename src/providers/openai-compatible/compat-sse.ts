@@ -74,10 +74,3 @@ export class SseDecoder {
     else if (field === 'event') this.event = value;
   }
 }
-
-/** The decoder over a whole body, event by event (tests and callers that want one event at a time). */
-export async function* readSse(body: AsyncIterable<Buffer>): AsyncGenerator<SseEvent> {
-  const decoder = new SseDecoder();
-  for await (const chunk of body) yield* decoder.push(chunk);
-  yield* decoder.end();
-}

@@ -14,7 +14,7 @@ import { readCompatSettings } from './compat-settings.js';
 export { floatsToBase64 } from './compat-embeddings.js';
 export { classifyUpstreamError, readUpstreamError } from './compat-errors.js';
 export { readCompatSettings, type CompatSettings } from './compat-settings.js';
-export { readSse, SseDecoder, type SseEvent } from './compat-sse.js';
+export { SseDecoder, type SseEvent } from './compat-sse.js';
 export { isUsageOnlyChunk, normaliseUsage } from './compat-usage.js';
 
 export function createOpenAICompatibleText(rawSettings: Record<string, unknown>): TextAdapter {
