@@ -143,6 +143,60 @@ export function pgbench(url: string, scriptPath: string, clients: number, second
   return { tps, meanMs: latencies.reduce((sum, value) => sum + value, 0) / Math.max(1, latencies.length), p99Ms: p99, transactions: latencies.length };
 }
 
+/**
+ * CPU seconds (user + system, from /proc) used so far by the named processes, by each of PostgreSQL's processes
+ * (`postgres:<pid>`, summed by cpuPerRequestMs), and by the whole machine (`machine busy`, steal included, and
+ * `machine idle`). Linux only: elsewhere only what /proc would give is missing.
+ */
+export function cpuSeconds(pids: Record<string, number | undefined>): Map<string, number> {
+  const ticks = 100; // USER_HZ
+  const seconds = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
+  };
+  const read = (pid: number | string) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const used = new Map<string, number>();
+  for (const [name, pid] of Object.entries(pids)) {
+    const stat = pid === undefined ? null : read(pid);
+    if (stat) used.set(name, seconds(stat));
+  }
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return used;
+  }
+  for (const pid of entries) {
+    const stat = read(pid);
+    if (stat?.includes('(postgres)')) used.set(`postgres:${pid}`, seconds(stat));
+  }
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  used.set('machine busy', (user! + nice! + system! + irq! + softirq! + steal!) / ticks);
+  used.set('machine idle', (idle! + iowait!) / ticks);
+  return used;
+}
+
+/**
+ * Milliseconds of CPU per request between two `cpuSeconds` readings, by name; PostgreSQL's processes summed as
+ * `postgres` (a backend that exited in between is not counted, one that started counts from its start).
+ */
+export function cpuPerRequestMs(before: Map<string, number>, after: Map<string, number>, requests: number): Record<string, number> {
+  const spent: Record<string, number> = {};
+  const per = (seconds: number) => (seconds * 1000) / Math.max(1, requests);
+  for (const [name, value] of after) {
+    const key = name.startsWith('postgres:') ? 'postgres' : name;
+    spent[key] = (spent[key] ?? 0) + per(value - (before.get(name) ?? 0));
+  }
+  return spent;
+}
+
 export function hasPgbench(): boolean {
   return spawnSync('pgbench', ['--version'], { encoding: 'utf8' }).status === 0;
 }

@@ -35,7 +35,7 @@ import autocannon from 'autocannon';
 import { openDb, type Db } from '../src/db/pool.js';
 import { findInvariantViolations } from '../src/modules/wallet/invariants.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
-import { freePort, hasPgbench, operatorApi, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
+import { cpuPerRequestMs, cpuSeconds, freePort, hasPgbench, operatorApi, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
@@ -54,13 +54,23 @@ interface Figures {
   p99Ms: number;
   /** Non-2xx answers plus connection errors and timeouts. */
   failed: number;
+  /** Requests answered (any status). */
+  completed: number;
 }
+
+/**
+ * CPU per answered request while a point ran, in ms (user + system, from /proc): `target` is the measured process
+ * (for the mock direct, the mock itself), `mock` the upstream behind it, `client` this process (autocannon),
+ * `postgres` all of PostgreSQL's processes, `machine busy` the whole machine (steal included).
+ */
+type CpuSplit = Record<string, number>;
 
 interface ChatPoint extends Figures {
   target: string;
   stream: boolean;
   connections: number;
   ledger: string;
+  cpu: CpuSplit;
 }
 
 interface Target {
@@ -68,6 +78,10 @@ interface Target {
   url: string;
   headers: Record<string, string>;
   model: string;
+  /** The process serving it now (it changes when a ledger check restarts the server). */
+  pid: () => number | undefined;
+  /** The target is the mock itself (no upstream behind it). */
+  direct?: boolean;
   /** Checks the ledger after a point (genrelay only; `last`: the target's last point); returns 'ok' or what is wrong. */
   ledger?: (last: boolean) => Promise<string>;
   /** Set when the ledger check restarted the server: the next point warms it up first. */
@@ -86,6 +100,7 @@ async function load(url: string, headers: Record<string, string>, body: unknown,
     meanMs: completed > 0 ? (connections * 1000 * elapsed) / completed : NaN,
     p99Ms: result.latency.p99,
     failed: result.non2xx + result.errors + result.timeouts,
+    completed,
   };
 }
 
@@ -226,19 +241,22 @@ async function main(): Promise<void> {
         for (const connections of [1, 50]) {
           if (target.cold) await warmUp(target, stream);
           target.cold = false;
+          const pids = () => ({ target: target.pid(), ...(target.direct ? {} : { mock: mock.child.pid }), client: process.pid });
+          const before = cpuSeconds(pids());
           const figures = await load(target.url, target.headers, chatBody(target.model, stream), connections, SECONDS);
+          const cpu = cpuPerRequestMs(before, cpuSeconds(pids()), figures.completed);
           await fetch(`${mockOrigin}/__mock/reset`, { method: 'POST' }).then((response) => response.arrayBuffer());
           const ledger = target.ledger ? await target.ledger(stream && connections === 50) : 'n/a';
-          points.push({ target: target.name, stream, connections, ledger, ...figures });
+          points.push({ target: target.name, stream, connections, ledger, cpu, ...figures });
           console.error(`${target.name.padEnd(34)} ${stream ? 'stream' : 'json  '} c=${String(connections).padEnd(2)} ${fixed(figures.requestsPerSecond).padStart(7)} req/s  mean ${ms(figures.meanMs)} ms  p99 ${ms(figures.p99Ms)} ms  failed ${figures.failed}  ledger ${ledger}`);
         }
       }
     }
 
-    await runTarget({ name: 'mock, direct', url: `${mockBase}/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat' });
-    await runTarget({ name: 'minimal Node proxy', url: `${proxyUrl}/v1/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat' });
+    await runTarget({ name: 'mock, direct', url: `${mockBase}/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat', pid: () => mock.child.pid, direct: true });
+    await runTarget({ name: 'minimal Node proxy', url: `${proxyUrl}/v1/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat', pid: () => proxy.child.pid });
     await runTarget({
-      name: `Portkey OSS gateway ${PORTKEY_VERSION}`, url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`, model: 'mock-chat',
+      name: `Portkey OSS gateway ${PORTKEY_VERSION}`, url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`, model: 'mock-chat', pid: () => portkey.child.pid,
       headers: { authorization: 'Bearer bench-upstream-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': mockBase },
     });
     await stop(portkey);
@@ -251,6 +269,7 @@ async function main(): Promise<void> {
     const embeddedCustomer = await setupChat(embedded.base, mockBase);
     const embeddedTarget: Target = {
       name: 'genrelay, embedded default', url: `${embedded.base}/v1/chat/completions`, headers: { authorization: `Bearer ${embeddedCustomer.key}` }, model: CHAT_MODEL,
+      pid: () => embedded.started.child.pid,
       ledger: async (last) => {
         // PGlite is one process's: let cut-off requests settle, stop the server gracefully, read, start it again.
         await drained(embedded.base, embeddedCustomer.customerId);
@@ -281,6 +300,7 @@ async function main(): Promise<void> {
     try {
       await runTarget({
         name: 'genrelay, PostgreSQL', url: `${server.base}/v1/chat/completions`, headers: { authorization: `Bearer ${pgCustomer.key}` }, model: CHAT_MODEL,
+        pid: () => server.started.child.pid,
         ledger: () => ledgerReport(db, 'wait'),
       });
       await stop(server.started);
@@ -293,7 +313,10 @@ async function main(): Promise<void> {
       const first = await fetch(`${api.base}/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${taskKey}`, 'content-type': 'application/json' }, body: JSON.stringify(taskBody) });
       if (first.status !== 202) throw new Error(`POST /v1/videos probe answered ${first.status}: ${await first.text()}`);
       if (WARMUP_SECONDS > 0) await load(`${api.base}/v1/videos`, { authorization: `Bearer ${taskKey}` }, taskBody, TASK_CONNECTIONS, WARMUP_SECONDS);
+      const tasksPids = () => ({ target: api.started.child.pid, client: process.pid });
+      const tasksBefore = cpuSeconds(tasksPids());
       const tasks = await load(`${api.base}/v1/videos`, { authorization: `Bearer ${taskKey}` }, taskBody, TASK_CONNECTIONS, SECONDS);
+      const tasksCpu = cpuPerRequestMs(tasksBefore, cpuSeconds(tasksPids()), tasks.completed);
       const tasksLedger = await ledgerReport(db, 'ignore');
       console.error(`${'genrelay task creation'.padEnd(34)} c=${TASK_CONNECTIONS} ${fixed(tasks.requestsPerSecond).padStart(7)} tasks/s  mean ${ms(tasks.meanMs)} ms  p99 ${ms(tasks.p99Ms)} ms  failed ${tasks.failed}  ledger ${tasksLedger}`);
       await stop(api.started);
@@ -313,8 +336,8 @@ async function main(): Promise<void> {
       const baseline = pgbench(url, script, TASK_CONNECTIONS, SECONDS, join(scratch, 'pgbench'));
       console.error(`${'raw SQL baseline (pgbench)'.padEnd(34)} c=${TASK_CONNECTIONS} ${fixed(baseline.tps).padStart(7)} tx/s  mean ${ms(baseline.meanMs)} ms  p99 ${ms(baseline.p99Ms)} ms`);
 
-      report(points, tasks, tasksLedger, baseline, { loadBefore, seconds: Math.round((Date.now() - startedAt) / 1000) });
-      if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ seconds_per_point: SECONDS, machine: machine(), points, tasks: { ...tasks, ledger: tasksLedger }, baseline }, null, 2));
+      report(points, { ...tasks, cpu: tasksCpu }, tasksLedger, baseline, { loadBefore, seconds: Math.round((Date.now() - startedAt) / 1000) });
+      if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ seconds_per_point: SECONDS, machine: machine(), points, tasks: { ...tasks, cpu: tasksCpu, ledger: tasksLedger }, baseline }, null, 2));
       const broken = [...points.map((point) => point.ledger), tasksLedger].filter((ledger) => ledger.includes('violated'));
       if (broken.length > 0) {
         keep = true;
@@ -339,7 +362,7 @@ function machine(): string {
   return `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}, ${process.platform}`;
 }
 
-function report(points: ChatPoint[], tasks: Figures, tasksLedger: string, baseline: { tps: number; meanMs: number; p99Ms: number }, run: { loadBefore: number[]; seconds: number }): void {
+function report(points: ChatPoint[], tasks: Figures & { cpu: CpuSplit }, tasksLedger: string, baseline: { tps: number; meanMs: number; p99Ms: number }, run: { loadBefore: number[]; seconds: number }): void {
   const find = (target: string, stream: boolean, connections: number) => points.find((point) => point.target === target && point.stream === stream && point.connections === connections);
   const targets = [...new Set(points.map((point) => point.target))];
   const lines: string[] = [];
@@ -364,6 +387,22 @@ function report(points: ChatPoint[], tasks: Figures, tasksLedger: string, baseli
   lines.push(`| genrelay \`POST /v1/videos\` (GENRELAY_ROLE=api, test mode) | ${fixed(tasks.requestsPerSecond)} | ${ms(tasks.meanMs)} | ${ms(tasks.p99Ms)} | ${tasks.failed} | ${tasksLedger} |`);
   lines.push(`| raw SQL: guarded UPDATE of one wallet row + INSERT (pgbench) | ${fixed(baseline.tps)} | ${ms(baseline.meanMs)} | ${ms(baseline.p99Ms)} | – | – |`);
   lines.push('');
+  // Where the two cores went: CPU per answered request of each process while the point ran.
+  const cpu = (split: CpuSplit, name: string) => (split[name] === undefined ? '–' : split[name]!.toFixed(3));
+  lines.push('CPU per answered request while each point ran, ms (user + system from /proc; the machine\'s figure includes steal):');
+  lines.push('');
+  lines.push('| target | answer | connections | its process | mock | client | PostgreSQL | whole machine |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const target of targets) {
+    for (const stream of [false, true]) {
+      for (const connections of [1, 50]) {
+        const point = find(target, stream, connections);
+        if (point) lines.push(`| ${target} | ${stream ? 'stream' : 'json'} | ${connections} | ${cpu(point.cpu, 'target')} | ${cpu(point.cpu, 'mock')} | ${cpu(point.cpu, 'client')} | ${cpu(point.cpu, 'postgres')} | ${cpu(point.cpu, 'machine busy')} |`);
+      }
+    }
+  }
+  lines.push(`| genrelay task creation | – | ${TASK_CONNECTIONS} | ${cpu(tasks.cpu, 'target')} | – | ${cpu(tasks.cpu, 'client')} | ${cpu(tasks.cpu, 'postgres')} | ${cpu(tasks.cpu, 'machine busy')} |`);
+  lines.push('');
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
   const portkey = `Portkey OSS gateway ${PORTKEY_VERSION}`;
   for (const [name, goal] of [['genrelay, PostgreSQL', 5], ['genrelay, embedded default', 3]] as const) {
@@ -376,6 +415,15 @@ function report(points: ChatPoint[], tasks: Figures, tasksLedger: string, baseli
       return own !== undefined && floor !== undefined ? `${(own - floor).toFixed(2)} ms` : '–';
     };
     lines.push(`- ${name}: added mean latency at c=1 over the minimal proxy: json ${added(false)}, stream ${added(true)} (goal ≤ 1 ms)`);
+  }
+  // The budget a ratio leaves: at goal × Portkey's rate, each request gets cores ÷ rate of CPU for everything.
+  for (const [name, goal] of [['genrelay, PostgreSQL', 5], ['genrelay, embedded default', 3]] as const) {
+    const peer = find(portkey, false, 50)?.requestsPerSecond;
+    const own = find(name, false, 50)?.cpu;
+    if (!peer || !own) continue;
+    const budget = (cpus().length * 1000) / (goal * peer);
+    const others = (own.mock ?? 0) + (own.client ?? 0);
+    lines.push(`- budget at ${goal}× Portkey's json rate (${fixed(goal * peer)} req/s on ${cpus().length} cores): ${budget.toFixed(3)} ms of CPU per request in all; at ${name}'s json c=50 point the mock and the client took ${others.toFixed(3)}, genrelay's process ${cpu(own, 'target')}${name.includes('PostgreSQL') ? `, PostgreSQL ${cpu(own, 'postgres')}` : ''}`);
   }
   lines.push(`- task creation ÷ raw SQL baseline: ${baseline.tps > 0 ? `${((tasks.requestsPerSecond / baseline.tps) * 100).toFixed(0)} %` : '–'} (goal ≥ 90 %, then ≥ 5,000 tasks/s)`);
   console.log(lines.join('\n'));

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
-import { freePort, operatorApi, readyLine, start, stop, stopAll, tableActivity, waitHttp } from './peers-procs.js';
+import { cpuPerRequestMs, cpuSeconds, freePort, operatorApi, readyLine, start, stop, stopAll, tableActivity, waitHttp } from './peers-procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgres', mode = 'profile'] = process.argv.slice(2);
@@ -78,44 +78,9 @@ function summarise(path: string, marker: string): string {
   return `samples while loaded: ${total}\n\nself, by file or package:\n${top(byFile, 30)}\n\nself, by function:\n${top(selfByFunction, 40)}\n\ninclusive, genrelay functions:\n${top(inclusive, 40)}`;
 }
 
-/** CPU seconds (user + system) used so far by the named processes, by PostgreSQL's processes together, and by the machine. */
-function cpuByProcess(pids: Record<string, number | undefined>): Map<string, number> {
-  const ticks = 100; // USER_HZ
-  const seconds = (stat: string) => {
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticks; // utime, stime
-  };
-  const read = (pid: number | string) => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return null;
-    }
-  };
-  const used = new Map<string, number>();
-  for (const [name, pid] of Object.entries(pids)) {
-    const stat = pid === undefined ? null : read(pid);
-    if (stat) used.set(name, seconds(stat));
-  }
-  let postgres = 0;
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    const stat = read(pid);
-    if (stat?.includes('(postgres)')) postgres += seconds(stat);
-  }
-  used.set('postgres', postgres);
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
-  used.set('machine busy', (user! + nice! + system! + irq! + softirq! + steal!) / ticks);
-  used.set('machine idle', (idle! + iowait!) / ticks);
-  return used;
-}
-
 /** Where the machine's CPU went while the load ran, per request (PostgreSQL's exited backends are not counted). */
 function cpuPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number): string {
-  const parts = [...after].map(([name, value]) => {
-    const spent = value - (before.get(name) ?? 0);
-    return `${name} ${((spent * 1000) / Math.max(1, requests)).toFixed(3)} ms`;
-  });
+  const parts = Object.entries(cpuPerRequestMs(before, after, requests)).map(([name, spent]) => `${name} ${spent.toFixed(3)} ms`);
   return `CPU per request (${cpus().length} cores): ${parts.join(' · ')}`;
 }
 
@@ -155,12 +120,12 @@ async function main(): Promise<void> {
     const [path, body] = kind === 'tasks'
       ? ['/v1/videos', { model: 'seedance-2.0-fast', prompt: 'profile clip', seconds: 4 }]
       : ['/v1/chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'Say three short words.' }], stream: kind === 'stream' }];
-    const cpuBefore = cpuByProcess({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
+    const cpuBefore = cpuSeconds({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
     const result = await autocannon({
       url: `${base}${path}`, method: 'POST', connections: Number(connectionsArg), duration: Number(secondsArg),
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` }, body: JSON.stringify(body),
     });
-    const cpuAfter = cpuByProcess({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
+    const cpuAfter = cpuSeconds({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
     console.log(`${kind} ${engine} c=${connectionsArg}: ${(result['2xx'] / Number(secondsArg)).toFixed(0)} 2xx/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
     console.log(cpuPerRequest(cpuBefore, cpuAfter, result['2xx'] + result.non2xx));
     const metrics = await (await fetch(`${base}/metrics`)).text();
