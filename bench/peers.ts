@@ -4,6 +4,8 @@
  *
  *   - a trivial OpenAI-style upstream (the test suite's chat mock, bench/peers-mock.ts), measured direct;
  *   - a minimal node:http pass-through proxy in front of it (bench/peers-proxy.ts), the floor any gateway pays;
+ *   - a Fastify + undici JSON proxy (bench/peers-fastify.ts): genrelay's two HTTP libraries parsing and re-serialising
+ *     the JSON, with no authentication, routing, validation, billing or logging — the floor of a gateway built on them;
  *   - the Portkey OSS gateway, pinned at 1.15.2, installed from npm into a scratch folder (no auth, no billing);
  *   - genrelay (`node bin/genrelay.mjs serve`) on the embedded default (fresh DATA_DIR) and on PostgreSQL (a fresh
  *     database, dropped at the end), set up through the operator API: a channel to the mock for `grok-4-fast`, a
@@ -47,6 +49,7 @@ const MASTER_KEY = `bench-master-${randomBytes(24).toString('hex')}`;
 const PROMPT = 'Say three short words.';
 const CHAT_MODEL = 'grok-4-fast';
 const TASK_MODEL = 'seedance-2.0-fast';
+const FRAMEWORK = 'Fastify + undici JSON proxy';
 
 interface Figures {
   requestsPerSecond: number;
@@ -217,6 +220,8 @@ async function main(): Promise<void> {
     const mockOrigin = new URL(mockBase).origin;
     const proxy = start('proxy', process.execPath, ['--import', 'tsx', 'bench/peers-proxy.ts', mockOrigin], spawnOptions());
     const proxyUrl = await readyLine(proxy);
+    const framework = start('fastify', process.execPath, ['--import', 'tsx', 'bench/peers-fastify.ts', mockBase], spawnOptions());
+    const frameworkUrl = await readyLine(framework);
     const portkeyPort = await freePort();
     const portkey = start('portkey', process.execPath, [portkeyScript, `--port=${portkeyPort}`, '--headless'], { cwd: portkeyDir, env: inherit, logDir });
     await waitHttp(portkey, `http://127.0.0.1:${portkeyPort}/`);
@@ -255,11 +260,13 @@ async function main(): Promise<void> {
 
     await runTarget({ name: 'mock, direct', url: `${mockBase}/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat', pid: () => mock.child.pid, direct: true });
     await runTarget({ name: 'minimal Node proxy', url: `${proxyUrl}/v1/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat', pid: () => proxy.child.pid });
+    await runTarget({ name: FRAMEWORK, url: `${frameworkUrl}/v1/chat/completions`, headers: { authorization: 'Bearer bench-upstream-key' }, model: 'mock-chat', pid: () => framework.child.pid });
     await runTarget({
       name: `Portkey OSS gateway ${PORTKEY_VERSION}`, url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`, model: 'mock-chat', pid: () => portkey.child.pid,
       headers: { authorization: 'Bearer bench-upstream-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': mockBase },
     });
     await stop(portkey);
+    await stop(framework);
     await stop(proxy);
 
     // genrelay, embedded default: the database is PGlite in DATA_DIR, one process; read after a graceful stop.
@@ -425,7 +432,9 @@ function report(points: ChatPoint[], tasks: Figures & { cpu: CpuSplit }, tasksLe
     if (!peer || !own) continue;
     const budget = (cpus().length * 1000) / (goal * peer);
     const others = (own.mock ?? 0) + (own.client ?? 0);
-    lines.push(`- budget at ${goal}× Portkey's json rate (${fixed(goal * peer)} req/s on ${cpus().length} cores): ${budget.toFixed(3)} ms of CPU per request in all; at ${name}'s json c=50 point the mock and the client took ${others.toFixed(3)}, genrelay's process ${cpu(own, 'target')}${postgres ? `, PostgreSQL ${cpu(own, 'postgres')}` : ''}`);
+    const floor = find(FRAMEWORK, false, 50);
+    const floorText = floor ? `; the ${FRAMEWORK}'s own process took ${cpu(floor.cpu, 'target')} at its json c=50 point (${fixed(floor.requestsPerSecond)} req/s)` : '';
+    lines.push(`- budget at ${goal}× Portkey's json rate (${fixed(goal * peer)} req/s on ${cpus().length} cores): ${budget.toFixed(3)} ms of CPU per request in all; at ${name}'s json c=50 point the mock and the client took ${others.toFixed(3)}, genrelay's process ${cpu(own, 'target')}${postgres ? `, PostgreSQL ${cpu(own, 'postgres')}` : ''}${floorText}`);
   }
   lines.push(`- task creation ÷ raw SQL baseline: ${baseline.tps > 0 ? `${((tasks.requestsPerSecond / baseline.tps) * 100).toFixed(0)} %` : '–'} (goal ≥ 90 %, then ≥ 5,000 tasks/s)`);
   console.log(lines.join('\n'));
