@@ -79,10 +79,10 @@ async function main(): Promise<void> {
       const before = backendCpuMs(pid);
       const reserved = await reserve.run(inputs);
       const between = backendCpuMs(pid);
-      const items: ResolveItem[] = reserved.map((row) => {
+      const items: ResolveItem[] = reserved.map((row, index) => {
         if (row.outcome !== 'created') throw new Error(`reservation ${row.outcome}`);
         return {
-          taskId: row.task.id, outcome: 'settled', finalStatus: 'succeeded', actual: 37n, errorCode: null, now: clock.now(),
+          taskId: inputs[index]!.taskId, outcome: 'settled', finalStatus: 'succeeded', actual: 37n, errorCode: null, now: clock.now(),
           onlyIfStatus: null, result: null, cost: 3n,
           route: { provider: 'openai-compatible', channelId: 'chn_bench', credentialId: 'crd_bench', triedChannels: [] },
         };
