@@ -65,12 +65,12 @@ function readOrNull(path) {
   }
 }
 
-/** The .ts files under `directory`, as paths relative to `root` with / separators. */
+/** The .ts and .mjs files under `directory` (.mjs: plain-JavaScript sources, bundled or loaded by path), as paths relative to `root` with / separators. */
 function typeScriptFiles(root, directory, found = []) {
   for (const entry of readdirSync(join(root, directory), { withFileTypes: true })) {
     const path = `${directory}/${entry.name}`;
     if (entry.isDirectory()) typeScriptFiles(root, path, found);
-    else if (entry.name.endsWith('.ts')) found.push(path);
+    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.mjs')) found.push(path);
   }
   return found;
 }

@@ -120,7 +120,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const logger = overrides.logger ?? createLogger(config);
   const clock = overrides.clock ?? systemClock;
   const ids = createIdGenerator(clock);
-  const db = overrides.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db = overrides.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.embeddedDbThread }));
   if (!overrides.skipMigrations) await migrate(db);
   const metrics = new Metrics();
   const wallet = new WalletService(db, ids);

@@ -2,7 +2,8 @@
  * Which database engine a command will open, read from the environment before the configuration is parsed: the
  * launcher (bin/genrelay.mjs, bin/early.mjs) asks it first thing, to compile PGlite's WebAssembly on a worker thread
  * while the server loads (ARCHITECTURE "Start-up"). Plain JavaScript, so the launcher runs it without tsx; it is not
- * part of the server bundle (src/config/index.ts does not import it: the bundle's stamp digests only `.ts` sources).
+ * part of the server bundle (src/config/index.ts does not import it), though the bundle's stamp digests it with the
+ * other sources.
  * A guess, nothing more: when the configuration then turns out to be invalid, the compiled module is simply not used.
  */
 

@@ -28,6 +28,8 @@ export interface Config {
   allowHttpMedia: boolean;
   safeFetchTrustedHosts: string[];
   logLevel: string;
+  /** Embedded engine: PGlite on a worker thread of its own instead of the server's thread (EMBEDDED_DB_THREAD). */
+  embeddedDbThread: boolean;
   keyCacheTtlMs: number;
   keyCacheSize: number;
   defaultRateLimitRpm: number | null;
@@ -230,6 +232,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     allowHttpMedia: boolean(env, 'ALLOW_HTTP_MEDIA', false),
     safeFetchTrustedHosts: list(env, 'SAFE_FETCH_TRUSTED_HOSTS'),
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+    embeddedDbThread: boolean(env, 'EMBEDDED_DB_THREAD', false),
     keyCacheTtlMs: integer(env, 'KEY_CACHE_TTL_SECONDS', 30, 1, 30) * 1000,
     keyCacheSize: integer(env, 'KEY_CACHE_SIZE', 10_000, 1, 1_000_000),
     defaultRateLimitRpm: rpm === null ? null : integer(env, 'DEFAULT_RATE_LIMIT_RPM', 0, 1, 1_000_000),

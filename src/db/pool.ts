@@ -3,7 +3,8 @@ import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { noteCommit, noteStatement } from './commit-tracker.js';
 import { createEmbeddedInChild } from './pglite-create.js';
-import { PgliteStatements } from './pglite-statements.js';
+import { PgliteStatements } from './pglite-statements.mjs';
+import { openThreadedEmbedded } from './pglite-thread-client.js';
 import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
@@ -22,6 +23,11 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly engine: Engine;
+  /**
+   * Every statement runs on this thread and blocks it (the embedded engine in the server's thread): nothing arrives
+   * while one runs, so group commit gathers a group from what one turn of the event loop read (group-commit.ts).
+   */
+  readonly blocksThread?: boolean;
   /** Runs `work` in one READ COMMITTED transaction; retried up to 3 times on deadlock/serialization (D6). */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** A dedicated connection for LISTEN (PostgreSQL only; embedded mode is one process and needs none, D2). */
@@ -36,6 +42,8 @@ export interface DbOptions {
   poolSize?: number;
   /** Tests start embedded databases from a migrated dump instead of running initdb each time. */
   pgliteDump?: Blob;
+  /** Embedded engine: PGlite on a worker thread of its own (EMBEDDED_DB_THREAD, pglite-thread-client.ts). */
+  thread?: boolean;
 }
 
 // int8 comes back as BigInt on both engines (D7); everything else keeps node-postgres' parsers.
@@ -95,6 +103,7 @@ export async function openDb(options: DbOptions): Promise<Db> {
       return client;
     });
   }
+  if (options.thread) return openEmbeddedOnThread(options);
   let lite: PGlite;
   if (options.pgliteDump) {
     lite = await PGlite.create({ loadDataDir: options.pgliteDump, startParams: EMBEDDED_START_PARAMS });
@@ -107,6 +116,18 @@ export async function openDb(options: DbOptions): Promise<Db> {
     lite = await PGlite.create(`${options.dataDir}/pglite`, { startParams: EMBEDDED_START_PARAMS, ...(pgliteWasmModule ? { pgliteWasmModule } : {}) });
   }
   return embeddedDb(lite, async () => lite.close());
+}
+
+/** The embedded engine on a thread of its own: created (or loaded from the dump) as openDb does it in the thread. */
+async function openEmbeddedOnThread(options: DbOptions): Promise<Db> {
+  if (options.pgliteDump) {
+    return openThreadedEmbedded({ dump: new Uint8Array(await options.pgliteDump.arrayBuffer()), startParams: EMBEDDED_START_PARAMS });
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const early = takeEarlyPgliteModule();
+  await createEmbeddedInChild(`${options.dataDir}/pglite`, EMBEDDED_START_PARAMS);
+  const wasmModule = await early;
+  return openThreadedEmbedded({ dataDir: `${options.dataDir}/pglite`, startParams: EMBEDDED_START_PARAMS, ...(wasmModule ? { wasmModule } : {}) });
 }
 
 /**
@@ -139,6 +160,7 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
   let closed = false;
   return {
     engine: 'pglite',
+    blocksThread: true,
     async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
       const result = await run<Row>(lite, false, text, values);
       noteStatement(text);

@@ -53,6 +53,8 @@ export interface TestAppOptions {
   /** Reuse an existing database (a second process on the same PostgreSQL database). */
   database?: TestDatabase;
   poolSize?: number;
+  /** The embedded engine on a thread of its own (EMBEDDED_DB_THREAD). */
+  thread?: boolean;
   /** Receives every log line (debug level), for tests that inspect logs. */
   logStream?: { write(line: string): void };
 }
@@ -70,7 +72,7 @@ export async function freePort(): Promise<number> {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownsDatabase = options.database === undefined;
-  const database = options.database ?? (await createTestDatabase(options.engine ?? testEngine(), options.poolSize));
+  const database = options.database ?? (await createTestDatabase(options.engine ?? testEngine(), options.poolSize, options.thread));
   const dataDir = mkdtempSync(join(tmpdir(), 'genrelay-app-'));
   const config: Readonly<Config> = parseConfig({
     DATA_DIR: dataDir,

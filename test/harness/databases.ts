@@ -34,11 +34,15 @@ export function testEngine(): TestEngine {
   return process.env.GENRELAY_TEST_ENGINE === 'postgres' ? 'postgres' : 'pglite';
 }
 
-export async function createTestDatabase(engine: TestEngine = testEngine(), poolSize = 10): Promise<TestDatabase> {
+/**
+ * `thread`: the embedded engine on a thread of its own (EMBEDDED_DB_THREAD); GENRELAY_TEST_PGLITE_THREAD=1 makes it
+ * the default, to run the suite on it.
+ */
+export async function createTestDatabase(engine: TestEngine = testEngine(), poolSize = 10, thread = process.env.GENRELAY_TEST_PGLITE_THREAD === '1'): Promise<TestDatabase> {
   if (engine === 'pglite') {
     const dumpPath = process.env.GENRELAY_TEST_PGLITE_DUMP;
     if (!dumpPath) throw new Error('global setup did not prepare the PGlite dump');
-    const db = await openDb({ databaseUrl: null, dataDir: '', pgliteDump: new Blob([readFileSync(dumpPath)]) });
+    const db = await openDb({ databaseUrl: null, dataDir: '', pgliteDump: new Blob([readFileSync(dumpPath)]), thread });
     return { db, url: null, drop: () => db.close() };
   }
   const template = process.env.GENRELAY_TEST_PG_TEMPLATE;

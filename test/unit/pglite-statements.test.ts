@@ -1,10 +1,11 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PgliteStatements } from '../../src/db/pglite-statements.js';
+import { PgliteStatements } from '../../src/db/pglite-statements.mjs';
 import { embeddedDb, type Db } from '../../src/db/pool.js';
+import { openThreadedEmbedded } from '../../src/db/pglite-thread-client.js';
 
 /**
- * The embedded engine's one-call statements (src/db/pglite-statements.ts, issue 14) must answer exactly as PGlite's
+ * The embedded engine's one-call statements (src/db/pglite-statements.mjs, issue 14) must answer exactly as PGlite's
  * own `query` does — same rows, same parsed types, same errors — keep the session usable after an error, and never
  * run a statement inside another caller's transaction.
  */
@@ -98,12 +99,20 @@ describe('PgliteStatements', () => {
   });
 });
 
-describe('embeddedDb on one-call statements', () => {
+/** The embedded engine in the server's thread (pool.ts `embeddedDb`) and on a thread of its own (EMBEDDED_DB_THREAD). */
+const ENGINES: Array<[string, () => Promise<Db>]> = [
+  ['in the thread', async () => {
+    const own = await PGlite.create();
+    return embeddedDb(own, () => own.close());
+  }],
+  ['on its own thread', () => openThreadedEmbedded({ startParams: PGlite.defaultStartParams })],
+];
+
+describe.each(ENGINES)('the embedded engine %s, on one-call statements', (_name, open) => {
   let db: Db;
   beforeAll(async () => {
-    const own = await PGlite.create();
-    await own.exec('CREATE TABLE items (id int PRIMARY KEY, v text)');
-    db = embeddedDb(own, () => own.close());
+    db = await open();
+    await db.query('CREATE TABLE items (id int PRIMARY KEY, v text)');
   });
   afterAll(async () => {
     await db.close();

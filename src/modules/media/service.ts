@@ -48,7 +48,7 @@ export class MediaService {
     private readonly publicBaseUrl: string,
   ) {
     this.linkKey = createHash('sha256').update(`genrelay-file-links:${masterKey}`).digest();
-    this.fileGroups = new GroupCommitter(fileRunner(db), { maxGroup: 256, maxInFlight: 1, deferSend: db.engine === 'pglite' });
+    this.fileGroups = new GroupCommitter(fileRunner(db), { maxGroup: 256, maxInFlight: 1, deferSend: db.blocksThread === true });
   }
 
   /** Writes the bytes first, then the row: a crash in between leaves an orphan object, never a dangling row. */

@@ -41,11 +41,13 @@ export interface CreditResult {
 
 /**
  * Group commit limits (issue 14): groups are queued per wallet, one running per wallet. PostgreSQL runs groups of up
- * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session, and
- * gathers each group from the requests read in one turn of the event loop (`deferSend`).
+ * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session, and, when
+ * PGlite runs on the server's thread, gathers each group from the requests read in one turn of the event loop
+ * (`deferSend`).
  */
-export function groupOptions(engine: Db['engine']): GroupCommitOptions {
-  return engine === 'pglite' ? { maxGroup: 256, maxInFlight: 1, deferSend: true } : { maxGroup: 256, maxInFlight: 8 };
+export function groupOptions(db: Pick<Db, 'engine' | 'blocksThread'>): GroupCommitOptions {
+  if (db.engine === 'postgres') return { maxGroup: 256, maxInFlight: 8 };
+  return { maxGroup: 256, maxInFlight: 1, deferSend: db.blocksThread === true };
 }
 
 export class WalletService {
@@ -56,7 +58,7 @@ export class WalletService {
   constructor(
     private readonly db: Db,
     private readonly ids: IdGenerator,
-    options: GroupCommitOptions = groupOptions(db.engine),
+    options: GroupCommitOptions = groupOptions(db),
   ) {
     this.reserveGroups = new GroupCommitter(reserveRunner(db), options);
     this.resolveGroups = new GroupCommitter(resolveRunner(db), options);

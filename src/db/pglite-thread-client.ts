@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type pg from 'pg';
+import { packageRoot } from '../lib/package-root.js';
+import { noteCommit, noteStatement } from './commit-tracker.js';
+import type { Db, Queryable } from './pool.js';
+
+/**
+ * The embedded engine with PGlite on a worker thread of its own (EMBEDDED_DB_THREAD=true; the thread's side is
+ * db/pglite-thread.mjs): the server's thread sends each statement and transaction step as a message and awaits the
+ * answer, so PostgreSQL's work in WebAssembly runs on another core while this thread serves HTTP. Same database, same
+ * statements, same locking as the in-thread engine (pool.ts `embeddedDb`): one session, every statement and
+ * transaction serialised on it by PGlite's locks. A statement sent while a transaction is open waits for it, as in
+ * the thread.
+ */
+interface Answer {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: Record<string, unknown> & { message: string; name?: string };
+}
+
+export interface ThreadedOptions {
+  /** A database already created in `dataDir` (pool.ts creates a new one in a child process first). */
+  dataDir?: string;
+  /** Or a dump to load (tests). */
+  dump?: Uint8Array;
+  startParams: string[];
+  wasmModule?: WebAssembly.Module;
+}
+
+/** An error from the database thread, with its SQLSTATE (`code`) and PostgreSQL's other fields. */
+function revive(fields: NonNullable<Answer['error']>): Error {
+  const error = new Error(fields.message);
+  const { message: _message, stack: _stack, ...rest } = fields;
+  return Object.assign(error, rest);
+}
+
+export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db> {
+  const worker = new Worker(join(packageRoot(), 'src', 'db', 'pglite-thread.mjs'), {
+    workerData: { dataDir: options.dataDir, dump: options.dump, startParams: options.startParams, wasmModule: options.wasmModule },
+    transferList: options.dump ? [options.dump.buffer as ArrayBuffer] : [],
+  });
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let nextId = 1;
+  let gone: Error | null = null;
+  const fail = (error: Error) => {
+    gone ??= error;
+    for (const waiter of pending.values()) waiter.reject(error);
+    pending.clear();
+  };
+  await new Promise<void>((resolve, reject) => {
+    const started = (message: { ready?: boolean; failed?: Answer['error'] }) => {
+      worker.off('error', failedToStart);
+      if (message.ready) resolve();
+      else reject(revive(message.failed ?? { message: 'the database thread did not start' }));
+    };
+    const failedToStart = (error: Error) => reject(error);
+    worker.once('message', started);
+    worker.once('error', failedToStart);
+  });
+  worker.on('message', (answer: Answer) => {
+    const waiter = pending.get(answer.id);
+    if (!waiter) return;
+    pending.delete(answer.id);
+    if (answer.ok) waiter.resolve(answer.value);
+    else waiter.reject(revive(answer.error!));
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => fail(new Error(`the database thread exited (${code})`)));
+
+  const call = <T>(op: string, fields: Record<string, unknown> = {}): Promise<T> => {
+    if (gone) return Promise.reject(gone);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage({ id, op, ...fields });
+    });
+  };
+  const run = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, tx?: number) => {
+    const result = await call<{ rows: Row[]; affectedRows?: number }>('query', { text, values, tx });
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command: '', oid: 0, fields: [] } as pg.QueryResult<Row>;
+  };
+
+  let nextTransaction = 1;
+  let closed = false;
+  return {
+    engine: 'pglite',
+    blocksThread: false,
+    async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      const result = await run<Row>(text, values);
+      noteStatement(text);
+      return result;
+    },
+    async transaction(work) {
+      const tx = nextTransaction++;
+      await call('begin', { tx });
+      // A statement used after its transaction ended would run outside it: refused, as PGlite's own object refuses it.
+      let open = true;
+      const scope: Queryable = {
+        query: <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+          open ? run<Row>(text, values, tx) : Promise.reject(new Error('transaction is closed')),
+      };
+      let result;
+      try {
+        result = await work(scope);
+      } catch (error) {
+        open = false;
+        await call('end', { tx, commit: false }).catch(() => {});
+        throw error;
+      }
+      open = false;
+      await call('end', { tx, commit: true });
+      noteCommit();
+      return result;
+    },
+    listenClient: async () => null,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await call('close').catch(() => {});
+      await worker.terminate().catch(() => 0);
+      gone ??= new Error('the database thread is closed');
+    },
+  };
+}
