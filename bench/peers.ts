@@ -7,8 +7,9 @@
  *   - a Fastify + undici JSON proxy (bench/peers-fastify.ts): genrelay's two HTTP libraries parsing and re-serialising
  *     the JSON, with no authentication, routing, validation, billing or logging — the floor of a gateway built on them;
  *   - the Portkey OSS gateway, pinned at 1.15.2, installed from npm into a scratch folder (no auth, no billing);
- *   - genrelay (`node bin/genrelay.mjs serve`) on the embedded default (fresh DATA_DIR) and on PostgreSQL (a fresh
- *     database, dropped at the end), set up through the operator API: a channel to the mock for `grok-4-fast`, a
+ *   - genrelay (`node bin/genrelay.mjs serve`) on the embedded default (fresh DATA_DIR), on the embedded engine on a
+ *     thread of its own (EMBEDDED_DB_THREAD=true, another fresh DATA_DIR) and on PostgreSQL (a fresh database, dropped
+ *     at the end), set up through the operator API: a channel to the mock for `grok-4-fast`, a
  *     customer with a live key and a grant, so every request is authenticated, reserved, settled and billed;
  *
  * billed chat completions, non-streaming and streaming, at 1 and 50 connections (autocannon, BENCH_SECONDS per point,
@@ -50,6 +51,7 @@ const PROMPT = 'Say three short words.';
 const CHAT_MODEL = 'grok-4-fast';
 const TASK_MODEL = 'seedance-2.0-fast';
 const FRAMEWORK = 'Fastify + undici JSON proxy';
+const EMBEDDED_THREAD = 'genrelay, embedded, EMBEDDED_DB_THREAD';
 
 interface Figures {
   requestsPerSecond: number;
@@ -269,32 +271,37 @@ async function main(): Promise<void> {
     await stop(framework);
     await stop(proxy);
 
-    // genrelay, embedded default: the database is PGlite in DATA_DIR, one process; read after a graceful stop.
-    const dataDir = join(scratch, 'embedded');
-    const embeddedEnv = { DATA_DIR: dataDir };
-    let embedded = await genrelay('genrelay-embedded', embeddedEnv);
-    const embeddedCustomer = await setupChat(embedded.base, mockBase);
-    const embeddedTarget: Target = {
-      name: 'genrelay, embedded default', url: `${embedded.base}/v1/chat/completions`, headers: { authorization: `Bearer ${embeddedCustomer.key}` }, model: CHAT_MODEL,
-      pid: () => embedded.started.child.pid,
-      ledger: async (last) => {
-        // PGlite is one process's: let cut-off requests settle, stop the server gracefully, read, start it again.
-        await drained(embedded.base, embeddedCustomer.customerId);
-        await stop(embedded.started);
-        const lite = await openDb({ databaseUrl: null, dataDir });
-        try {
-          return await ledgerReport(lite, 'now');
-        } finally {
-          await lite.close();
-          if (!last) {
-            embedded = await genrelay('genrelay-embedded', embeddedEnv, embedded.port);
-            embeddedTarget.cold = true;
+    // genrelay, embedded: the database is PGlite in DATA_DIR, one process; read after a graceful stop. The default
+    // runs PGlite on the server's thread; EMBEDDED_DB_THREAD=true on a worker thread of its own.
+    async function runEmbedded(name: string, folder: string, thread: boolean): Promise<void> {
+      const dataDir = join(scratch, folder);
+      const embeddedEnv = { DATA_DIR: dataDir, EMBEDDED_DB_THREAD: String(thread) };
+      let embedded = await genrelay(folder, embeddedEnv);
+      const embeddedCustomer = await setupChat(embedded.base, mockBase);
+      const embeddedTarget: Target = {
+        name, url: `${embedded.base}/v1/chat/completions`, headers: { authorization: `Bearer ${embeddedCustomer.key}` }, model: CHAT_MODEL,
+        pid: () => embedded.started.child.pid,
+        ledger: async (last) => {
+          // PGlite is one process's: let cut-off requests settle, stop the server gracefully, read, start it again.
+          await drained(embedded.base, embeddedCustomer.customerId);
+          await stop(embedded.started);
+          const lite = await openDb({ databaseUrl: null, dataDir });
+          try {
+            return await ledgerReport(lite, 'now');
+          } finally {
+            await lite.close();
+            if (!last) {
+              embedded = await genrelay(folder, embeddedEnv, embedded.port);
+              embeddedTarget.cold = true;
+            }
           }
-        }
-      },
-    };
-    await runTarget(embeddedTarget);
-    await stop(embedded.started);
+        },
+      };
+      await runTarget(embeddedTarget);
+      await stop(embedded.started);
+    }
+    await runEmbedded('genrelay, embedded default', 'genrelay-embedded', false);
+    await runEmbedded(EMBEDDED_THREAD, 'genrelay-embedded-thread', true);
 
     // genrelay on PostgreSQL: a fresh database, migrated by `serve` on its first start.
     await adminQuery(`CREATE DATABASE ${databaseName}`);
@@ -413,11 +420,11 @@ function report(points: ChatPoint[], tasks: Figures & { cpu: CpuSplit }, tasksLe
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
   const portkey = `Portkey OSS gateway ${PORTKEY_VERSION}`;
   // Issue 14's goals: requests/s at c=50 as a multiple of Portkey's; `postgres`: PostgreSQL is its own process.
-  const goals = [{ name: 'genrelay, PostgreSQL', goal: 5, postgres: true }, { name: 'genrelay, embedded default', goal: 3, postgres: false }];
+  const goals = [{ name: 'genrelay, PostgreSQL', goal: 5, postgres: true }, { name: 'genrelay, embedded default', goal: 3, postgres: false }, { name: EMBEDDED_THREAD, goal: 3, postgres: false }];
   for (const { name, goal } of goals) {
     lines.push(`- ${name} ÷ Portkey, req/s at c=50: json ${ratio(find(name, false, 50)?.requestsPerSecond, find(portkey, false, 50)?.requestsPerSecond)}, stream ${ratio(find(name, true, 50)?.requestsPerSecond, find(portkey, true, 50)?.requestsPerSecond)} (goal ≥ ${goal}×)`);
   }
-  for (const name of ['genrelay, embedded default', 'genrelay, PostgreSQL']) {
+  for (const name of ['genrelay, embedded default', EMBEDDED_THREAD, 'genrelay, PostgreSQL']) {
     const added = (stream: boolean) => {
       const own = find(name, stream, 1)?.meanMs;
       const floor = find('minimal Node proxy', stream, 1)?.meanMs;
