@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import { packageRoot } from '../lib/package-root.js';
 import { noteCommit, noteStatement } from './commit-tracker.js';
+import { once } from './once.js';
 import type { Db, Queryable } from './pool.js';
 
 /**
@@ -83,7 +84,6 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
   };
 
   let nextTransaction = 1;
-  let closed = false;
   return {
     engine: 'pglite',
     blocksThread: false,
@@ -115,12 +115,10 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
       return result;
     },
     listenClient: async () => null,
-    async close() {
-      if (closed) return;
-      closed = true;
+    close: once(async () => {
       await call('close').catch(() => {});
       await worker.terminate().catch(() => 0);
       gone ??= new Error('the database thread is closed');
-    },
+    }),
   };
 }

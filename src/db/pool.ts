@@ -5,6 +5,7 @@ import { noteCommit, noteStatement } from './commit-tracker.js';
 import { createEmbeddedInChild } from './pglite-create.js';
 import { PgliteStatements } from './pglite-statements.mjs';
 import { openThreadedEmbedded } from './pglite-thread-client.js';
+import { once } from './once.js';
 import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
@@ -157,7 +158,6 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
     const result = await statements.run(text, values, inTransaction);
     return toQueryResult(result.rows as Row[], result.affectedRows);
   };
-  let closed = false;
   return {
     engine: 'pglite',
     blocksThread: true,
@@ -185,11 +185,7 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
       return result;
     },
     listenClient: async () => null,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await closeLite();
-    },
+    close: once(closeLite),
   };
 }
 
@@ -203,7 +199,6 @@ function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.
   // An idle client dropped by the server (restart, failover) is discarded by the pool; without a listener the
   // 'error' event would end the process.
   pool.on('error', () => {});
-  let closed = false;
   return {
     engine,
     async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
@@ -231,11 +226,7 @@ function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.
       }
     },
     listenClient,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
+    close: once(() => pool.end()),
   };
 }
 
