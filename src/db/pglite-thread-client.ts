@@ -51,14 +51,15 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
     pending.clear();
   };
   await new Promise<void>((resolve, reject) => {
-    const started = (message: { ready?: boolean; failed?: Answer['error'] }) => {
-      worker.off('error', failedToStart);
-      if (message.ready) resolve();
-      else reject(revive(message.failed ?? { message: 'the database thread did not start' }));
+    const settle = (outcome: () => void) => {
+      worker.off('message', started).off('error', failedToStart).off('exit', exitedBeforeStart);
+      outcome();
     };
-    const failedToStart = (error: Error) => reject(error);
-    worker.once('message', started);
-    worker.once('error', failedToStart);
+    const started = (message: { ready?: boolean; failed?: Answer['error'] }) =>
+      settle(() => (message.ready ? resolve() : reject(revive(message.failed ?? { message: 'the database thread did not start' }))));
+    const failedToStart = (error: Error) => settle(() => reject(error));
+    const exitedBeforeStart = (code: number) => settle(() => reject(new Error(`the database thread exited (${code}) before it opened the database`)));
+    worker.on('message', started).on('error', failedToStart).on('exit', exitedBeforeStart);
   });
   worker.on('message', (answer: Answer) => {
     const waiter = pending.get(answer.id);
