@@ -28,6 +28,21 @@ export interface ThreadedOptions {
   dump?: Uint8Array;
   startParams: string[];
   wasmModule?: WebAssembly.Module;
+  /**
+   * The thread died while the database was open (not closed by `close`): every pending and later statement fails
+   * with `error`. By default the process then ends with it, as an uncaught error, so that a supervisor restarts the
+   * server instead of leaving it answering 500 without a database; tests pass their own.
+   */
+  onLost?: (error: Error) => void;
+}
+
+/** The handle's worker, for tests that need to stop the thread from outside. */
+export const DATABASE_THREAD = Symbol('genrelay.databaseThread');
+
+function endProcess(error: Error): void {
+  setImmediate(() => {
+    throw error;
+  });
 }
 
 /** An error from the database thread, with its SQLSTATE (`code`) and PostgreSQL's other fields. */
@@ -68,8 +83,14 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
     if (answer.ok) waiter.resolve(answer.value);
     else waiter.reject(revive(answer.error!));
   });
-  worker.on('error', (error) => fail(error));
-  worker.on('exit', (code) => fail(new Error(`the database thread exited (${code})`)));
+  let closing = false;
+  const lost = (error: Error) => {
+    const first = gone === null;
+    fail(error);
+    if (first && !closing) (options.onLost ?? endProcess)(error);
+  };
+  worker.on('error', (error) => lost(error));
+  worker.on('exit', (code) => lost(new Error(`the database thread exited (${code})`)));
 
   const call = <T>(op: string, fields: Record<string, unknown> = {}): Promise<T> => {
     if (gone) return Promise.reject(gone);
@@ -85,7 +106,7 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
   };
 
   let nextTransaction = 1;
-  return {
+  const handle: Db = {
     engine: 'pglite',
     blocksThread: false,
     async query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
@@ -117,9 +138,12 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
     },
     listenClient: async () => null,
     close: once(async () => {
+      closing = true;
       await call('close').catch(() => {});
       await worker.terminate().catch(() => 0);
       gone ??= new Error('the database thread is closed');
     }),
   };
+  Object.defineProperty(handle, DATABASE_THREAD, { value: worker });
+  return handle;
 }

@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openThreadedEmbedded } from '../../src/db/pglite-thread-client.js';
+import type { Worker } from 'node:worker_threads';
+import { DATABASE_THREAD, openThreadedEmbedded } from '../../src/db/pglite-thread-client.js';
 import { openDb, type Db } from '../../src/db/pool.js';
 
 /**
@@ -13,6 +16,8 @@ import { openDb, type Db } from '../../src/db/pool.js';
  * close) must never leave a caller waiting. The statement and transaction semantics both engines share are tested in
  * pglite-statements.test.ts, the races in test/concurrency/wallet-races.test.ts.
  */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
 /** The migrated database global setup dumped (loading it is faster than an initdb per test). */
 function dump(): Uint8Array {
   const path = process.env.GENRELAY_TEST_PGLITE_DUMP;
@@ -110,11 +115,44 @@ describe('the database thread\'s life', () => {
     await expect(openThreadedEmbedded({ dataDir: file, startParams: PGlite.defaultStartParams })).rejects.toBeInstanceOf(Error);
   });
 
+  it('a thread that dies under an open database fails what waits and what comes, and reports the loss once', async () => {
+    const losses: Error[] = [];
+    const db = await openThreadedEmbedded({ dump: dump(), startParams: PGlite.defaultStartParams, onLost: (error) => losses.push(error) });
+    const thread = (db as unknown as Record<symbol, Worker>)[DATABASE_THREAD]!;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const waiting = db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      await gate;
+      await tx.query('SELECT 2');
+    });
+    await thread.terminate();
+    release();
+    await expect(waiting).rejects.toThrow(/database thread exited/);
+    await expect(db.query('SELECT 1')).rejects.toThrow(/database thread exited/);
+    expect(losses).toHaveLength(1);
+    await db.close();
+    expect(losses).toHaveLength(1);
+  });
+
   it('after close, a statement is refused at once; closing twice is harmless', async () => {
     const db = await openThreadedEmbedded({ dump: dump(), startParams: PGlite.defaultStartParams });
     expect((await db.query('SELECT 1::int AS one')).rows).toEqual([{ one: 1 }]);
     await db.close();
     await db.close();
     await expect(db.query('SELECT 1')).rejects.toThrow(/database thread/);
+  });
+
+  it('by default a lost thread ends the process, so a supervisor restarts it', () => {
+    const client = pathToFileURL(join(ROOT, 'src', 'db', 'pglite-thread-client.ts')).href;
+    const script = join(mkdtempSync(join(tmpdir(), 'genrelay-thread-')), 'lose.mts');
+    writeFileSync(script, `
+      import { DATABASE_THREAD, openThreadedEmbedded } from ${JSON.stringify(client)};
+      const db = await openThreadedEmbedded({ startParams: ${JSON.stringify(PGlite.defaultStartParams)} });
+      setInterval(() => {}, 1000);
+      await db[DATABASE_THREAD].terminate();`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(child.status).toBe(1);
+    expect(child.stderr).toMatch(/the database thread exited/);
   });
 });
