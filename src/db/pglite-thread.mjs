@@ -95,11 +95,19 @@ try {
     ? await PGlite.create({ loadDataDir: new Blob([dump]), startParams })
     : await PGlite.create(dataDir, { startParams, ...(wasmModule ? { pgliteWasmModule: wasmModule } : {}) });
   const run = operations(lite);
+  /** An answer that cannot be posted (a value structured clone refuses) goes back as that error instead. */
+  const answer = (id, value) => {
+    try {
+      parentPort.postMessage({ id, ok: true, value });
+    } catch (error) {
+      parentPort.postMessage({ id, ok: false, error: errorFields(error) });
+    }
+  };
   parentPort.on('message', (request) => {
     Promise.resolve()
       .then(() => run[request.op](request))
       .then(
-        (value) => parentPort.postMessage({ id: request.id, ok: true, value }),
+        (value) => answer(request.id, value),
         (error) => parentPort.postMessage({ id: request.id, ok: false, error: errorFields(error) }),
       )
       .finally(() => {
