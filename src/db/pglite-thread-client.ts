@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import { packageRoot } from '../lib/package-root.js';
 import { noteCommit, noteStatement } from './commit-tracker.js';
-import { once } from './once.js';
+import { once, toQueryResult } from './handle-parts.js';
 import type { Db, Queryable } from './pool.js';
 
 /**
@@ -60,11 +60,6 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
   let gone: Error | null = null;
-  const fail = (error: Error) => {
-    gone ??= error;
-    for (const waiter of pending.values()) waiter.reject(error);
-    pending.clear();
-  };
   await new Promise<void>((resolve, reject) => {
     const settle = (outcome: () => void) => {
       worker.off('message', started).off('error', failedToStart).off('exit', exitedBeforeStart);
@@ -84,10 +79,13 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
     else waiter.reject(revive(answer.error!));
   });
   let closing = false;
+  /** The thread ended: what waits and what comes fails; a loss the handle's own close did not cause is reported once. */
   const lost = (error: Error) => {
-    const first = gone === null;
-    fail(error);
-    if (first && !closing) (options.onLost ?? endProcess)(error);
+    for (const waiter of pending.values()) waiter.reject(gone ?? error);
+    pending.clear();
+    if (gone) return;
+    gone = error;
+    if (!closing) (options.onLost ?? endProcess)(error);
   };
   worker.on('error', (error) => lost(error));
   worker.on('exit', (code) => lost(new Error(`the database thread exited (${code})`)));
@@ -102,7 +100,7 @@ export async function openThreadedEmbedded(options: ThreadedOptions): Promise<Db
   };
   const run = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, tx?: number) => {
     const result = await call<{ rows: Row[]; affectedRows?: number }>('query', { text, values, tx });
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command: '', oid: 0, fields: [] } as pg.QueryResult<Row>;
+    return toQueryResult(result.rows, result.affectedRows);
   };
 
   let nextTransaction = 1;

@@ -5,7 +5,7 @@ import { noteCommit, noteStatement } from './commit-tracker.js';
 import { createEmbeddedInChild } from './pglite-create.js';
 import { PgliteStatements } from './pglite-statements.mjs';
 import { openThreadedEmbedded } from './pglite-thread-client.js';
-import { once } from './once.js';
+import { once, toQueryResult } from './handle-parts.js';
 import { takeEarlyPgliteModule } from './pglite-early.js';
 
 /**
@@ -104,31 +104,22 @@ export async function openDb(options: DbOptions): Promise<Db> {
       return client;
     });
   }
-  if (options.thread) return openEmbeddedOnThread(options);
-  let lite: PGlite;
+  const startParams = EMBEDDED_START_PARAMS;
   if (options.pgliteDump) {
-    lite = await PGlite.create({ loadDataDir: options.pgliteDump, startParams: EMBEDDED_START_PARAMS });
-  } else {
-    mkdirSync(options.dataDir, { recursive: true });
-    const early = takeEarlyPgliteModule();
-    // A new database is created in a child process, which takes initdb's garbage with it (pglite-create.ts).
-    await createEmbeddedInChild(`${options.dataDir}/pglite`, EMBEDDED_START_PARAMS);
-    const pgliteWasmModule = await early;
-    lite = await PGlite.create(`${options.dataDir}/pglite`, { startParams: EMBEDDED_START_PARAMS, ...(pgliteWasmModule ? { pgliteWasmModule } : {}) });
-  }
-  return embeddedDb(lite, async () => lite.close());
-}
-
-/** The embedded engine on a thread of its own: created (or loaded from the dump) as openDb does it in the thread. */
-async function openEmbeddedOnThread(options: DbOptions): Promise<Db> {
-  if (options.pgliteDump) {
-    return openThreadedEmbedded({ dump: new Uint8Array(await options.pgliteDump.arrayBuffer()), startParams: EMBEDDED_START_PARAMS });
+    if (options.thread) return openThreadedEmbedded({ dump: new Uint8Array(await options.pgliteDump.arrayBuffer()), startParams });
+    const lite = await PGlite.create({ loadDataDir: options.pgliteDump, startParams });
+    return embeddedDb(lite, () => lite.close());
   }
   mkdirSync(options.dataDir, { recursive: true });
   const early = takeEarlyPgliteModule();
-  await createEmbeddedInChild(`${options.dataDir}/pglite`, EMBEDDED_START_PARAMS);
+  // A new database is created in a child process, which takes initdb's garbage with it (pglite-create.ts).
+  const dataDir = `${options.dataDir}/pglite`;
+  await createEmbeddedInChild(dataDir, startParams);
   const wasmModule = await early;
-  return openThreadedEmbedded({ dataDir: `${options.dataDir}/pglite`, startParams: EMBEDDED_START_PARAMS, ...(wasmModule ? { wasmModule } : {}) });
+  // On a thread of its own (EMBEDDED_DB_THREAD, pglite-thread-client.ts), or in this one.
+  if (options.thread) return openThreadedEmbedded({ dataDir, startParams, ...(wasmModule ? { wasmModule } : {}) });
+  const lite = await PGlite.create(dataDir, { startParams, ...(wasmModule ? { pgliteWasmModule: wasmModule } : {}) });
+  return embeddedDb(lite, () => lite.close());
 }
 
 /**
@@ -190,10 +181,6 @@ export function embeddedDb(lite: PGlite, closeLite: () => Promise<void> = async 
 }
 
 const embeddedParsers = { 20: (value: string) => BigInt(value) };
-
-function toQueryResult<Row extends pg.QueryResultRow>(rows: Row[], affected: number | undefined): pg.QueryResult<Row> {
-  return { rows, rowCount: affected ?? rows.length, command: '', oid: 0, fields: [] };
-}
 
 function wrapPool(engine: Engine, pool: pg.Pool, listenClient: () => Promise<pg.Client | null>): Db {
   // An idle client dropped by the server (restart, failover) is discarded by the pool; without a listener the
