@@ -67,9 +67,10 @@ async function operator(method: string, path: string, body?: unknown) {
 beforeAll(async () => {
   const mockPort = await freePort();
   const mock = run(['mock-upstreams', '--port', String(mockPort)], {});
-  await until(() => mock.text().includes('mock upstreams on'), mock.child, 'mock-upstreams');
   mockBase = `http://127.0.0.1:${mockPort}`;
-  expect(mock.text()).toContain(`openai     ${mockBase}/openai/v1`);
+  // The header line and the table of families can arrive as separate writes: wait for the table's line.
+  await until(() => mock.text().includes(`openai     ${mockBase}/openai/v1`), mock.child, 'mock-upstreams');
+  expect(mock.text()).toContain('mock upstreams on');
 
   const port = await freePort();
   const serve = run(['serve'], { DATA_DIR: dataDir, PORT: String(port) });
