@@ -5,7 +5,9 @@
  * same two group statements, with the items `runTextRequest` builds (a `dispatching` chat task under the handler's
  * lease, then its settlement with the route that served it) — in groups of `size`, one group after the other on one
  * connection, and prints the CPU the PostgreSQL backend of that connection spent per billed request (user + system
- * from /proc), split between the reservation and the settlement statements, `repeats` times.
+ * from /proc), split between the reservation and the settlement statements, `repeats` times. A second line per repeat
+ * measures the same requests admitted on a credit lease (CREDIT_LEASES, the default): each written once when it ends,
+ * by `recordRunner`'s one group statement (gr_record_group), on a lease taken once at the start.
  *
  * Nothing else runs: no HTTP, no mock, no load generator, no other backend. The figure moves with the host much less
  * than a whole-server benchmark's (compare two versions of the group functions by alternating them), and says what
@@ -20,6 +22,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createIdGenerator } from '../src/lib/ids.js';
 import { reserveRunner, resolveRunner, type ResolveItem } from '../src/modules/wallet/groups.js';
 import type { ReserveInput } from '../src/modules/wallet/types.js';
+import { recordRunner } from '../src/modules/wallet/leases.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
 
 const [groupsArg = '300', sizeArg = '10', repeatsArg = '3'] = process.argv.slice(2);
@@ -92,7 +95,28 @@ async function main(): Promise<void> {
       spent.reserve += between - before;
       spent.resolve += backendCpuMs(pid) - between;
     }
+    // As runTextRequest on a lease: nothing written when the request arrives; its final rows at the end, in one statement.
+    const record = recordRunner(db);
+    const leaseId = ids('lse');
+    await db.query('SELECT * FROM gr_lease_take($1, $2, $3, $4, $5, $6, $7, $8)',
+      [leaseId, owner.customerId, 'live', 'bench', 1_000_000_000_000n, 1_000_000_000_000n, clock.now(), new Date(Date.now() + 3_600_000)]);
+    let recordSpent = 0;
+    async function recordGroup(): Promise<void> {
+      const now = clock.now();
+      const leaseUntil = new Date(now.getTime() + 600_000);
+      const before = backendCpuMs(pid);
+      const rows = await record.run(Array.from({ length: SIZE }, () => ({
+        taskId: ids('task'), reservationId: ids('res'), leaseId, customerId: owner.customerId, mode: 'live' as const, apiKeyId: owner.keyId,
+        type: 'chat', model: 'grok-4-fast', request: { prompt: '', references: [] }, hold: 1_200n, outcome: 'settled' as const,
+        finalStatus: 'succeeded' as const, actual: 37n, errorCode: null, cost: 3n, createdAt: now, now, expiresAt: leaseUntil,
+        hardDeadline: new Date(leaseUntil.getTime() + 60_000), priceVersion: 1, pricePercent: 100,
+        route: { provider: 'openai-compatible', channelId: 'chn_bench', credentialId: 'crd_bench', triedChannels: [] },
+      })));
+      if (rows.some((row) => row.outcome !== 'settled' || row.fromLease !== 37n)) throw new Error('a record was not charged to its lease');
+      recordSpent += backendCpuMs(pid) - before;
+    }
     for (let index = 0; index < WARMUP_GROUPS; index += 1) await group();
+    for (let index = 0; index < WARMUP_GROUPS; index += 1) await recordGroup();
     console.log(`PostgreSQL backend CPU per billed chat request, ${GROUPS} groups of ${SIZE} per line (reservation + settlement):`);
     for (let repeat = 0; repeat < REPEATS; repeat += 1) {
       spent.reserve = 0;
@@ -102,6 +126,10 @@ async function main(): Promise<void> {
       const requests = GROUPS * SIZE;
       const wall = (performance.now() - started) / requests;
       console.log(`  ${((spent.reserve + spent.resolve) / requests).toFixed(3)} ms (reservation ${(spent.reserve / requests).toFixed(3)}, settlement ${(spent.resolve / requests).toFixed(3)}); wall ${wall.toFixed(3)} ms per request`);
+      recordSpent = 0;
+      const leased = performance.now();
+      for (let index = 0; index < GROUPS; index += 1) await recordGroup();
+      console.log(`  ${(recordSpent / requests).toFixed(3)} ms on a credit lease (written once); wall ${((performance.now() - leased) / requests).toFixed(3)} ms per request`);
     }
   } finally {
     await db.close();

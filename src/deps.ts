@@ -19,7 +19,8 @@ import { LastUsedTracker } from './modules/keys/last-used.js';
 import { PgNotifyInvalidation } from './modules/keys/pg-invalidation.js';
 import { KeyService } from './modules/keys/service.js';
 import { FlexibleRateLimiter, type RateLimiter } from './modules/limits/rate-limiter.js';
-import { WalletService } from './modules/wallet/service.js';
+import { WalletService, groupOptions } from './modules/wallet/service.js';
+import { CreditLeases } from './modules/wallet/leases.js';
 import { CatalogService } from './modules/catalog/service.js';
 import { MediaService } from './modules/media/service.js';
 import { LocalDiskStorage } from './modules/media/storage.js';
@@ -48,6 +49,8 @@ export interface Deps {
   customers: CustomerService;
   keys: KeyService;
   wallet: WalletService;
+  /** Per-instance credit leases for chat and embeddings requests (CREDIT_LEASES); null when off. */
+  leases: CreditLeases | null;
   keyCache: KeyCache;
   invalidation: KeyInvalidation;
   lastUsed: LastUsedTracker;
@@ -101,9 +104,10 @@ export function createLogger(config: Config): Logger {
  * Group commit, per kind — the wallet's reservations and resolutions, the worker's task acceptances and observations,
  * stored results' file rows: statements sent, requests they carried, groups that fell back to one by one.
  */
-function groupCommitCounters(wallet: WalletService, tasks: TaskService, media: MediaService): LabelledCounter[] {
+function groupCommitCounters(wallet: WalletService, leases: CreditLeases | null, tasks: TaskService, media: MediaService): LabelledCounter[] {
   const kinds = [
     ['reserve', wallet.reserveGroups.stats], ['resolve', wallet.resolveGroups.stats],
+    ...(leases ? [['record', leases.records.stats] as const] : []),
     ['submitted', tasks.submittedGroups.stats], ['observe', tasks.observeGroups.stats], ['file', media.fileGroups.stats],
   ] as const;
   const counter = (name: string, help: string, field: 'groups' | 'items' | 'fallbacks'): LabelledCounter => ({
@@ -113,6 +117,18 @@ function groupCommitCounters(wallet: WalletService, tasks: TaskService, media: M
     counter('genrelay_group_commit_groups_total', 'Statements sent by group commit (one transaction each)', 'groups'),
     counter('genrelay_group_commit_items_total', 'Reservations, resolutions, acceptances or observations carried by those statements', 'items'),
     counter('genrelay_group_commit_fallbacks_total', 'Groups whose statement failed and whose items then ran one by one', 'fallbacks'),
+  ];
+}
+
+/** Credit leases: takes, refusals, returns, leases found gone; requests admitted on them; credit held now. */
+function leaseCounters(leases: CreditLeases): LabelledCounter[] {
+  const held = leases.held();
+  return [
+    { name: 'genrelay_credit_lease_events_total', help: 'Credit lease takes, takes refused (requests then made holds of their own), returns, and leases found expired',
+      values: (['takes', 'refusals', 'returns', 'lost'] as const).map((event) => ({ labels: { event }, value: leases.stats[event] })) },
+    { name: 'genrelay_credit_lease_admitted_total', help: 'Chat and embeddings requests admitted on a credit lease (written once)',
+      values: [{ labels: {}, value: leases.stats.admitted }] },
+    { name: 'genrelay_credit_leases', help: 'Credit leases this instance holds', type: 'gauge', values: [{ labels: {}, value: held.length }] },
   ];
 }
 
@@ -126,7 +142,11 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
   const wallet = new WalletService(db, ids);
   const tasks = new TaskService(db, config.leaseMs);
   const media = new MediaService(db, new LocalDiskStorage(join(config.dataDir, 'files')), ids, clock, secrets.masterKey, config.publicBaseUrl);
-  metrics.collect(() => groupCommitCounters(wallet, tasks, media));
+  const leases = config.creditLeases
+    ? new CreditLeases(db, ids, clock, { owner: ids('ins'), ttlMs: config.creditLeaseTtlMs, idleMs: config.creditLeaseIdleMs }, groupOptions(db))
+    : null;
+  metrics.collect(() => groupCommitCounters(wallet, leases, tasks, media));
+  if (leases) metrics.collect(() => leaseCounters(leases));
   const readPacer = new ReadPacer(config.pollIntervalMs, config.adaptivePolling);
   metrics.collect(() => [{
     name: 'genrelay_first_status_read_seconds', type: 'gauge', help: 'How long after acceptance a new task of this channel (or provider) and model is first read (learned)',
@@ -176,6 +196,7 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     customers,
     keys,
     wallet,
+    leases,
     keyCache,
     invalidation,
     lastUsed,
@@ -211,6 +232,8 @@ export async function buildDeps(config: Readonly<Config>, secrets: Secrets, over
     async close() {
       await safeFetch.close();
       clearInterval(lastUsedTimer);
+      // The HTTP side has drained: no request is in flight on a lease; what is left goes back to the wallets.
+      await leases?.close().catch((error) => logger.warn({ err: error }, 'returning credit leases failed'));
       await lastUsed.flush(true).catch(() => {});
       await invalidation.close();
       redis?.disconnect();

@@ -53,6 +53,8 @@ program
     const owner = config.databaseUrl === null && config.role !== 'worker' ? await ensureFirstOwner(deps, config.adminEmail) : null;
     const worker = config.role === 'api' ? null : new Worker(deps);
     await app.listen({ port: config.port, host: config.host });
+    // Credit leases are renewed while this instance runs and given back when idle (deps.close gives back the rest).
+    if (config.role !== 'worker') deps.leases?.start((error) => deps.logger.warn({ err: error }, 'credit lease upkeep failed'));
     markServing();
     if (config.databaseUrl === null) markEmbeddedInUse(config.dataDir);
     const consoleBuild = config.role === 'worker' ? null : buildConsoleIfMissing(config.consoleDir, deps.logger);

@@ -47,6 +47,12 @@ export interface Config {
   dispatchHoldMs: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
   leaseMs: number;
+  /** Chat and embeddings requests admitted on per-instance credit leases and written once (CREDIT_LEASES, issue 14). */
+  creditLeases: boolean;
+  /** A credit lease with no request in flight goes back to its wallet after this long (CREDIT_LEASE_IDLE_MS). */
+  creditLeaseIdleMs: number;
+  /** A credit lease's expiry after its last renewal: how long a dead instance's lease stays reserved (CREDIT_LEASE_TTL_MS). */
+  creditLeaseTtlMs: number;
   /** On SIGTERM/SIGINT, how long running requests may finish before long answers are cut off (SEMANTICS "Shutdown"). */
   shutdownGraceMs: number;
   /** Sandbox phase durations (PROVIDERS §11.4): seconds in the demo, tests move the clock. */
@@ -244,6 +250,9 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     pollSlots: integer(env, 'POLL_SLOTS', 1000, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
+    creditLeases: boolean(env, 'CREDIT_LEASES', true),
+    creditLeaseIdleMs: integer(env, 'CREDIT_LEASE_IDLE_MS', 2000, 0, 600_000),
+    creditLeaseTtlMs: integer(env, 'CREDIT_LEASE_TTL_MS', 60_000, 5000, 3_600_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     sandboxQueueMs: integer(env, 'SANDBOX_QUEUE_MS', 2000, 0, 3_600_000),
     sandboxRunMs: integer(env, 'SANDBOX_RUN_MS', 3000, 0, 3_600_000),

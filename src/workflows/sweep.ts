@@ -7,6 +7,7 @@ import { pruneEmailTokens } from '../modules/customer-auth/tokens.js';
 import { pruneOutbox } from '../modules/mail/mailer.js';
 import { refreshBalances, type AccountBalanceDeps } from './account-balance.js';
 import { pollTask, type RunTaskDeps } from './run-task.js';
+import { sweepExpiredLeases } from '../modules/wallet/leases.js';
 
 /** The sweeper drives tasks like the poller does (it settles or releases what it asks about). */
 export type SweepDeps = RunTaskDeps & AccountBalanceDeps & Pick<Deps, 'db' | 'topups'>;
@@ -17,7 +18,8 @@ export type SweepDeps = RunTaskDeps & AccountBalanceDeps & Pick<Deps, 'db' | 'to
  * know the task past its not-found grace counts as failed: `provider_error`, charged 0), extended if still running,
  * and cancelled and released as `timeout` past its hard deadline. Idempotency keys past retention are forgotten (I9),
  * inline reference files of rejected requests are reaped (R8), and the customer console's hourly sign-up and mail
- * counters whose window ended are dropped (issue 12), and top-up orders past their window unpaid expire (issue 13).
+ * counters whose window ended are dropped (issue 12), top-up orders past their window unpaid expire (issue 13), and
+ * credit leases past their expiry go back to their wallets (issue 14).
  * Dead rows of the consoles' tables go too, one bounded batch per table per round (pruneDeadRows; ARCHITECTURE
  * "Data retention"); the audit trail (`audit_events`, `security_events`) is never pruned.
  */
@@ -52,15 +54,18 @@ export interface SweepReport {
   topupsExpired: number;
   /** Upstream balances read this round (account-balance.ts). */
   balancesRead: number;
+  /** Credit leases past their expiry (their instance stopped renewing them) given back to their wallets (issue 14). */
+  leasesExpired: number;
 }
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const report: SweepReport = {
     released: 0, checked: 0, timedOut: 0, extended: 0, idempotencyKeysReaped: 0, filesReaped: 0, bytesReaped: 0, countersPruned: 0, throttlePruned: 0,
-    sessionsPruned: 0, emailTokensPruned: 0, enrollmentsPruned: 0, outboxPruned: 0, topupsExpired: 0, balancesRead: 0,
+    sessionsPruned: 0, emailTokensPruned: 0, enrollmentsPruned: 0, outboxPruned: 0, topupsExpired: 0, balancesRead: 0, leasesExpired: 0,
   };
   const { released, needsProvider } = await deps.wallet.sweepExpired(deps.clock.now());
   report.released = released.length;
+  report.leasesExpired = (await sweepExpiredLeases(deps.db, deps.clock.now())).leases;
   for (const id of released) deps.events.emit('task.resolved', id);
   for (const candidate of needsProvider) {
     const task = await deps.tasks.get(candidate.task_id);

@@ -12,16 +12,19 @@ import { reserveWithHint } from './create-task.js';
 import { taskErrorCode, taskErrorMessage } from './task-errors.js';
 
 /** The services a text (chat, embeddings) request needs. */
-export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'db' | 'ids' | 'logger' | 'router' | 'tasks' | 'wallet'>;
+export type TextRequestDeps = Pick<Deps, 'catalog' | 'clock' | 'config' | 'db' | 'ids' | 'leases' | 'logger' | 'router' | 'tasks' | 'wallet'>;
 
 /**
- * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task created by the same hot path,
- * directly `dispatching` under this handler's lease, with the M1 hold (prompt bound + output limit). The handler
- * runs it: failures before any output fail over to the next channel or release the hold (charged 0); a success
- * settles at the usage the upstream reported — or, when none was reported (client gone, no usage chunk), at the
- * tokens genrelay counted — never above the hold. The route that answered (provider, channel, account, and the
- * channels failed over from) is recorded on the task in the transaction that settles or releases it, so reports
- * and the dashboard count text requests under their channel like video tasks.
+ * Chat completions and embeddings (SEMANTICS T15, issue 5). Each request is a task with the M1 hold (prompt bound +
+ * output limit), run by this handler. When this instance holds a credit lease of the wallet that can admit it (issue
+ * 14, wallet/leases.ts), the hold is taken from the lease in memory and the task is written once, when it ends; else
+ * the task is created by the same hot path as a video task, directly `dispatching` under this handler's lease, and
+ * resolved when it ends. Failures before any output fail over to the next channel or release the hold (charged 0); a
+ * success settles at the usage the upstream reported — or, when none was reported (client gone, no usage chunk), at
+ * the tokens genrelay counted — never above the hold. The route that answered (provider, channel, account, and the
+ * channels failed over from) is recorded on the task in the transaction that settles or releases it (or writes it),
+ * so reports and the dashboard count text requests under their channel like video tasks. Either way the answer waits
+ * for that commit.
  */
 export type TextKind = 'chat' | 'embedding';
 const RUNTIME_MS = 10 * 60_000;
@@ -49,7 +52,19 @@ function maxOutput(body: Record<string, unknown>): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel, promptBytes: number): Promise<TaskRow> {
+/**
+ * The request's hold and the way it will be written: on this instance's credit lease of the wallet when there is one
+ * to admit it (written once, when it ends: gr_record_group), else as a task row and hold written now (gr_reserve_group)
+ * and resolved when it ends. Keys with a concurrency limit always take the second way (the limit counts held rows).
+ */
+interface Billing {
+  task: TaskRow;
+  resolve(item: Outcome, route: Route | null): Promise<ResolveResult>;
+}
+
+type Outcome = Pick<ResolveItem, 'outcome' | 'actual' | 'errorCode' | 'cost'> & { finalStatus: 'succeeded' | 'failed' };
+
+async function reserve(deps: TextRequestDeps, request: TextRequest, model: CatalogModel, promptBytes: number): Promise<Billing> {
   const { principal } = request;
   // M9, M10: priced at the version in force and the customer's group percent, both stored on the task.
   const pricePercent = await deps.catalog.percentFor(principal.group);
@@ -58,15 +73,51 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
   const leaseUntil = new Date(now.getTime() + RUNTIME_MS);
   const taskId = deps.ids('task');
   const stored = { prompt: '', references: [] };
+  const hardDeadline = new Date(leaseUntil.getTime() + 60_000);
+  const admission = deps.leases && principal.maxConcurrency === null
+    ? await deps.leases.admit(principal.customerId, principal.mode, cost)
+    : null;
+  if (admission && deps.leases) {
+    const leases = deps.leases;
+    const task = openTask({
+      id: taskId, customer_id: principal.customerId, mode: principal.mode, api_key_id: principal.keyId, type: request.kind,
+      model: model.id, hold_amount: cost, price_version: model.price_version, price_percent: pricePercent, created_at: now,
+    });
+    return {
+      task,
+      resolve: (item, route) => leases.record(admission, {
+        taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
+        type: request.kind, model: model.id, request: stored, hold: cost, outcome: item.outcome, finalStatus: item.finalStatus,
+        actual: item.actual, errorCode: item.errorCode, cost: item.cost, createdAt: now, now: deps.clock.now(),
+        expiresAt: leaseUntil, hardDeadline, priceVersion: model.price_version, pricePercent,
+        route: routeRecord(task, route),
+      }),
+    };
+  }
   const input: ReserveInput = {
     taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
     maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now, expiresAt: leaseUntil,
-    hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id, request: stored,
+    hardDeadline, type: request.kind, model: model.id, request: stored,
     initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil, priceVersion: model.price_version, pricePercent,
   };
-  return (await reserveWithHint(deps, input)).task;
+  const task = (await reserveWithHint(deps, input)).task;
+  return { task, resolve: (item, route) => resolveWithRoute(deps, task, route, { ...item, result: null }) };
 }
 
+/** The task of a request admitted on a lease, as it stands while it runs (it is written only when it ends). */
+function openTask(fields: Pick<TaskRow, 'id' | 'customer_id' | 'mode' | 'api_key_id' | 'type' | 'model' | 'hold_amount' | 'price_version' | 'price_percent' | 'created_at'>): TaskRow {
+  return {
+    ...fields, status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: { prompt: '', references: [] },
+    callback_url: null, metadata: null, progress: 0, result: null, charged: 0n, cost_credits: null, error_code: null, channel_id: null,
+    credential_id: null, tried_channels: [], provider: null, provider_task_id: null, operation: null, upstream_error: null,
+    lease_owner: 'http', lease_until: null, attempts: 1, next_action_at: null, submitted_at: null, updated_at: fields.created_at,
+    completed_at: null,
+  };
+}
+
+function routeRecord(task: TaskRow, route: Route | null): NonNullable<ResolveItem['route']> | null {
+  return route ? { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, triedChannels: task.tried_channels } : null;
+}
 
 /** The first answer that is not a failover-able failure, trying up to three routes (API.md §8). */
 async function call(deps: TextRequestDeps, task: TaskRow, request: TextRequest): Promise<{ result: TextResult; route: Route | null }> {
@@ -105,23 +156,21 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
  * with the other resolutions of its group (issue 14).
  */
 function resolveWithRoute(deps: TextRequestDeps, task: TaskRow, route: Route | null, item: Omit<ResolveItem, 'taskId' | 'now' | 'onlyIfStatus' | 'route'>): Promise<ResolveResult> {
-  return deps.wallet.resolveInGroup({
-    ...item, taskId: task.id, now: deps.clock.now(), onlyIfStatus: null,
-    route: route ? { provider: route.providerId, channelId: route.channelId, credentialId: route.credentialId, triedChannels: task.tried_channels } : null,
-  }, `${task.customer_id}:${task.mode}`);
+  return deps.wallet.resolveInGroup({ ...item, taskId: task.id, now: deps.clock.now(), onlyIfStatus: null, route: routeRecord(task, route) },
+    `${task.customer_id}:${task.mode}`);
 }
 
-async function fail(deps: TextRequestDeps, task: TaskRow, errorCode: string, route: Route | null): Promise<void> {
-  await resolveWithRoute(deps, task, route, { outcome: 'released', finalStatus: 'failed', actual: 0n, errorCode, result: null, cost: null });
+async function fail(billing: Billing, errorCode: string, route: Route | null): Promise<void> {
+  await billing.resolve({ outcome: 'released', finalStatus: 'failed', actual: 0n, errorCode, cost: null }, route);
 }
 
-async function settle(deps: TextRequestDeps, task: TaskRow, model: CatalogModel, usage: TokenUsage, route: Route | null): Promise<void> {
+async function settle(deps: TextRequestDeps, billing: Billing, model: CatalogModel, usage: TokenUsage, route: Route | null): Promise<void> {
   // The request's model is the version the hold was priced at (M9); the task's percent is the customer's (M10); the
   // upstream cost is the same usage at the serving channel's cost rule (M11), stored in the settling statement.
   const cost = tokenCostFor(model, route?.cost, usage);
-  const actual = tokenCost(atPercent(model, task.price_percent ?? 100), usage);
-  const result = await resolveWithRoute(deps, task, route, { outcome: 'settled', finalStatus: 'succeeded', actual, errorCode: null, result: null, cost });
-  if (result.overage > 0n) deps.logger.warn({ taskId: task.id, overage: String(result.overage) }, 'pricing_overage');
+  const actual = tokenCost(atPercent(model, billing.task.price_percent ?? 100), usage);
+  const result = await billing.resolve({ outcome: 'settled', finalStatus: 'succeeded', actual, errorCode: null, cost }, route);
+  if (result.overage > 0n) deps.logger.warn({ taskId: billing.task.id, overage: String(result.overage) }, 'pricing_overage');
 }
 
 /** Public ids and model names replace the upstream's (E3). */
@@ -138,24 +187,25 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
     throw new AppError('provider_capacity_unavailable', `No provider can serve ${model.id} right now`, { retryAfter: 30 });
   }
   const promptBytes = Buffer.byteLength(JSON.stringify(request.kind === 'chat' ? request.body.messages : request.body.input));
-  const task = await reserve(deps, request, model, promptBytes);
+  const billing = await reserve(deps, request, model, promptBytes);
+  const { task } = billing;
   let outcome: { result: TextResult; route: Route | null };
   try {
     outcome = await call(deps, task, request);
   } catch (error) {
-    await deps.wallet.release(task.id, 'failed', 'internal_error', deps.clock.now());
+    await fail(billing, 'internal_error', null);
     throw error;
   }
   const { result } = outcome;
   if (!result.ok) {
-    await fail(deps, task, taskErrorCode(result.error.class), outcome.route);
+    await fail(billing, taskErrorCode(result.error.class), outcome.route);
     throw failureError(result.error);
   }
   if (!result.stream) {
     const body = rewrite(result.body, task, model);
     // The answer's text is measured only when the upstream reported no usage.
     const usage = result.usage ?? counted(model, promptBytes, JSON.stringify((result.body as { choices?: unknown }).choices ?? '').length);
-    await settle(deps, task, model, usage, outcome.route);
+    await settle(deps, billing, model, usage, outcome.route);
     return { stream: false, body: model.type === 'embedding' ? { ...result.body, model: model.id } : body };
   }
   const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -197,10 +247,10 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
       if (clientGone) result.abort();
       const usage = result.usage();
       if (!usage && !sawOutput && result.error()) {
-        await fail(deps, task, 'provider_error', outcome.route);
+        await fail(billing, 'provider_error', outcome.route);
         return;
       }
-      await settle(deps, task, model, usage ?? counted(model, promptBytes, produced), outcome.route);
+      await settle(deps, billing, model, usage ?? counted(model, promptBytes, produced), outcome.route);
     },
   };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInvariantViolations } from '../../src/modules/wallet/invariants.js';
+import { sweepExpiredLeases } from '../../src/modules/wallet/leases.js';
 import { OPERATOR_KEY, freePort } from '../harness/app.js';
 import { call, ready } from '../harness/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../harness/databases.js';
@@ -167,6 +168,60 @@ describe('crash with reservation groups in flight', () => {
     expect(BigInt(books.balance)).toBe(1_000_000_000n);
     const inflight = await database.db.query<{ inflight: number }>('SELECT inflight FROM api_keys WHERE id = $1', [key.body.id]);
     expect(inflight.rows[0]!.inflight).toBe(REQUESTS);
+    expect(await findInvariantViolations(database.db)).toEqual({});
+  }, 60_000);
+
+  it('SIGKILL with chat requests in flight on a credit lease: every answered request is written once, nothing in flight is charged, the lease goes back', async () => {
+    const port = await freePort();
+    const first = serve(port);
+    await ready(port);
+    const customer = await call(port, 'POST', '/api/public/customers', { name: 'lease crash' }, OPERATOR_KEY);
+    const key = await call(port, 'POST', `/api/public/customers/${customer.body.id}/api-keys`, { name: 'k', mode: 'test' }, OPERATOR_KEY);
+    const GRANT = 1_000_000_000;
+    await call(port, 'POST', `/api/public/customers/${customer.body.id}/credits`, { amount: GRANT, reason: 'lease crash', mode: 'test' }, OPERATOR_KEY);
+
+    const answered: string[] = [];
+    let cut = 0;
+    let killed = false;
+    await Promise.all(Array.from({ length: 100 }, async (_, client) => {
+      for (let index = 0; !killed; index += 1) {
+        try {
+          const response = await call(port, 'POST', '/v1/chat/completions',
+            { model: 'grok-4-fast', messages: [{ role: 'user', content: `lease crash ${client}.${index}` }] }, key.body.key);
+          expect(response.status, JSON.stringify(response.body)).toBe(200);
+          answered.push(`task_${String(response.body.id).slice('chatcmpl-'.length)}`);
+          if (answered.length === KILL_AFTER && !killed) {
+            killed = true;
+            first.kill('SIGKILL');
+          }
+        } catch {
+          cut += 1;
+          return;
+        }
+      }
+    }));
+    await exited(first);
+    await quiet();
+    expect(cut).toBeGreaterThan(0);
+
+    // Every answer was sent after its request was written: each answered request is a succeeded, charged task.
+    const tasks = await database.db.query<{ id: string; status: string; charged: bigint }>(
+      'SELECT id, status, charged FROM tasks WHERE customer_id = $1', [customer.body.id]);
+    const byId = new Map(tasks.rows.map((row) => [row.id, row]));
+    for (const id of answered) expect({ id, status: byId.get(id)?.status }).toEqual({ id, status: 'succeeded' });
+    const charged = tasks.rows.reduce((sum, row) => sum + BigInt(row.charged), 0n);
+    // The dead process's lease is all that is reserved: the requests in flight never made a row of their own.
+    const leases = await database.db.query<{ amount: bigint }>(
+      'SELECT l.amount FROM credit_leases l JOIN wallets w ON w.id = l.wallet_id WHERE w.customer_id = $1', [customer.body.id]);
+    expect(leases.rows.length).toBeGreaterThan(0);
+    const books = async () => (await database.db.query<{ balance: bigint; reserved: bigint }>(
+      "SELECT balance, reserved FROM wallets WHERE customer_id = $1 AND mode = 'test'", [customer.body.id])).rows[0]!;
+    expect(BigInt((await books()).reserved)).toBe(leases.rows.reduce((sum, row) => sum + BigInt(row.amount), 0n));
+    expect(await findInvariantViolations(database.db)).toEqual({});
+    // Its expiry passes (no one renews it): the sweeper gives it back.
+    const swept = await sweepExpiredLeases(database.db, new Date(Date.now() + 10 * 60_000));
+    expect(swept.leases).toBe(leases.rows.length);
+    expect(await books()).toEqual({ balance: BigInt(GRANT) - charged, reserved: 0n });
     expect(await findInvariantViolations(database.db)).toEqual({});
   }, 60_000);
 });

@@ -19,6 +19,15 @@ export async function runUntilDone(app: TestApp, taskId: string, stepMs = 600, m
   return app.deps.tasks.get(taskId);
 }
 
+/**
+ * Credit leases (issue 14): gives back the app's idle leases, as their upkeep does once no request has been in flight
+ * on them for CREDIT_LEASE_IDLE_MS — after which a wallet's `reserved` is only its requests' own holds again.
+ */
+export async function returnIdleLeases(app: TestApp): Promise<void> {
+  app.clock.advance(app.deps.config.creditLeaseIdleMs);
+  await app.deps.leases?.maintain();
+}
+
 export async function testWallet(app: TestApp, customerId: string) {
   const balance = await app.deps.wallet.balance(customerId, 'test');
   return { balance: Number(balance.balance), reserved: Number(balance.reserved) };

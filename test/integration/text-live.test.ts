@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChatMock } from '../mock-upstreams/openai-compatible/server.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
+import { returnIdleLeases } from '../harness/flows.js';
 
 /** Live chat through channels: exact token billing, failover before output, client disconnect (issue 5). */
 const ctx = useTestApp();
@@ -76,6 +77,7 @@ describe('live chat', () => {
     });
     const text = await raw.text();
     expect(text).toContain('"error"');
+    await returnIdleLeases(ctx.app);
     const wallet = await ctx.app.deps.wallet.balance(customerId, 'live');
     expect(Number(wallet.reserved)).toBe(0);
   });
@@ -104,6 +106,7 @@ describe('live chat', () => {
     const charges = await ledger(customerId);
     expect(charges).toHaveLength(1);
     expect(charges[0]!).toBeLessThan(0);
+    await returnIdleLeases(ctx.app);
     const wallet = await ctx.app.deps.wallet.balance(customerId, 'live');
     expect(Number(wallet.reserved)).toBe(0);
   });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { testCustomer, testWallet } from '../harness/flows.js';
+import { returnIdleLeases, testCustomer, testWallet } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 import { reserveTask } from '../harness/tasks.js';
 
@@ -28,6 +28,11 @@ describe('chat completions', () => {
     expect(completion.choices[0]!.message.content).toContain('sandbox');
     expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
     expect(await charges(owner.customerId)).toEqual([-cost(completion.usage!)]);
+    // Admitted on this instance's credit lease (issue 14) and written once: its reservation names the lease.
+    const hold = await ctx.app.deps.db.query<{ lease_id: string | null; status: string }>(
+      "SELECT r.lease_id, r.status FROM reservations r JOIN tasks t ON t.id = r.task_id WHERE t.customer_id = $1", [owner.customerId]);
+    expect(hold.rows).toEqual([{ lease_id: expect.stringMatching(/^lse_/), status: 'settled' }]);
+    await returnIdleLeases(ctx.app);
     expect((await testWallet(ctx.app, owner.customerId)).reserved).toBe(0);
   });
 
@@ -69,6 +74,7 @@ describe('chat completions', () => {
     const body = await raw.text();
     expect(body).toContain('"error"');
     expect(body).not.toContain('sandbox: midstream');
+    await returnIdleLeases(ctx.app);
     expect((await testWallet(ctx.app, owner.customerId)).reserved).toBe(0);
   });
 

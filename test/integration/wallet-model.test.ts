@@ -14,6 +14,7 @@ import { atPercent, holdFor } from '../../src/modules/catalog/pricing.js';
 import type { Principal } from '../../src/modules/keys/authenticator.js';
 import type { TopupOrderRow } from '../../src/modules/payments/types.js';
 import { findInvariantViolations } from '../../src/modules/wallet/invariants.js';
+import type { LeaseAdmission } from '../../src/modules/wallet/leases.js';
 import { createTask, normalizeParams } from '../../src/workflows/create-task.js';
 import { creditWallet } from '../../src/workflows/credits.js';
 import { createCustomer } from '../../src/workflows/customers.js';
@@ -55,7 +56,7 @@ const ORDER_AMOUNTS = [500n, 1234n, 2000n] as const;
 const AUDIT = { actor: 'wallet-model', ip: null, userAgent: null };
 const MAX_OPEN_USDT_ORDERS = 5;
 /** What a run writes; emptied before each run (the catalogue, the channel and the settings stay). */
-const RESET_TABLES = ['ledger_entries', 'reservations', 'webhook_deliveries', 'tasks', 'topup_orders', 'api_keys', 'wallets', 'audit_events', 'customers'];
+const RESET_TABLES = ['ledger_entries', 'reservations', 'webhook_deliveries', 'tasks', 'topup_orders', 'api_keys', 'credit_leases', 'wallets', 'audit_events', 'customers'];
 
 type Mode = 'live' | 'test';
 /** Per customer: a live key without a concurrency limit, a live key limited to 2 in flight, a test key. */
@@ -78,7 +79,10 @@ type Step =
   | { kind: 'release'; hold: number; status: 'failed' | 'cancelled' | 'expired' }
   | { kind: 'sweep' }
   | { kind: 'clock'; ms: number }
-  | { kind: 'crash'; inflight: boolean };
+  | { kind: 'crash'; inflight: boolean }
+  | { kind: 'admit'; customer: number; key: 0 | 2; seconds: number }
+  | { kind: 'record'; picks: number[]; factor: number; released: boolean }
+  | { kind: 'upkeep' };
 
 // ---- the model -------------------------------------------------------------------------------------------------
 
@@ -111,8 +115,39 @@ interface ModelOrder {
   ref: string | null;
 }
 
+/**
+ * A credit lease (issue 14) as this model sees it: the instance's view (`granted`, `held`, …, as CreditLeases keeps
+ * it) and the database row's (`dbAmount`, null once the row is gone; `dbExpiresAt`).
+ */
+interface ModelLease {
+  wallet: string;
+  granted: bigint;
+  held: bigint;
+  inflight: number;
+  lastActive: number;
+  expiresAt: number;
+  limited: boolean;
+  dbAmount: bigint | null;
+  dbExpiresAt: number;
+}
+
+/** A chat request admitted on a lease and not written yet. */
+interface ModelAdmission {
+  admission: LeaseAdmission;
+  lease: ModelLease;
+  customer: number;
+  mode: Mode;
+  key: number;
+  hold: bigint;
+}
+
 interface Model {
   now: number;
+  /** The running instance's leases by wallet, in the order its book holds them. */
+  book: Map<string, ModelLease>;
+  /** Every lease whose row may still exist (the instance's and those a crash left behind). */
+  leases: ModelLease[];
+  admissions: ModelAdmission[];
   wallets: Map<string, ModelWallet>;
   holds: ModelHold[];
   orders: ModelOrder[];
@@ -167,6 +202,16 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), inflight: fc.boolean() }) },
+  // Credit leases (issue 14): chat requests admitted on the instance's lease, written once when they end (some at
+  // once, so in groups), and the lease upkeep (return when idle or nearly empty, renew before expiry).
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('admit' as const), customer: customerArb, key: fc.constantFrom(0 as const, 2 as const), seconds: fc.constantFrom(...SECONDS) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('record' as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), factor: fc.integer({ min: -1, max: 12 }), released: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant({ kind: 'upkeep' as const }) },
 );
 
 // ---- the system under test -------------------------------------------------------------------------------------
@@ -241,7 +286,12 @@ async function freshRun(start: number): Promise<RunState> {
   }
   const wallets = new Map<string, ModelWallet>();
   for (let customer = 0; customer < 2; customer += 1) for (const mode of ['live', 'test'] as const) wallets.set(walletKey(customer, mode), { balance: 0n, reserved: 0n });
-  return { customers, keys, model: { now: start, wallets, holds: [], orders: [], creditRefs: new Set(), paymentRefs: new Map(), nextRef: 0 } };
+  // The instance's lease book refers to the wallets just deleted: it starts empty too.
+  app.deps.leases!.forget();
+  return {
+    customers, keys,
+    model: { now: start, wallets, holds: [], orders: [], creditRefs: new Set(), paymentRefs: new Map(), nextRef: 0, book: new Map(), leases: [], admissions: [] },
+  };
 }
 
 function authenticate(plaintext: string): Promise<Principal> {
@@ -301,6 +351,10 @@ async function crash(state: RunState, inflight: boolean): Promise<void> {
       });
     }
   }
+  // A killed process gives nothing back: its leases stay until they expire, its admitted requests are never written.
+  app.deps.leases!.forget();
+  model.book.clear();
+  model.admissions = [];
   await app.deps.close();
   app = await startProcess(model.now);
   for (const own of state.keys) for (const key of own) key.principal = await authenticate(key.plaintext);
@@ -476,8 +530,22 @@ async function applyStep(state: RunState, step: Step): Promise<void> {
       for (const order of expired) order.status = 'expired';
       const cutoff = model.now - deps.config.idempotencyRetentionMs;
       for (const hold of model.holds) if (hold.idem !== null && hold.createdAt < cutoff) hold.idem = null;
+      // Leases past their expiry go back to their wallets, whoever held them.
+      const lapsed = model.leases.filter((lease) => lease.dbAmount !== null && lease.dbExpiresAt < model.now);
+      expect(report.leasesExpired, 'leases expired').toBe(lapsed.length);
+      for (const lease of lapsed) dropLeaseRow(model, lease);
+      leaseCounts.swept += lapsed.length;
       return;
     }
+    case 'admit':
+      await admit(state, step);
+      return;
+    case 'record':
+      await record(state, step);
+      return;
+    case 'upkeep':
+      await upkeep(state);
+      return;
     case 'clock':
       model.now += step.ms;
       app.clock.set(model.now);
@@ -485,6 +553,159 @@ async function applyStep(state: RunState, step: Step): Promise<void> {
     case 'crash':
       await crash(state, step.inflight);
       return;
+  }
+}
+
+/** What the lease steps did over all runs (printed at the end, to show the runs reach every branch). */
+const leaseCounts = { admitted: 0, refused: 0, taken: 0, recorded: 0, fromFree: 0, returned: 0, renewed: 0, swept: 0, lost: 0 };
+
+const LEASE_TTL_MS = () => app.deps.config.creditLeaseTtlMs;
+const LEASE_IDLE_MS = () => app.deps.config.creditLeaseIdleMs;
+
+function dropLeaseRow(model: Model, lease: ModelLease): void {
+  model.wallets.get(lease.wallet)!.reserved -= lease.dbAmount!;
+  lease.dbAmount = null;
+  model.leases = model.leases.filter((other) => other !== lease);
+}
+
+/** The instance no longer counts on a lease (CreditLeases.lose). */
+function loseLease(model: Model, lease: ModelLease): void {
+  if (model.book.get(lease.wallet) === lease) {
+    model.book.delete(lease.wallet);
+    leaseCounts.lost += 1;
+  }
+  lease.granted = 0n;
+}
+
+/** A chat request admitted on the wallet's lease (CreditLeases.admit, one at a time), or refused: its own hold then. */
+async function admit(state: RunState, step: Extract<Step, { kind: 'admit' }>): Promise<void> {
+  const { model } = state;
+  const mode = KEYS[step.key]!.mode;
+  const wallet = walletKey(step.customer, mode);
+  const hold = costs.get(step.seconds)!;
+  let lease = model.book.get(wallet);
+  if (!lease) {
+    lease = { wallet, granted: 0n, held: 0n, inflight: 0, lastActive: model.now, expiresAt: 0, limited: false, dbAmount: null, dbExpiresAt: 0 };
+    model.book.set(wallet, lease);
+  }
+  let admitted = lease.granted - lease.held >= hold;
+  if (!admitted) {
+    const lacking = hold - (lease.granted - lease.held);
+    const target = 2n * (lease.held + hold) - lease.granted;
+    const want = target > lacking ? target : lacking;
+    const books = model.wallets.get(wallet)!;
+    const free = books.balance - books.reserved;
+    const half = free / 2n;
+    const take = want < (lacking > half ? lacking : half) ? want : (lacking > half ? lacking : half);
+    if (take > free) {
+      lease.limited = true;
+      leaseCounts.refused += 1;
+    } else {
+      leaseCounts.taken += 1;
+      const expires = model.now + LEASE_TTL_MS();
+      if (lease.dbAmount === null) {
+        lease.dbAmount = take;
+        lease.dbExpiresAt = expires;
+        if (!model.leases.includes(lease)) model.leases.push(lease);
+      } else {
+        lease.dbAmount += take;
+        lease.dbExpiresAt = Math.max(lease.dbExpiresAt, expires);
+      }
+      books.reserved += take;
+      lease.granted += take;
+      lease.expiresAt = Math.max(lease.expiresAt, expires);
+      lease.limited = take < want;
+      admitted = true;
+    }
+  }
+  const admission = await app.deps.leases!.admit(state.customers[step.customer]!, mode, hold);
+  expect(admission !== null, 'admitted on the lease').toBe(admitted);
+  if (!admission) return;
+  leaseCounts.admitted += 1;
+  lease.held += hold;
+  lease.inflight += 1;
+  lease.lastActive = model.now;
+  model.admissions.push({ admission, lease, customer: step.customer, mode, key: step.key, hold });
+}
+
+/** Admitted requests end (settled at factor/10 of their hold, or released) and are written at once, in groups. */
+async function record(state: RunState, step: Extract<Step, { kind: 'record' }>): Promise<void> {
+  const { model } = state;
+  const chosen: ModelAdmission[] = [];
+  for (const pick of step.picks) {
+    const open = model.admissions.filter((entry) => !chosen.includes(entry));
+    if (open.length === 0) break;
+    chosen.push(open[pick % open.length]!);
+  }
+  if (chosen.length === 0) return;
+  const now = new Date(model.now);
+  const items = chosen.map((entry) => {
+    const actual = (entry.hold * BigInt(step.factor)) / 10n;
+    return {
+      entry, actual,
+      item: {
+        taskId: app.deps.ids('task'), reservationId: app.deps.ids('res'), customerId: state.customers[entry.customer]!, mode: entry.mode,
+        apiKeyId: state.keys[entry.customer]![entry.key]!.id, type: 'chat', model: MODEL_ID, request: {}, hold: entry.hold,
+        outcome: step.released ? 'released' as const : 'settled' as const, finalStatus: step.released ? 'failed' as const : 'succeeded' as const,
+        actual, errorCode: step.released ? 'provider_error' : null, cost: null, createdAt: now, now,
+        expiresAt: new Date(model.now + 600_000), hardDeadline: new Date(model.now + 660_000), priceVersion: null, pricePercent: 100, route: null,
+      },
+    };
+  });
+  const results = await Promise.all(items.map(({ entry, item }) => app.deps.leases!.record(entry.admission, item)));
+  items.forEach(({ entry, actual, item }, index) => {
+    const { lease } = entry;
+    const books = model.wallets.get(lease.wallet)!;
+    const settled = step.released ? 0n : actual < 0n ? 0n : actual > entry.hold ? entry.hold : actual;
+    const fromLease = lease.dbAmount === null ? 0n : settled < lease.dbAmount ? settled : lease.dbAmount;
+    const rest = settled - fromLease;
+    const free = books.balance - books.reserved;
+    const fromFree = rest < free ? rest : free > 0n ? free : 0n;
+    const charged = fromLease + fromFree;
+    expect([results[index]!.outcome, results[index]!.charged, results[index]!.fromLease], 'record outcome')
+      .toEqual([item.outcome, charged, fromLease]);
+    leaseCounts.recorded += 1;
+    if (fromFree > 0n) leaseCounts.fromFree += 1;
+    books.balance -= charged;
+    books.reserved -= fromLease;
+    if (lease.dbAmount !== null) lease.dbAmount -= fromLease;
+    lease.granted -= fromLease;
+    if (lease.dbAmount === null) loseLease(model, lease);
+    lease.held -= entry.hold;
+    lease.inflight -= 1;
+    lease.lastActive = model.now;
+    model.holds.push({
+      taskId: item.taskId, customer: entry.customer, mode: entry.mode, key: entry.key, amount: entry.hold, createdAt: model.now,
+      expiresAt: model.now, status: item.outcome, taskStatus: item.finalStatus, charged, idem: null, fingerprint: null,
+    });
+    model.admissions = model.admissions.filter((other) => other !== entry);
+  });
+}
+
+/** CreditLeases.maintain: idle leases go back (at once when nearly empty), the others are renewed before expiry. */
+async function upkeep(state: RunState): Promise<void> {
+  const { model } = state;
+  await app.deps.leases!.maintain();
+  const renew: ModelLease[] = [];
+  for (const lease of [...model.book.values()]) {
+    if (lease.inflight === 0 && (lease.limited || lease.granted === 0n || model.now - lease.lastActive >= LEASE_IDLE_MS())) {
+      model.book.delete(lease.wallet);
+      if (lease.dbAmount !== null) {
+        dropLeaseRow(model, lease);
+        leaseCounts.returned += 1;
+      }
+    } else if (lease.granted > 0n && lease.expiresAt - model.now < LEASE_TTL_MS() / 2) {
+      renew.push(lease);
+    }
+  }
+  for (const lease of renew) {
+    if (lease.dbAmount !== null) {
+      lease.dbExpiresAt = model.now + LEASE_TTL_MS();
+      lease.expiresAt = lease.dbExpiresAt;
+      leaseCounts.renewed += 1;
+    } else {
+      loseLease(model, lease);
+    }
   }
 }
 
@@ -519,7 +740,7 @@ async function check(state: RunState, label: string): Promise<void> {
   const { model } = state;
   const db = database.db;
   // One round of reads (concurrent on PostgreSQL's pool; PGlite serialises them on its one session).
-  const [wallets, tasks, keys, orders, violations] = await Promise.all([
+  const [wallets, tasks, keys, orders, violations, leases] = await Promise.all([
     db.query<{ customer_id: string; mode: Mode; balance: bigint; reserved: bigint }>('SELECT customer_id, mode, balance, reserved FROM wallets'),
     db.query<{ id: string; status: string; charged: bigint; idempotency_key: string | null; r_status: string; amount: bigint; settled_amount: bigint | null }>(
       'SELECT t.id, t.status, t.charged, t.idempotency_key, r.status AS r_status, r.amount, r.settled_amount FROM tasks t LEFT JOIN reservations r ON r.task_id = t.id',
@@ -527,6 +748,8 @@ async function check(state: RunState, label: string): Promise<void> {
     db.query<{ id: string; inflight: number }>('SELECT id, inflight FROM api_keys'),
     db.query<{ id: string; status: string; payment_ref_id: string | null }>('SELECT id, status, payment_ref_id FROM topup_orders'),
     findInvariantViolations(db),
+    db.query<{ customer_id: string; mode: Mode; amount: bigint; expires_at: Date }>(
+      'SELECT w.customer_id, w.mode, l.amount, l.expires_at FROM credit_leases l JOIN wallets w ON w.id = l.wallet_id'),
   ]);
 
   const actualWallets = Object.fromEntries(wallets.rows.map((row) => [walletKey(state.customers.indexOf(row.customer_id), row.mode), { balance: row.balance, reserved: row.reserved }]));
@@ -546,6 +769,10 @@ async function check(state: RunState, label: string): Promise<void> {
 
   const expectedOrders = model.orders.map((order) => ({ id: order.id, status: order.status, payment_ref_id: order.ref })).sort(byId);
   expect(orders.rows.sort(byId), `orders after ${label}`).toEqual(expectedOrders);
+
+  const leaseRows = leases.rows.map((row) => `${walletKey(state.customers.indexOf(row.customer_id), row.mode)} ${row.amount} until ${row.expires_at.getTime()}`).sort();
+  const expectedLeases = model.leases.map((lease) => `${lease.wallet} ${lease.dbAmount} until ${lease.dbExpiresAt}`).sort();
+  expect(leaseRows, `credit leases after ${label}`).toEqual(expectedLeases);
 
   expect(violations, `ledger invariants after ${label}`).toEqual({});
 }
@@ -589,6 +816,6 @@ describe(`wallet model (${ENGINE})`, () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: !SHRINK, ...(PATH ? { path: PATH } : {}) },
     );
-    console.log(`wallet model on ${ENGINE}: ${runs} runs × ${STEPS} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; ms by step kind: ${JSON.stringify(Object.fromEntries(Object.entries(spent).map(([kind, ms]) => [kind, Math.round(ms)])))}`);
+    console.log(`wallet model on ${ENGINE}: ${runs} runs × ${STEPS} steps in ${((Date.now() - started) / 1000).toFixed(1)} s; ms by step kind: ${JSON.stringify(Object.fromEntries(Object.entries(spent).map(([kind, ms]) => [kind, Math.round(ms)])))}; credit leases ${JSON.stringify(leaseCounts)}`);
   }, 3_600_000);
 });

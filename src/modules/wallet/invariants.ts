@@ -10,10 +10,14 @@ export const INVARIANT_QUERIES: Record<string, string> = {
     SELECT w.id, w.balance, COALESCE(SUM(l.amount), 0) AS ledger_sum
       FROM wallets w LEFT JOIN ledger_entries l ON l.wallet_id = w.id
      GROUP BY w.id, w.balance HAVING w.balance <> COALESCE(SUM(l.amount), 0)`,
+  // Credit leases (migration 0024) are reserved credit like holds.
   L2_reserved_equals_held: `
-    SELECT w.id, w.reserved, COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'held'), 0) AS held
-      FROM wallets w LEFT JOIN reservations r ON r.wallet_id = w.id
-     GROUP BY w.id, w.reserved HAVING w.reserved <> COALESCE(SUM(r.amount) FILTER (WHERE r.status = 'held'), 0)`,
+    SELECT w.id, w.reserved,
+           COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'held'), 0) AS held,
+           COALESCE((SELECT SUM(l.amount) FROM credit_leases l WHERE l.wallet_id = w.id), 0) AS leased
+      FROM wallets w
+     WHERE w.reserved <> COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'held'), 0)
+                       + COALESCE((SELECT SUM(l.amount) FROM credit_leases l WHERE l.wallet_id = w.id), 0)`,
   L3_reserved_within_balance: `SELECT id FROM wallets WHERE reserved < 0 OR reserved > balance`,
   L4_one_charge_per_reservation: `
     SELECT ref_id FROM ledger_entries WHERE kind = 'charge' AND ref_type = 'reservation'
