@@ -104,14 +104,20 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
   return { task, resolve: (item, route) => resolveWithRoute(deps, task, route, { ...item, result: null }) };
 }
 
-/** The task of a request admitted on a lease, as it stands while it runs (it is written only when it ends). */
+/**
+ * The task of a request admitted on a lease, as it stands while it runs (it is written only when it ends). Every field
+ * is spelled out: an object literal that spread the arguments first and added the rest cost 5 % of the server's CPU
+ * under load (each added property a transition of a spread-made object).
+ */
 function openTask(fields: Pick<TaskRow, 'id' | 'customer_id' | 'mode' | 'api_key_id' | 'type' | 'model' | 'hold_amount' | 'price_version' | 'price_percent' | 'created_at'>): TaskRow {
   return {
-    ...fields, status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: { prompt: '', references: [] },
-    callback_url: null, metadata: null, progress: 0, result: null, charged: 0n, cost_credits: null, error_code: null, channel_id: null,
+    id: fields.id, customer_id: fields.customer_id, mode: fields.mode, api_key_id: fields.api_key_id, type: fields.type, model: fields.model,
+    status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: { prompt: '', references: [] },
+    callback_url: null, metadata: null, progress: 0, result: null, hold_amount: fields.hold_amount, charged: 0n, cost_credits: null,
+    price_version: fields.price_version, price_percent: fields.price_percent, error_code: null, channel_id: null,
     credential_id: null, tried_channels: [], provider: null, provider_task_id: null, operation: null, upstream_error: null,
-    lease_owner: 'http', lease_until: null, attempts: 1, next_action_at: null, submitted_at: null, updated_at: fields.created_at,
-    completed_at: null,
+    lease_owner: 'http', lease_until: null, attempts: 1, next_action_at: null, submitted_at: null, created_at: fields.created_at,
+    updated_at: fields.created_at, completed_at: null,
   };
 }
 
