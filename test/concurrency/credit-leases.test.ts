@@ -189,4 +189,36 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     await returnIdleLeases(ctx.app);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 970, reserved: 0, available: 970 });
   });
+
+  it('an operator adjustment and a refund take leased credit back before they call it reserved', async () => {
+    const owner = await funded(0);
+    // A paid Stripe top-up of 1,000 credits (P1: the one crediting function).
+    const order = ctx.app.deps.ids('top');
+    const now = ctx.app.clock.now();
+    await ctx.app.deps.db.query(
+      `INSERT INTO topup_orders (id, customer_id, method, amount, currency, credits, created_at, expires_at, updated_at)
+       VALUES ($1, $2, 'stripe', 1000, 'USD', 1000, $3, $3, $3)`, [order, owner.customerId, now]);
+    await ctx.app.deps.db.transaction((tx) => ctx.app.deps.topups.credit(tx, order, 'stripe_session', `cs_${order}`, now));
+    const admission = await leases().admit(owner.customerId, 'live', 100n);
+    expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 1000, reserved: 200, available: 800 });
+    // Taking back 850: more than is free, less than the balance. The lease goes back first; nothing is refused.
+    const adjusted = await ctx.app.request('POST', `/api/public/customers/${owner.customerId}/credits`, {
+      operator: true, body: { amount: -850, reason: 'leases are the customer\'s credit' } });
+    expect(adjusted.status, JSON.stringify(adjusted.body)).toBe(201);
+    expect(await leaseRows(owner.customerId)).toEqual([]);
+    expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 150, reserved: 0, available: 150 });
+    // The request admitted on the lease ends: charged from the free credit, and its instance takes a new lease next.
+    const recorded = await leases().record(admission!, item(owner, 'settled', 60n));
+    expect([Number(recorded.charged), Number(recorded.fromLease), recorded.leaseLeft]).toEqual([60, 0, null]);
+    expect(leases().stats.lost).toBeGreaterThanOrEqual(1);
+    // A refund of the whole top-up with a new lease out: the lease goes back, and only what is truly gone is short.
+    const again = await leases().admit(owner.customerId, 'live', 40n);
+    expect((await walletState(ctx.app, owner.customerId)).reserved).toBeGreaterThan(0);
+    const reversed = await ctx.app.deps.db.transaction((tx) => ctx.app.deps.topups.reverse(tx, order, 'stripe_refund', `re_${order}`, 1000n, 1000n, ctx.app.clock.now()));
+    expect([reversed.outcome, Number(reversed.applied), Number(reversed.shortfall)]).toEqual(['reversed', 90, 910]);
+    expect(await leaseRows(owner.customerId)).toEqual([]);
+    expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 0, reserved: 0, available: 0 });
+    const last = await leases().record(again!, item(owner, 'settled', 40n));
+    expect(Number(last.charged)).toBe(0);
+  });
 });

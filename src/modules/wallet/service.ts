@@ -126,12 +126,19 @@ export class WalletService {
       throw new AppError('conflict', 'A credit with this reference is being applied concurrently; retry');
     }
     // Both bounds are guards of the one statement; the CHECK constraints of migration 0007 back the upper one.
-    const updated = await tx.query<WalletRow>(
+    const apply = async () => (await tx.query<WalletRow>(
       `UPDATE wallets SET balance = balance + $2, updated_at = $3
         WHERE id = $1 AND balance + $2 >= reserved AND balance + $2 <= $4 RETURNING *`,
       [walletRow.id, input.amount, input.now, MAX_CREDITS],
-    );
-    if (!updated.rows[0]) {
+    )).rows[0];
+    let applied = await apply();
+    // Credit leased to instances and not spent is the customer's: an adjustment it stands in the way of takes the
+    // wallet's leases back first (gr_lease_reclaim, migration 0024), then applies.
+    if (!applied && input.amount < 0n) {
+      const reclaimed = await tx.query<{ credit: bigint }>('SELECT gr_lease_reclaim($1, $2) AS credit', [walletRow.id, input.now]);
+      if (BigInt(reclaimed.rows[0]?.credit ?? 0) > 0n) applied = await apply();
+    }
+    if (!applied) {
       const current = await tx.query<WalletRow>('SELECT * FROM wallets WHERE id = $1', [walletRow.id]);
       const balance = current.rows[0]?.balance ?? walletRow.balance;
       if (BigInt(balance) + input.amount > MAX_CREDITS) {
@@ -139,7 +146,7 @@ export class WalletService {
       }
       throw new AppError('balance_below_reserved', 'The adjustment would take the balance below active reservations');
     }
-    return { entry: inserted.rows[0], wallet: updated.rows[0], duplicate: false };
+    return { entry: inserted.rows[0], wallet: applied, duplicate: false };
   }
 
   private async findOperatorCredit(tx: Queryable, refId: string): Promise<LedgerEntryRow | null> {
