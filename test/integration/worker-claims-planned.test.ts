@@ -28,7 +28,10 @@ interface Reads {
 describe.runIf(testEngine() === 'postgres')('worker claims and write groups, planned as index lookups', () => {
   it('claim 10 of 300 due tasks, observe or accept 5 of 300: the reads follow the rows touched, not the open tasks', async () => {
     const db = ctx.app.deps.db;
-    // Statistics taken while the table is (nearly) empty, as on a fresh install.
+    // Statistics taken while the table is (nearly) empty, as on a fresh install — and kept so: autovacuum would analyze
+    // the table again after the 900 rows below, at a moment that depends on the load of the machine (in full runs the
+    // held claim then read 12 and 22 entries instead of the usual 10 or fewer).
+    await db.query('ALTER TABLE tasks SET (autovacuum_enabled = false)');
     await db.query('ANALYZE tasks');
     const customer = await ctx.app.createCustomer();
     const key = await ctx.app.createKey(customer.id, { mode: 'live' });
@@ -106,10 +109,8 @@ describe.runIf(testEngine() === 'postgres')('worker claims and write groups, pla
         const held = await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 30_000)).length);
         expect(held.touched).toBe(0);
         expect(held.reads.seq_scan).toBe(0);
-        // (Up to 20: the probes may also step over index entries of rows the rounds before updated and no scan has
-        // marked dead yet — a full run once read 12; what matters is that it is not the 300 it holds back.)
-        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(20);
-        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(20);
+        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(10);
+        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(10);
         bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 90_000)).length), 10, 6, 20);
         bounded(await measured(async (tasks) => (await tasks.claimForPoll(now, 10)).length), 10);
         bounded(await measured(async (tasks) => {

@@ -19,9 +19,10 @@ import type { Mode, ResolveResult } from './types.js';
  *   more, so instances sharing a wallet leave each other room. A wallet that cannot give what the waiting requests
  *   need gives nothing, and they make holds of their own (the per-request path: exact, 402 when the credit is not
  *   there).
- * - A lease goes back to its wallet once no request is in flight on it for `idleMs` — at once when its last take was
- *   cut short by the half-of-free rule (the wallet is nearly empty and other instances may need it) — and when the
- *   process shuts down. The instance renews its leases' expiry while it runs; a lease whose instance died expires
+ * - A lease goes back to its wallet once no request is in flight on it for `idleMs` — at the next upkeep round when
+ *   its last take was cut short by the half-of-free rule (the wallet is nearly empty and other instances may need it)
+ *   — and when the process shuts down. An operator adjustment or a reversal that needs the credit takes it back
+ *   (gr_lease_reclaim); like an expired lease, the instance then finds it gone. The instance renews its leases' expiry while it runs; a lease whose instance died expires
  *   after `ttlMs` and the sweeper gives it back (gr_lease_sweep). Its requests in flight were never written, so never
  *   charged.
  * - Requests under a key with a concurrency limit are not admitted on leases: the limit counts held reservations in
@@ -57,7 +58,7 @@ interface Lease {
   lastActive: number;
   /** The expiry this instance last wrote (ms). */
   expiresAt: number;
-  /** Its last take gave less than asked: the wallet is nearly empty, so it goes back as soon as it is idle. */
+  /** Its last take gave less than asked: the wallet is nearly empty, so it goes back at the first upkeep it is idle. */
   limited: boolean;
 }
 
