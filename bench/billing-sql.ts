@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     // As runTextRequest on a lease: nothing written when the request arrives; its final rows at the end, in one statement.
     const record = recordRunner(db);
     const leaseId = ids('lse');
-    await db.query('SELECT * FROM gr_lease_take($1, $2, $3, $4, $5, $6, $7, $8)',
+    await db.query('SELECT gr_lease_take($1, $2, $3, $4, $5, $6, $7, $8)',
       [leaseId, owner.customerId, 'live', 'bench', 1_000_000_000_000n, 1_000_000_000_000n, clock.now(), new Date(Date.now() + 3_600_000)]);
     let recordSpent = 0;
     async function recordGroup(): Promise<void> {
@@ -106,11 +106,16 @@ async function main(): Promise<void> {
       const leaseUntil = new Date(now.getTime() + 600_000);
       const before = backendCpuMs(pid);
       const rows = await record.run(Array.from({ length: SIZE }, () => ({
-        taskId: ids('task'), reservationId: ids('res'), leaseId, customerId: owner.customerId, mode: 'live' as const, apiKeyId: owner.keyId,
-        type: 'chat', model: 'grok-4-fast', request: { prompt: '', references: [] }, hold: 1_200n, outcome: 'settled' as const,
-        finalStatus: 'succeeded' as const, actual: 37n, errorCode: null, cost: 3n, createdAt: now, now, expiresAt: leaseUntil,
-        hardDeadline: new Date(leaseUntil.getTime() + 60_000), priceVersion: 1, pricePercent: 100,
-        route: { provider: 'openai-compatible', channelId: 'chn_bench', credentialId: 'crd_bench', triedChannels: [] },
+        request: {
+          taskId: ids('task'), reservationId: ids('res'), customerId: owner.customerId, mode: 'live' as const, apiKeyId: owner.keyId,
+          type: 'chat', model: 'grok-4-fast', request: { prompt: '', references: [] }, now, expiresAt: leaseUntil,
+          hardDeadline: new Date(leaseUntil.getTime() + 60_000), priceVersion: 1, pricePercent: 100,
+        },
+        ending: {
+          outcome: 'settled' as const, finalStatus: 'succeeded' as const, actual: 37n, errorCode: null, cost: 3n, now,
+          route: { provider: 'openai-compatible', channelId: 'chn_bench', credentialId: 'crd_bench', triedChannels: [] },
+        },
+        hold: 1_200n, leaseId,
       })));
       if (rows.some((row) => row.outcome !== 'settled' || row.fromLease !== 37n)) throw new Error('a record was not charged to its lease');
       recordSpent += backendCpuMs(pid) - before;

@@ -122,13 +122,12 @@ function groupCommitCounters(wallet: WalletService, leases: CreditLeases | null,
 
 /** Credit leases: takes, refusals, returns, leases found gone; requests admitted on them; credit held now. */
 function leaseCounters(leases: CreditLeases): LabelledCounter[] {
-  const held = leases.held();
   return [
     { name: 'genrelay_credit_lease_events_total', help: 'Credit lease takes, takes refused (requests then made holds of their own), returns, and leases found expired',
       values: (['takes', 'refusals', 'returns', 'lost'] as const).map((event) => ({ labels: { event }, value: leases.stats[event] })) },
     { name: 'genrelay_credit_lease_admitted_total', help: 'Chat and embeddings requests admitted on a credit lease (written once)',
       values: [{ labels: {}, value: leases.stats.admitted }] },
-    { name: 'genrelay_credit_leases', help: 'Credit leases this instance holds', type: 'gauge', values: [{ labels: {}, value: held.length }] },
+    { name: 'genrelay_credit_leases', help: 'Credit leases this instance holds', type: 'gauge', values: [{ labels: {}, value: leases.count }] },
   ];
 }
 

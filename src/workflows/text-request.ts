@@ -71,35 +71,22 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
   const cost = textHold(atPercent(model, pricePercent), promptBytes, maxOutput(request.body));
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + RUNTIME_MS);
-  const taskId = deps.ids('task');
-  const stored = { prompt: '', references: [] };
-  const hardDeadline = new Date(leaseUntil.getTime() + 60_000);
-  const admission = deps.leases && principal.maxConcurrency === null
-    ? await deps.leases.admit(principal.customerId, principal.mode, cost)
-    : null;
-  if (admission && deps.leases) {
-    const leases = deps.leases;
-    const task = openTask({
-      id: taskId, customer_id: principal.customerId, mode: principal.mode, api_key_id: principal.keyId, type: request.kind,
-      model: model.id, hold_amount: cost, price_version: model.price_version, price_percent: pricePercent, created_at: now,
-    });
+  const input: ReserveInput = {
+    taskId: deps.ids('task'), reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode,
+    apiKeyId: principal.keyId, maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now,
+    expiresAt: leaseUntil, hardDeadline: new Date(leaseUntil.getTime() + 60_000), type: request.kind, model: model.id,
+    request: { prompt: '', references: [] }, initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil,
+    priceVersion: model.price_version, pricePercent,
+  };
+  const leases = principal.maxConcurrency === null ? deps.leases : null;
+  const admission = leases ? await leases.admit(input.customerId, input.mode, cost) : null;
+  if (leases && admission) {
+    const task = openTask(input);
     return {
       task,
-      resolve: (item, route) => leases.record(admission, {
-        taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
-        type: request.kind, model: model.id, request: stored, hold: cost, outcome: item.outcome, finalStatus: item.finalStatus,
-        actual: item.actual, errorCode: item.errorCode, cost: item.cost, createdAt: now, now: deps.clock.now(),
-        expiresAt: leaseUntil, hardDeadline, priceVersion: model.price_version, pricePercent,
-        route: routeRecord(task, route),
-      }),
+      resolve: (item, route) => leases.record(admission, input, { ...item, now: deps.clock.now(), route: routeRecord(task, route) }),
     };
   }
-  const input: ReserveInput = {
-    taskId, reservationId: deps.ids('res'), customerId: principal.customerId, mode: principal.mode, apiKeyId: principal.keyId,
-    maxConcurrency: principal.maxConcurrency, idempotencyKey: null, fingerprint: null, cost, now, expiresAt: leaseUntil,
-    hardDeadline, type: request.kind, model: model.id, request: stored,
-    initialStatus: 'dispatching', leaseOwner: 'http', leaseUntil, priceVersion: model.price_version, pricePercent,
-  };
   const task = (await reserveWithHint(deps, input)).task;
   return { task, resolve: (item, route) => resolveWithRoute(deps, task, route, { ...item, result: null }) };
 }
@@ -109,15 +96,15 @@ async function reserve(deps: TextRequestDeps, request: TextRequest, model: Catal
  * is spelled out: an object literal that spread the arguments first and added the rest cost 5 % of the server's CPU
  * under load (each added property a transition of a spread-made object).
  */
-function openTask(fields: Pick<TaskRow, 'id' | 'customer_id' | 'mode' | 'api_key_id' | 'type' | 'model' | 'hold_amount' | 'price_version' | 'price_percent' | 'created_at'>): TaskRow {
+function openTask(input: ReserveInput): TaskRow {
   return {
-    id: fields.id, customer_id: fields.customer_id, mode: fields.mode, api_key_id: fields.api_key_id, type: fields.type, model: fields.model,
-    status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: { prompt: '', references: [] },
-    callback_url: null, metadata: null, progress: 0, result: null, hold_amount: fields.hold_amount, charged: 0n, cost_credits: null,
-    price_version: fields.price_version, price_percent: fields.price_percent, error_code: null, channel_id: null,
+    id: input.taskId, customer_id: input.customerId, mode: input.mode, api_key_id: input.apiKeyId, type: input.type as TaskRow['type'],
+    model: input.model, status: 'dispatching', idempotency_key: null, fingerprint: null, face: 'native', request: { prompt: '', references: [] },
+    callback_url: null, metadata: null, progress: 0, result: null, hold_amount: input.cost, charged: 0n, cost_credits: null,
+    price_version: input.priceVersion ?? null, price_percent: input.pricePercent ?? null, error_code: null, channel_id: null,
     credential_id: null, tried_channels: [], provider: null, provider_task_id: null, operation: null, upstream_error: null,
-    lease_owner: 'http', lease_until: null, attempts: 1, next_action_at: null, submitted_at: null, created_at: fields.created_at,
-    updated_at: fields.created_at, completed_at: null,
+    lease_owner: 'http', lease_until: null, attempts: 1, next_action_at: null, submitted_at: null, created_at: input.now,
+    updated_at: input.now, completed_at: null,
   };
 }
 

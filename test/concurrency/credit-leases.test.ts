@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TestAppOptions } from '../harness/app.js';
 import { useTestApp } from '../harness/setup.js';
 import { walletState } from '../harness/tasks.js';
-import { CreditLeases, sweepExpiredLeases, type LeaseAdmission, type RecordItem } from '../../src/modules/wallet/leases.js';
+import { CreditLeases, recordRunner, sweepExpiredLeases, type AdmittedRequest, type LeaseAdmission, type RequestEnding } from '../../src/modules/wallet/leases.js';
 import { groupOptions } from '../../src/modules/wallet/service.js';
 import { returnIdleLeases } from '../harness/flows.js';
 
@@ -29,15 +29,20 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     return { customerId: customer.id as string, keyId: key.id as string, key: key.key };
   }
 
-  function item(owner: { customerId: string; keyId: string }, outcome: 'settled' | 'released', actual: bigint): RecordItem {
+  /** A request of `owner`'s live key admitted now, and how it ended: the arguments of CreditLeases.record after the admission. */
+  function item(owner: { customerId: string; keyId: string }, outcome: 'settled' | 'released', actual: bigint): [AdmittedRequest, RequestEnding] {
     const now = ctx.app.clock.now();
-    return {
-      taskId: ctx.app.deps.ids('task'), reservationId: ctx.app.deps.ids('res'), customerId: owner.customerId, mode: 'live',
-      apiKeyId: owner.keyId, type: 'chat', model: 'grok-4-fast', request: {}, hold: 0n, outcome,
-      finalStatus: outcome === 'settled' ? 'succeeded' : 'failed', actual, errorCode: outcome === 'settled' ? null : 'provider_error',
-      cost: null, createdAt: now, now, expiresAt: new Date(now.getTime() + 600_000), hardDeadline: new Date(now.getTime() + 660_000),
-      priceVersion: null, pricePercent: 100, route: null,
-    };
+    return [
+      {
+        taskId: ctx.app.deps.ids('task'), reservationId: ctx.app.deps.ids('res'), customerId: owner.customerId, mode: 'live',
+        apiKeyId: owner.keyId, type: 'chat', model: 'grok-4-fast', request: {}, now, expiresAt: new Date(now.getTime() + 600_000),
+        hardDeadline: new Date(now.getTime() + 660_000), priceVersion: null, pricePercent: 100,
+      },
+      {
+        outcome, finalStatus: outcome === 'settled' ? 'succeeded' : 'failed', actual, errorCode: outcome === 'settled' ? null : 'provider_error',
+        cost: null, now, route: null,
+      },
+    ];
   }
 
   async function leaseRows(customerId: string) {
@@ -56,7 +61,7 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     expect((await leaseRows(owner.customerId)).map((row) => row.amount)).toEqual([1000]);
     // Eight settle at 60 (one asks for more than its hold and is charged the hold), two are released.
     const results = await Promise.all(admitted.map((admission, index) =>
-      leases().record(admission, item(owner, index < 8 ? 'settled' : 'released', index === 0 ? 150n : 60n))));
+      leases().record(admission, ...item(owner, index < 8 ? 'settled' : 'released', index === 0 ? 150n : 60n))));
     expect(results.map((result) => [result.outcome, Number(result.charged), Number(result.overage)])).toEqual([
       ['settled', 100, 50], ...Array.from({ length: 7 }, () => ['settled', 60, 0]), ['released', 0, 0], ['released', 0, 0],
     ]);
@@ -87,9 +92,9 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     expect(rows.find((row) => row.owner !== 'ins_other')!.amount).toBe(200);
     // Taken in a few steps, not one per request.
     expect(other.stats.takes).toBeLessThan(40);
-    await Promise.all(burst.map((admission) => admission && other.record(admission, item(owner, 'released', 0n))));
+    await Promise.all(burst.map((admission) => admission && other.record(admission, ...item(owner, 'released', 0n))));
     await other.close();
-    await leases().record(first!, item(owner, 'released', 0n));
+    await leases().record(first!, ...item(owner, 'released', 0n));
     await returnIdleLeases(ctx.app);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 100_000, reserved: 0, available: 100_000 });
   });
@@ -122,7 +127,7 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     const admission = await leases().admit(owner.customerId, 'live', 100n);
     // It wanted 200, the wallet had 300 free: half of it is 150, so the take was cut short.
     expect((await leaseRows(owner.customerId)).map((row) => row.amount)).toEqual([150]);
-    await leases().record(admission!, item(owner, 'settled', 40n));
+    await leases().record(admission!, ...item(owner, 'settled', 40n));
     await leases().maintain();
     expect(await leaseRows(owner.customerId)).toEqual([]);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 260, reserved: 0, available: 260 });
@@ -161,8 +166,8 @@ describe.each(ENGINES)('on %s', (_name, options) => {
        SELECT 'res_other', 'task_other', w.id, $2, 970, 'held', now() + interval '1 hour', now() + interval '2 hours', now()
          FROM wallets w WHERE w.customer_id = $1 AND w.mode = 'live'`, [owner.customerId, owner.keyId]);
     await ctx.app.deps.db.query('UPDATE api_keys SET inflight = inflight + 1 WHERE id = $1', [owner.keyId]);
-    const one = await stalled.record(first!, item(owner, 'settled', 20n));
-    const two = await stalled.record(second!, item(owner, 'settled', 20n));
+    const one = await stalled.record(first!, ...item(owner, 'settled', 20n));
+    const two = await stalled.record(second!, ...item(owner, 'settled', 20n));
     // The lease is gone: the first is charged its 20 from the 30 free, the second only the 10 left.
     expect([one, two].map((result) => [Number(result.charged), Number(result.fromLease), result.leaseLeft])).toEqual([[20, 0, null], [10, 0, null]]);
     expect(stalled.stats.lost).toBe(1);
@@ -175,13 +180,11 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     const owner = await funded(1000);
     const admission = await leases().admit(owner.customerId, 'live', 100n);
     const once = item(owner, 'settled', 30n);
-    const rows = await ctx.app.deps.db.query<{ outcome: string; charged: bigint }>('SELECT outcome, charged FROM gr_record_group($1::jsonb)', [JSON.stringify([
-      { id: once.taskId, reservation_id: once.reservationId, lease: null, customer: owner.customerId, mode: 'live', key: owner.keyId, type: 'chat',
-        model: 'grok-4-fast', request: {}, hold: '100', actual: '30', outcome: 'settled', final_status: 'succeeded', error_code: null, cost: null,
-        created: once.createdAt, now: once.now, expires: once.expiresAt, deadline: once.hardDeadline, price_version: null, price_percent: 100 },
-    ])]);
-    expect(rows.rows.map((row) => [row.outcome, Number(row.charged)])).toEqual([['settled', 30]]);
-    const again = await leases().record(admission!, once);
+    // Written once without the lease, as by a group whose commit was not heard …
+    const [first] = await recordRunner(ctx.app.deps.db).run([{ request: once[0], ending: once[1], hold: 100n, leaseId: null }]);
+    expect([first!.outcome, Number(first!.charged)]).toEqual(['settled', 30]);
+    // … then again, from the lease it was admitted on.
+    const again = await leases().record(admission!, ...once);
     expect(again.outcome).toBe('already_resolved');
     expect(Number(again.charged)).toBe(0);
     const charges = await ctx.app.deps.db.query("SELECT 1 FROM ledger_entries l JOIN wallets w ON w.id = l.wallet_id WHERE w.customer_id = $1 AND l.kind = 'charge'", [owner.customerId]);
@@ -208,7 +211,7 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     expect(await leaseRows(owner.customerId)).toEqual([]);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 150, reserved: 0, available: 150 });
     // The request admitted on the lease ends: charged from the free credit, and its instance takes a new lease next.
-    const recorded = await leases().record(admission!, item(owner, 'settled', 60n));
+    const recorded = await leases().record(admission!, ...item(owner, 'settled', 60n));
     expect([Number(recorded.charged), Number(recorded.fromLease), recorded.leaseLeft]).toEqual([60, 0, null]);
     expect(leases().stats.lost).toBeGreaterThanOrEqual(1);
     // A refund of the whole top-up with a new lease out: the lease goes back, and only what is truly gone is short.
@@ -218,7 +221,7 @@ describe.each(ENGINES)('on %s', (_name, options) => {
     expect([reversed.outcome, Number(reversed.applied), Number(reversed.shortfall)]).toEqual(['reversed', 90, 910]);
     expect(await leaseRows(owner.customerId)).toEqual([]);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 0, reserved: 0, available: 0 });
-    const last = await leases().record(again!, item(owner, 'settled', 40n));
+    const last = await leases().record(again!, ...item(owner, 'settled', 40n));
     expect(Number(last.charged)).toBe(0);
   });
 });

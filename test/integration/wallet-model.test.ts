@@ -649,18 +649,19 @@ async function record(state: RunState, step: Extract<Step, { kind: 'record' }>):
   const items = chosen.map((entry) => {
     const actual = (entry.hold * BigInt(step.factor)) / 10n;
     return {
-      entry, actual,
-      item: {
-        taskId: app.deps.ids('task'), reservationId: app.deps.ids('res'), customerId: state.customers[entry.customer]!, mode: entry.mode,
-        apiKeyId: state.keys[entry.customer]![entry.key]!.id, type: 'chat', model: MODEL_ID, request: {}, hold: entry.hold,
+      entry, actual, taskId: app.deps.ids('task'),
+      ending: {
         outcome: step.released ? 'released' as const : 'settled' as const, finalStatus: step.released ? 'failed' as const : 'succeeded' as const,
-        actual, errorCode: step.released ? 'provider_error' : null, cost: null, createdAt: now, now,
-        expiresAt: new Date(model.now + 600_000), hardDeadline: new Date(model.now + 660_000), priceVersion: null, pricePercent: 100, route: null,
+        actual, errorCode: step.released ? 'provider_error' : null, cost: null, now, route: null,
       },
     };
   });
-  const results = await Promise.all(items.map(({ entry, item }) => app.deps.leases!.record(entry.admission, item)));
-  items.forEach(({ entry, actual, item }, index) => {
+  const results = await Promise.all(items.map(({ entry, taskId, ending }) => app.deps.leases!.record(entry.admission, {
+    taskId, reservationId: app.deps.ids('res'), customerId: state.customers[entry.customer]!, mode: entry.mode,
+    apiKeyId: state.keys[entry.customer]![entry.key]!.id, type: 'chat', model: MODEL_ID, request: {}, now,
+    expiresAt: new Date(model.now + 600_000), hardDeadline: new Date(model.now + 660_000), priceVersion: null, pricePercent: 100,
+  }, ending)));
+  items.forEach(({ entry, actual, taskId, ending: item }, index) => {
     const { lease } = entry;
     const books = model.wallets.get(lease.wallet)!;
     const settled = step.released ? 0n : actual < 0n ? 0n : actual > entry.hold ? entry.hold : actual;
@@ -682,7 +683,7 @@ async function record(state: RunState, step: Extract<Step, { kind: 'record' }>):
     lease.inflight -= 1;
     lease.lastActive = model.now;
     model.holds.push({
-      taskId: item.taskId, customer: entry.customer, mode: entry.mode, key: entry.key, amount: entry.hold, createdAt: model.now,
+      taskId, customer: entry.customer, mode: entry.mode, key: entry.key, amount: entry.hold, createdAt: model.now,
       expiresAt: model.now, status: item.outcome, taskStatus: item.finalStatus, charged, idem: null, fingerprint: null,
     });
     model.admissions = model.admissions.filter((other) => other !== entry);

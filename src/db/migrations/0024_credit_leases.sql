@@ -36,41 +36,31 @@ ALTER TABLE reservations ADD COLUMN lease_id text;
 -- Takes (or extends) the lease `p_lease` of wallet (customer, mode) for `p_owner`: at least `p_min`, at most `p_want`,
 -- and no more than half of the wallet's free credit unless `p_min` needs more, so instances sharing a wallet leave
 -- each other room. Nothing is taken when the wallet cannot give `p_min` (the caller then makes a hold of its own,
--- which answers 402 exactly as before). Returns what was taken and the lease's amount after (NULL: no lease).
+-- which answers 402 exactly as before). Returns what was taken.
 CREATE FUNCTION gr_lease_take(p_lease text, p_customer text, p_mode text, p_owner text, p_min bigint, p_want bigint,
                               p_now timestamptz, p_expires timestamptz)
-RETURNS TABLE (taken bigint, amount bigint) LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
   v_wallet wallets%ROWTYPE;
-  v_free bigint;
   v_take bigint;
 BEGIN
   IF p_min IS NULL OR p_want IS NULL OR p_min <= 0 OR p_want < p_min THEN
     RAISE EXCEPTION 'a lease needs 0 < min <= want' USING ERRCODE = '22023';
   END IF;
   SELECT * INTO v_wallet FROM wallets w WHERE w.customer_id = p_customer AND w.mode = p_mode FOR UPDATE;
-  IF NOT FOUND THEN
-    taken := 0; amount := NULL; RETURN NEXT; RETURN;
-  END IF;
-  v_free := v_wallet.balance - v_wallet.reserved;
-  v_take := LEAST(p_want, GREATEST(p_min, v_free / 2));
-  IF v_take > v_free THEN
-    taken := 0;
-    SELECT l.amount INTO amount FROM credit_leases l WHERE l.id = p_lease AND l.wallet_id = v_wallet.id FOR UPDATE;
-    RETURN NEXT; RETURN;
-  END IF;
+  IF NOT FOUND THEN RETURN 0; END IF;
+  v_take := LEAST(p_want, GREATEST(p_min, (v_wallet.balance - v_wallet.reserved) / 2));
+  IF v_take > v_wallet.balance - v_wallet.reserved THEN RETURN 0; END IF;
   INSERT INTO credit_leases AS l (id, wallet_id, owner, amount, expires_at, created_at, updated_at)
   VALUES (p_lease, v_wallet.id, p_owner, v_take, p_expires, p_now, p_now)
   ON CONFLICT (id) DO UPDATE SET amount = l.amount + EXCLUDED.amount,
                                  expires_at = GREATEST(l.expires_at, EXCLUDED.expires_at), updated_at = EXCLUDED.updated_at
-   WHERE l.wallet_id = EXCLUDED.wallet_id
-  RETURNING l.amount INTO amount;
+   WHERE l.wallet_id = EXCLUDED.wallet_id;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'lease % belongs to another wallet', p_lease USING ERRCODE = '22023';
   END IF;
   UPDATE wallets SET reserved = reserved + v_take, updated_at = p_now WHERE id = v_wallet.id;
-  taken := v_take;
-  RETURN NEXT;
+  RETURN v_take;
 END $$;
 
 -- Gives a lease's credit back to its wallet and ends it. Returns the amount given back (0: no such lease).

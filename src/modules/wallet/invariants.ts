@@ -12,12 +12,12 @@ export const INVARIANT_QUERIES: Record<string, string> = {
      GROUP BY w.id, w.balance HAVING w.balance <> COALESCE(SUM(l.amount), 0)`,
   // Credit leases (migration 0024) are reserved credit like holds.
   L2_reserved_equals_held: `
-    SELECT w.id, w.reserved,
-           COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'held'), 0) AS held,
-           COALESCE((SELECT SUM(l.amount) FROM credit_leases l WHERE l.wallet_id = w.id), 0) AS leased
-      FROM wallets w
-     WHERE w.reserved <> COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'held'), 0)
-                       + COALESCE((SELECT SUM(l.amount) FROM credit_leases l WHERE l.wallet_id = w.id), 0)`,
+    SELECT v.* FROM (
+      SELECT w.id, w.reserved,
+             COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'held'), 0) AS held,
+             COALESCE((SELECT SUM(l.amount) FROM credit_leases l WHERE l.wallet_id = w.id), 0) AS leased
+        FROM wallets w) v
+     WHERE v.reserved <> v.held + v.leased`,
   L3_reserved_within_balance: `SELECT id FROM wallets WHERE reserved < 0 OR reserved > balance`,
   L4_one_charge_per_reservation: `
     SELECT ref_id FROM ledger_entries WHERE kind = 'charge' AND ref_type = 'reservation'

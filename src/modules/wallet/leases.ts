@@ -3,7 +3,7 @@ import { prepared } from '../../db/pool.js';
 import { GroupCommitter, type GroupCommitOptions, type GroupRunner } from '../../db/group-commit.js';
 import type { Clock } from '../../lib/clock.js';
 import type { IdGenerator } from '../../lib/ids.js';
-import type { Mode, ResolveResult } from './types.js';
+import type { Mode, ReserveInput, ResolveResult } from './types.js';
 
 /**
  * Credit leases (issue 14, migration 0024): a chat or embeddings request written once.
@@ -67,28 +67,23 @@ export interface LeaseAdmission {
   readonly hold: bigint;
 }
 
-/** One finished request admitted on a lease: its task row and reservation, as gr_record_group writes them. */
-export interface RecordItem {
-  taskId: string;
-  reservationId: string;
-  customerId: string;
-  mode: Mode;
-  apiKeyId: string;
-  type: string;
-  model: string;
-  request: unknown;
-  hold: bigint;
+/**
+ * A request admitted on a lease, as the reservation it would otherwise have made (`ReserveInput`: its ids, wallet, key,
+ * model, stored request and times; `now` is when it arrived). Its hold is the admission's.
+ */
+export type AdmittedRequest = Pick<ReserveInput,
+  'taskId' | 'reservationId' | 'customerId' | 'mode' | 'apiKeyId' | 'type' | 'model' | 'request' | 'now' | 'expiresAt' |
+  'hardDeadline' | 'priceVersion' | 'pricePercent'>;
+
+/** How it ended: settled at `actual` (never above the hold) or released, and the route that served it. */
+export interface RequestEnding {
   outcome: 'settled' | 'released';
   finalStatus: 'succeeded' | 'failed' | 'cancelled' | 'expired';
   actual: bigint;
   errorCode: string | null;
+  /** The upstream cost in credits (M11). */
   cost: bigint | null;
-  createdAt: Date;
   now: Date;
-  expiresAt: Date;
-  hardDeadline: Date;
-  priceVersion: number | null;
-  pricePercent: number | null;
   route: { provider: string; channelId: string | null; credentialId: string | null; triedChannels: string[] } | null;
 }
 
@@ -99,13 +94,17 @@ export interface RecordResult extends ResolveResult {
   leaseLeft: bigint | null;
 }
 
-interface RecordInput extends RecordItem {
+/** One item of gr_record_group: the request, how it ended, its hold and its lease. */
+export interface RecordInput {
+  request: AdmittedRequest;
+  ending: RequestEnding;
+  hold: bigint;
   leaseId: string | null;
 }
 
 const RECORD_GROUP = prepared('gr_record_group',
   'SELECT item, outcome, charged, overage, from_lease, lease_left FROM gr_record_group($1::jsonb)');
-const LEASE_TAKE = prepared('gr_lease_take', 'SELECT taken, amount FROM gr_lease_take($1, $2, $3, $4, $5, $6, $7, $8)');
+const LEASE_TAKE = prepared('gr_lease_take', 'SELECT gr_lease_take($1, $2, $3, $4, $5, $6, $7, $8) AS taken');
 
 function iso(value: Date): string {
   return value.toISOString();
@@ -114,15 +113,15 @@ function iso(value: Date): string {
 export function recordRunner(db: Queryable): GroupRunner<RecordInput, RecordResult> {
   return {
     async run(inputs) {
-      const items = inputs.map((input) => ({
-        id: input.taskId, reservation_id: input.reservationId, lease: input.leaseId, customer: input.customerId,
-        mode: input.mode, key: input.apiKeyId, type: input.type, model: input.model, request: input.request ?? {},
-        hold: String(input.hold), actual: String(input.actual), outcome: input.outcome, final_status: input.finalStatus,
-        error_code: input.errorCode, cost: input.cost === null ? null : String(input.cost), created: iso(input.createdAt),
-        now: iso(input.now), expires: iso(input.expiresAt), deadline: iso(input.hardDeadline),
-        price_version: input.priceVersion, price_percent: input.pricePercent,
-        route_provider: input.route?.provider ?? null, route_channel: input.route?.channelId ?? null,
-        route_credential: input.route?.credentialId ?? null, route_tried: input.route?.triedChannels ?? null,
+      const items = inputs.map(({ request, ending, hold, leaseId }) => ({
+        id: request.taskId, reservation_id: request.reservationId, lease: leaseId, customer: request.customerId,
+        mode: request.mode, key: request.apiKeyId, type: request.type, model: request.model, request: request.request ?? {},
+        hold: String(hold), actual: String(ending.actual), outcome: ending.outcome, final_status: ending.finalStatus,
+        error_code: ending.errorCode, cost: ending.cost === null ? null : String(ending.cost), created: iso(request.now),
+        now: iso(ending.now), expires: iso(request.expiresAt), deadline: iso(request.hardDeadline),
+        price_version: request.priceVersion ?? null, price_percent: request.pricePercent ?? null,
+        route_provider: ending.route?.provider ?? null, route_channel: ending.route?.channelId ?? null,
+        route_credential: ending.route?.credentialId ?? null, route_tried: ending.route?.triedChannels ?? null,
       }));
       const result = await db.query<{ item: number; outcome: RecordResult['outcome']; charged: bigint; overage: bigint; from_lease: bigint; lease_left: bigint | null }>(
         RECORD_GROUP, [JSON.stringify(items)]);
@@ -176,9 +175,9 @@ export class CreditLeases {
     this.timer.unref();
   }
 
-  /** The leases this instance holds (for metrics and tests). */
-  held(): Array<{ id: string; customerId: string; mode: Mode; granted: bigint; held: bigint; inflight: number }> {
-    return [...this.book.values()].map(({ id, customerId, mode, granted, held, inflight }) => ({ id, customerId, mode, granted, held, inflight }));
+  /** How many leases this instance holds (a metric). */
+  get count(): number {
+    return this.book.size;
   }
 
   /**
@@ -238,7 +237,7 @@ export class CreditLeases {
           const want = target > lacking ? target : lacking;
           const now = this.clock.now();
           const expires = now.getTime() + this.options.ttlMs;
-          const result = await this.db.query<{ taken: bigint; amount: bigint | null }>(LEASE_TAKE, [
+          const result = await this.db.query<{ taken: bigint }>(LEASE_TAKE, [
             lease.id, lease.customerId, lease.mode, this.options.owner, lacking, want, now, new Date(expires),
           ]);
           const taken = BigInt(result.rows[0]?.taken ?? 0);
@@ -269,10 +268,10 @@ export class CreditLeases {
    * Writes the finished request once (gr_record_group, with the others of its wallet's group) and gives its hold back
    * to the lease. The answer to the client waits for this.
    */
-  async record(admission: LeaseAdmission, item: RecordItem): Promise<RecordResult> {
+  async record(admission: LeaseAdmission, request: AdmittedRequest, ending: RequestEnding): Promise<RecordResult> {
     const { lease, hold } = admission;
     try {
-      const result = await this.records.submit({ ...item, hold, leaseId: lease.id }, lease.key);
+      const result = await this.records.submit({ request, ending, hold, leaseId: lease.id }, lease.key);
       lease.granted -= result.fromLease;
       if (result.leaseLeft === null) this.lose(lease);
       return result;
