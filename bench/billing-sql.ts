@@ -1,6 +1,6 @@
 /**
  * PostgreSQL's own cost of billing a chat request (issue 14): `npm run bench:billing -- [groups=300] [size=10]
- * [repeats=3]`. On a fresh database (migrated, dropped at the end) with one customer, one live key and one wallet, it
+ * [repeats=3] [postgres|embedded]`. On a fresh database (migrated, dropped at the end) with one customer, one live key and one wallet, it
  * sends what genrelay's chat path sends — `reserveRunner` and `resolveRunner` of src/modules/wallet/groups.ts, the
  * same two group statements, with the items `runTextRequest` builds (a `dispatching` chat task under the handler's
  * lease, then its settlement with the route that served it) — in groups of `size`, one group after the other on one
@@ -14,9 +14,15 @@
  * billing costs the database whatever the rest of the request costs. Linux only (/proc); TEST_DATABASE_URL names the
  * server (default postgres://postgres@127.0.0.1:5432/postgres). BENCH_BILLING_SQL names a file of SQL run after the
  * migrations — a changed group function, an index more or less — to measure a change before writing its migration.
+ *
+ * `embedded`: the same statements on the embedded engine (PGlite, in this process, on a fresh data directory), and the
+ * CPU is this process's (the database runs on its thread, so that is the database's cost plus the runner's few
+ * lines of JavaScript).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDb, type Db } from '../src/db/pool.js';
 import { migrate } from '../src/db/migrate.js';
 import { createIdGenerator } from '../src/lib/ids.js';
@@ -25,7 +31,8 @@ import type { ReserveInput } from '../src/modules/wallet/types.js';
 import { recordRunner } from '../src/modules/wallet/leases.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
 
-const [groupsArg = '300', sizeArg = '10', repeatsArg = '3'] = process.argv.slice(2);
+const [groupsArg = '300', sizeArg = '10', repeatsArg = '3', engine = 'postgres'] = process.argv.slice(2);
+const EMBEDDED = engine === 'embedded';
 const GROUPS = Number(groupsArg);
 const SIZE = Number(sizeArg);
 const REPEATS = Number(repeatsArg);
@@ -34,7 +41,7 @@ const clock = { now: () => new Date() };
 const ids = createIdGenerator(clock);
 
 /** Milliseconds of CPU the backend `pid` has used (user + system; USER_HZ = 100). */
-function backendCpuMs(pid: number): number {
+function backendProcessCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -55,16 +62,24 @@ async function seed(db: Db): Promise<{ customerId: string; keyId: string }> {
   return { customerId, keyId };
 }
 
+/** Milliseconds of CPU this process has used (user + system). */
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 async function main(): Promise<void> {
   const name = `gr_bench_billing_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name}`);
+  const dataDir = EMBEDDED ? mkdtempSync(join(tmpdir(), 'genrelay-billing-')) : '';
+  if (!EMBEDDED) await adminQuery(`CREATE DATABASE ${name}`);
   // One connection: its backend is the one measured.
-  const db = await openDb({ databaseUrl: databaseUrl(name), dataDir: '', poolSize: 1 });
+  const db = await openDb({ databaseUrl: EMBEDDED ? null : databaseUrl(name), dataDir, poolSize: 1 });
   try {
     await migrate(db);
     if (process.env.BENCH_BILLING_SQL) await db.query(readFileSync(process.env.BENCH_BILLING_SQL, 'utf8'));
     const owner = await seed(db);
-    const pid = Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+    const pid = EMBEDDED ? 0 : Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+    const backendCpuMs = (at: number) => (EMBEDDED ? processCpuMs() : backendProcessCpuMs(at));
     const reserve = reserveRunner(db);
     const resolve = resolveRunner(db);
     const spent = { reserve: 0, resolve: 0 };
@@ -122,7 +137,7 @@ async function main(): Promise<void> {
     }
     for (let index = 0; index < WARMUP_GROUPS; index += 1) await group();
     for (let index = 0; index < WARMUP_GROUPS; index += 1) await recordGroup();
-    console.log(`PostgreSQL backend CPU per billed chat request, ${GROUPS} groups of ${SIZE} per line (reservation + settlement):`);
+    console.log(`${EMBEDDED ? 'Embedded engine (this process)' : 'PostgreSQL backend'} CPU per billed chat request, ${GROUPS} groups of ${SIZE} per line (reservation + settlement):`);
     for (let repeat = 0; repeat < REPEATS; repeat += 1) {
       spent.reserve = 0;
       spent.resolve = 0;
@@ -138,7 +153,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await db.close();
-    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (EMBEDDED) rmSync(dataDir, { recursive: true, force: true });
+    else await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 
