@@ -39,3 +39,20 @@ export async function walletState(app: TestApp, customerId: string, mode: 'live'
   const balance = await app.deps.wallet.balance(customerId, mode);
   return { balance: Number(balance.balance), reserved: Number(balance.reserved), available: Number(balance.available) };
 }
+
+export type CaseRow = Record<string, any> & { case: number };
+
+/**
+ * Rows of two worlds made comparable (the differential tests of the group functions): each row's `column` (a task id)
+ * becomes the index of its case in `ids`, the world's customer id inside any other text becomes `C`, and the rows are
+ * sorted by case, then by content.
+ */
+export function rowsByCase(rows: Array<Record<string, any>>, column: string, ids: string[], customerId: string): CaseRow[] {
+  return rows
+    .map(({ [column]: id, ...rest }): CaseRow => ({
+      case: ids.indexOf(String(id)),
+      ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === 'string' ? value.replaceAll(customerId, 'C') : value])),
+    }))
+    .sort((a, b) => a.case - b.case || JSON.stringify(a, (_key, value) => (typeof value === 'bigint' ? String(value) : value))
+      .localeCompare(JSON.stringify(b, (_key, value) => (typeof value === 'bigint' ? String(value) : value))));
+}

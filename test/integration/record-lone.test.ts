@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordRunner, type RecordInput, type RecordResult } from '../../src/modules/wallet/leases.js';
 import { useTestApp } from '../harness/setup.js';
-import { walletState } from '../harness/tasks.js';
+import { rowsByCase, walletState } from '../harness/tasks.js';
 
 /**
  * gr_record_group's lone path (migration 0026): a group of one finished text request is written with plain statements,
@@ -92,7 +92,6 @@ type World = Awaited<ReturnType<typeof world>>;
 /** Everything the records wrote, with the world's own ids replaced by the case's index. */
 async function snapshot(owner: World) {
   const { db } = ctx.app.deps;
-  const index = (id: string) => owner.ids.indexOf(id);
   const tasks = await db.query<any>(
     `SELECT id, customer_id = $2 AS own, api_key_id = $3 AS own_key, type, model, status, face, request, hold_amount, charged,
             cost_credits, error_code, progress, provider, channel_id, credential_id, tried_channels, attempts, created_at,
@@ -111,12 +110,7 @@ async function snapshot(owner: World) {
     `SELECT task_id, id = 'whd_' || task_id || '_' || endpoint_id AS named, endpoint_id, url, event_type, status, next_attempt_at, created_at
        FROM webhook_deliveries WHERE task_id = ANY($1)`, [owner.ids]);
   const leases = await db.query<any>('SELECT id = $1 AS own, amount FROM credit_leases WHERE id IN ($1, $2) ORDER BY 1', [owner.own, owner.foreign]);
-  type Row = Record<string, any> & { case: number };
-  const byCase = (rows: Record<string, any>[], column: string): Row[] => rows
-    .map(({ [column]: id, ...rest }): Row => ({ case: index(String(id)), ...rest }))
-    .map((row): Row => ('endpoint_id' in row ? { ...row, endpoint_id: String(row.endpoint_id).replace(owner.customerId, 'C') } : row))
-    .map((row): Row => ('lease' in row && typeof row.lease === 'string' ? { ...row, lease: row.lease.replace(owner.customerId, 'C') } : row))
-    .sort((a, b) => a.case - b.case || JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const byCase = (rows: Array<Record<string, any>>, column: string) => rowsByCase(rows, column, owner.ids, owner.customerId);
   return {
     tasks: byCase(tasks.rows, 'id'),
     holds: byCase(holds.rows, 'task_id'),

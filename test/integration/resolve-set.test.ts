@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { reserveRunner, resolveRunner, type ResolveItem } from '../../src/modules/wallet/groups.js';
 import { testEngine } from '../harness/databases.js';
 import { useTestApp } from '../harness/setup.js';
-import { reserveInput, reserveTask, walletState } from '../harness/tasks.js';
+import { reserveInput, reserveTask, rowsByCase, walletState } from '../harness/tasks.js';
 
 /**
  * gr_resolve_group's set path (migration 0021): a group of distinct tasks is decided with one statement for all its
@@ -74,7 +74,6 @@ async function world() {
 /** Everything the resolution wrote, with the world's own ids replaced by the case's index. */
 async function snapshot(owner: { customerId: string; keyId: string; ids: string[] }) {
   const { db } = ctx.app.deps;
-  const index = (id: string) => owner.ids.indexOf(id);
   const tasks = await db.query<any>(
     `SELECT id, status, charged, cost_credits, error_code, result, progress, provider, channel_id, credential_id, tried_channels,
             lease_owner, lease_until, next_action_at, completed_at FROM tasks WHERE id = ANY($1)`, [owner.ids]);
@@ -85,11 +84,7 @@ async function snapshot(owner: { customerId: string; keyId: string; ids: string[
     `SELECT r.task_id, l.amount FROM ledger_entries l JOIN reservations r ON r.id = l.ref_id AND l.ref_type = 'reservation'
       WHERE l.kind = 'charge' AND r.task_id = ANY($1)`, [owner.ids]);
   const key = await db.query<any>('SELECT inflight FROM api_keys WHERE id = $1', [owner.keyId]);
-  type Row = Record<string, any> & { case: number };
-  const byCase = (rows: Record<string, any>[], column: string): Row[] => rows
-    .map(({ [column]: id, ...rest }): Row => ({ case: index(String(id)), ...rest }))
-    .map((row): Row => ('endpoint_id' in row ? { ...row, endpoint_id: row.endpoint_id ? String(row.endpoint_id).replace(owner.customerId, 'C') : null } : row))
-    .sort((a, b) => a.case - b.case || JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const byCase = (rows: Array<Record<string, any>>, column: string) => rowsByCase(rows, column, owner.ids, owner.customerId);
   return {
     tasks: byCase(tasks.rows, 'id'),
     holds: byCase(holds.rows, 'task_id'),
