@@ -1,7 +1,7 @@
 -- A lone finished text request recorded in plain statements (issue 14). gr_record_group (0024) writes a group with
 -- set statements over the items' array: one write CTE of seven parts, whose executor start and end, and the jsonb maps
--- of wallets and leases it builds first, are most of what a group of one costs. A group of one is the common case at
--- one connection, and on the embedded engine under streaming (records end one at a time). Measured with
+-- of wallets and leases it builds first, are most of what a group of one costs. A group of one is what every request
+-- writes at one connection, and whenever requests end apart from each other. Measured with
 -- `npm run bench:billing -- 1500 1 1` (PostgreSQL backend CPU per request, alternating): 0.62–0.64 ms against
 -- 0.84–0.98 ms; wall time per request 1.08–1.11 against 1.30–1.51 ms.
 --
