@@ -48,7 +48,7 @@ BEGIN
             ORDER BY o.model, o.status, o.next_action_at LIMIT 1) n
       ),
       models AS (
-        SELECT p.model, bool_or(p.status IN ('submitted', 'running') AND p.first_due < p_held_before) AS held
+        SELECT p.model, COALESCE(bool_or(p.status IN ('submitted', 'running') AND p.first_due < p_held_before), false) AS held
           FROM pairs p GROUP BY p.model
       )
       SELECT d.id, d.next_action_at, d.type

@@ -29,7 +29,7 @@ DECLARE
   v_take_l bigint;
   v_take_f bigint;
 BEGIN
-  IF jsonb_array_length(p_items) <> 1 THEN
+  IF p_items IS NULL OR jsonb_array_length(p_items) <> 1 THEN
     RETURN QUERY SELECT * FROM gr_record_many(p_items);
     RETURN;
   END IF;
