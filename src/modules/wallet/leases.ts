@@ -22,9 +22,9 @@ import type { Mode, ReserveInput, ResolveResult } from './types.js';
  * - A lease goes back to its wallet once no request is in flight on it for `idleMs` — at the next upkeep round when
  *   its last take was cut short by the half-of-free rule (the wallet is nearly empty and other instances may need it)
  *   — and when the process shuts down. An operator adjustment or a reversal that needs the credit takes it back
- *   (gr_lease_reclaim); like an expired lease, the instance then finds it gone. The instance renews its leases' expiry while it runs; a lease whose instance died expires
- *   after `ttlMs` and the sweeper gives it back (gr_lease_sweep). Its requests in flight were never written, so never
- *   charged.
+ *   (gr_lease_reclaim); like an expired lease, the instance then finds it gone. The instance renews its leases'
+ *   expiry while it runs; a lease whose instance died expires after `ttlMs` and the sweeper gives it back
+ *   (gr_lease_sweep). Its requests in flight were never written, so never charged.
  * - Requests under a key with a concurrency limit are not admitted on leases: the limit counts held reservations in
  *   the database, across instances (K12).
  */
@@ -182,7 +182,7 @@ export class CreditLeases {
 
   /**
    * Admits a request whose hold is `hold` on this instance's lease of the wallet, taking (more of) the lease when
-   * needed. False: the wallet could not give it; the caller makes a hold of its own.
+   * needed. Null: the wallet could not give it; the caller makes a hold of its own.
    */
   async admit(customerId: string, mode: Mode, hold: bigint): Promise<LeaseAdmission | null> {
     if (this.closed || hold < 0n) return null;
