@@ -47,6 +47,8 @@ export interface Config {
   dispatchHoldMs: number;
   /** Worker lease on a claimed task (SEMANTICS T2): how long a crashed worker's claim blocks others. */
   leaseMs: number;
+  /** Track which requests committed a change and count internal errors answered after one (TRACK_COMMITS; costs CPU). */
+  trackCommits: boolean;
   /** Chat and embeddings requests admitted on per-instance credit leases and written once (CREDIT_LEASES, issue 14). */
   creditLeases: boolean;
   /** A credit lease with no request in flight goes back to its wallet after this long (CREDIT_LEASE_IDLE_MS). */
@@ -250,6 +252,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     pollSlots: integer(env, 'POLL_SLOTS', 1000, 1, 10_000),
     dispatchHoldMs: integer(env, 'DISPATCH_HOLD_MS', 0, 0, 3_600_000),
     leaseMs: integer(env, 'WORKER_LEASE_MS', 60_000, 1000, 3_600_000),
+    trackCommits: boolean(env, 'TRACK_COMMITS', false),
     creditLeases: boolean(env, 'CREDIT_LEASES', true),
     creditLeaseIdleMs: integer(env, 'CREDIT_LEASE_IDLE_MS', 2000, 0, 600_000),
     creditLeaseTtlMs: integer(env, 'CREDIT_LEASE_TTL_MS', 60_000, 5000, 3_600_000),

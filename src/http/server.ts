@@ -115,7 +115,9 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }, plugins: [compileOnFirstUse] },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-  // Every request runs in its own commit scope (db/commit-tracker.ts); callback style, so the whole pipeline runs inside.
+  // With TRACK_COMMITS every request runs in its own commit scope (db/commit-tracker.ts); callback style, so the whole
+  // pipeline runs inside.
+  const tracking = deps.config.trackCommits;
   app.decorate('routeTable', [] as RouteEntry[]);
   const inflight = new InflightHandlers();
   app.decorate('inflight', inflight);
@@ -135,6 +137,10 @@ export function buildServer(deps: Deps, options: { apiRoutes?: boolean } = {}): 
     if (inflight.closing) {
       reply.header('Connection', 'close');
       done(new AppError('shutting_down', 'This server is shutting down; retry the request', { retryAfter: 1 }));
+      return;
+    }
+    if (!tracking) {
+      done();
       return;
     }
     const scope: CommitScope = { committed: false };

@@ -87,6 +87,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // off unless a test sets it (console-presession-limit.test.ts).
     CONSOLE_PRESESSIONS_PER_MINUTE: '0',
     SAFE_FETCH_TRUSTED_HOSTS: '127.0.0.1',
+    // Every test request runs in a commit scope, so an internal error after a commit is counted wherever it happens.
+    TRACK_COMMITS: 'true',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   });

@@ -361,4 +361,26 @@ describe('a committed change never answers an internal error', () => {
     expect(deps.metrics.value('genrelay_committed_then_failed_total')).toBe(start + 1);
     await server.close();
   });
+
+  it('with TRACK_COMMITS off (the default) requests run without a scope: the answer is the same, nothing is counted', async () => {
+    const { deps } = ctx.app;
+    const server = buildServer({ ...deps, config: Object.freeze({ ...deps.config, trackCommits: false }) });
+    let scope: unknown = 'unset';
+    server.post('/v1/__commit_then_throw', async (request) => {
+      await deps.db.transaction((tx) => tx.query(`INSERT INTO audit_events (actor, action, target_type, target_id, created_at) VALUES ('test', 'probe', 'probe', 'p3', now())`));
+      scope = request.commits;
+      throw new Error('boom after commit');
+    });
+    await server.ready();
+    const start = deps.metrics.value('genrelay_committed_then_failed_total');
+    const failed = await server.inject({ method: 'POST', url: '/v1/__commit_then_throw' });
+    expect(failed.statusCode).toBe(500);
+    expect(failed.json()).toMatchObject({ error: { code: 'internal_error' } });
+    expect(failed.headers['x-request-id']).toMatch(/^req_/);
+    expect(scope).toBeUndefined();
+    expect(deps.metrics.value('genrelay_committed_then_failed_total')).toBe(start);
+    const written = await deps.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_events WHERE target_id = 'p3'`);
+    expect(written.rows[0]!.n).toBe('1');
+    await server.close();
+  });
 });

@@ -16,6 +16,8 @@ describe('configuration (API.md §10)', () => {
     expect(config.consoleDir).toMatch(/[\\/]dist[\\/]console$/);
     expect(config.workerSlots).toBe(100);
     expect(config.pollSlots).toBe(1000);
+    expect(config.trackCommits).toBe(false);
+    expect(parseConfig({ TRACK_COMMITS: 'true' }).trackCommits).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
