@@ -22,6 +22,24 @@ export function normalizeAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null
   }
 }
 
+/**
+ * A socket peer's address in canonical text. Peers repeat (every request of a keep-alive connection, every connection
+ * of one client), and parsing one with ipaddr.js was about 1 % of a billed chat request's CPU, so the answers are kept
+ * — at most `PEERS_KEPT`, all dropped at once when full (a flood of new addresses costs a parse each, as before).
+ */
+const PEERS_KEPT = 10_000;
+const peers = new Map<string, string>();
+
+function canonicalPeer(peer: string): string {
+  let text = peers.get(peer);
+  if (text === undefined) {
+    text = normalizeAddress(peer)?.toString() ?? peer;
+    if (peers.size >= PEERS_KEPT) peers.clear();
+    peers.set(peer, text);
+  }
+  return text;
+}
+
 export function matchesAny(address: string, cidrs: readonly Cidr[]): boolean {
   const parsed = normalizeAddress(address);
   if (!parsed) return false;
@@ -33,7 +51,7 @@ export function matchesAny(address: string, cidrs: readonly Cidr[]): boolean {
  * `X-Forwarded-For` hop that is not itself a trusted proxy.
  */
 export function clientAddress(peer: string, forwardedFor: string | undefined, trusted: readonly Cidr[]): string {
-  if (trusted.length === 0 || !forwardedFor || !matchesAny(peer, trusted)) return normalizeAddress(peer)?.toString() ?? peer;
+  if (trusted.length === 0 || !forwardedFor || !matchesAny(peer, trusted)) return canonicalPeer(peer);
   const hops = forwardedFor.split(',').map((hop) => hop.trim()).filter(Boolean);
   for (let index = hops.length - 1; index >= 0; index -= 1) {
     const hop = hops[index]!;

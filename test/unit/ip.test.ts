@@ -23,4 +23,17 @@ describe('IP allow-lists and trusted proxies (K9)', () => {
     expect(clientAddress('10.0.0.2', '1.2.3.4, 203.0.113.9, 10.0.0.5', trusted)).toBe('203.0.113.9');
     expect(clientAddress('::ffff:10.0.0.2', '203.0.113.9', trusted)).toBe('203.0.113.9');
   });
+
+  it('gives a peer the same canonical address every time, also past the memo\'s size', () => {
+    for (let round = 0; round < 2; round += 1) {
+      expect(clientAddress('::ffff:198.51.100.7', undefined, [])).toBe('198.51.100.7');
+      expect(clientAddress('2001:0db8:0000:0000:0000:0000:0000:0001', undefined, [])).toBe('2001:db8::1');
+      expect(clientAddress('not-an-ip', undefined, [])).toBe('not-an-ip');
+    }
+    for (let index = 0; index < 10_050; index += 1) {
+      const peer = `::ffff:10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
+      expect(clientAddress(peer, undefined, [])).toBe(peer.slice(7));
+    }
+    expect(clientAddress('::ffff:198.51.100.7', undefined, [])).toBe('198.51.100.7');
+  });
 });
