@@ -10,11 +10,26 @@ export class InflightHandlers {
   private running = 0;
   private waiters: Array<() => void> = [];
   private readonly cut = new AbortController();
+  /** Callbacks of `onCutOff`: a Set, because every chat stream adds and removes one (an AbortSignal's listener list costs more). */
+  private readonly cutOffs = new Set<() => void>();
   private stopping = false;
 
   /** Aborted when the grace is over: long-running handlers end early. */
   get signal(): AbortSignal {
     return this.cut.signal;
+  }
+
+  /**
+   * Calls `callback` once when the grace is over (at once if it already is); returns what removes it. The cheap form
+   * of listening to `signal`, for work every request does.
+   */
+  onCutOff(callback: () => void): () => void {
+    if (this.cut.signal.aborted) {
+      callback();
+      return () => undefined;
+    }
+    this.cutOffs.add(callback);
+    return () => this.cutOffs.delete(callback);
   }
 
   /** Whether shutdown has begun (new requests are refused). */
@@ -42,7 +57,11 @@ export class InflightHandlers {
 
   cutOff(): void {
     this.stopping = true;
+    if (this.cut.signal.aborted) return;
     this.cut.abort();
+    const callbacks = [...this.cutOffs];
+    this.cutOffs.clear();
+    for (const callback of callbacks) callback();
   }
 
   /** Resolves true once no handler runs, or false after `timeoutMs` with some still running. */

@@ -37,4 +37,21 @@ describe('InflightHandlers', () => {
     inflight.cutOff();
     expect(inflight.signal.aborted).toBe(true);
   });
+
+  it('calls each onCutOff callback once at cutOff, not one removed before, and at once after it', () => {
+    const inflight = new InflightHandlers();
+    const calls: string[] = [];
+    inflight.onCutOff(() => calls.push('a'));
+    const removeB = inflight.onCutOff(() => calls.push('b'));
+    inflight.onCutOff(() => calls.push('c'));
+    removeB();
+    expect(calls).toEqual([]);
+    inflight.cutOff();
+    expect(calls).toEqual(['a', 'c']);
+    inflight.cutOff();
+    expect(calls).toEqual(['a', 'c']);
+    const remove = inflight.onCutOff(() => calls.push('late'));
+    expect(calls).toEqual(['a', 'c', 'late']);
+    remove();
+  });
 });

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Agent, request, type Dispatcher } from 'undici';
 import { networkErrorOf } from './http.js';
 
@@ -35,12 +36,31 @@ export interface UpstreamStream {
  */
 const READER_STOPPED = new Error('the reader stopped before the upstream body ended');
 
+/**
+ * What closes one upstream stream: undici takes an EventEmitter as a request's signal (it reads `aborted` and `reason`
+ * and listens for 'abort'). Every chat stream makes one, and every stream whose reader stops before the body's end
+ * fires it; an AbortController's signal is an EventTarget, whose creation and dispatch cost about 1.5 % of a billed
+ * stream's CPU.
+ */
+class StreamCloser extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  /** Without a reason, the reason an AbortController gives (an `AbortError`), so undici fails the same way. */
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
+    this.emit('abort');
+  }
+}
+
 // A separate pool from http.ts: long-lived streams should not starve short JSON calls of connections.
 const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 128 });
 
 export async function upstreamStream(options: UpstreamStreamRequest, dispatcher: Dispatcher = agent): Promise<UpstreamStream> {
   const timeout = options.timeoutMs ?? 120_000;
-  const controller = new AbortController();
+  const controller = new StreamCloser();
   let aborted = false;
   const abort = () => {
     if (aborted) return;
@@ -62,7 +82,7 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
       headersTimeout: timeout,
       bodyTimeout: timeout,
       dispatcher,
-      signal: controller.signal,
+      signal: controller,
     });
     const source = response.body;
     async function* chunks(): AsyncGenerator<Buffer> {

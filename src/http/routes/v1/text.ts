@@ -75,13 +75,10 @@ async function handle(deps: TextRequestDeps, kind: TextKind, request: FastifyReq
   });
   // Shutdown past its grace (http/shutdown.ts): stop reading the upstream, settle what was produced, say so.
   let cutOff = false;
-  const shutdown = request.server.inflight.signal;
-  const onCutOff = () => {
+  const stopListening = request.server.inflight.onCutOff(() => {
     cutOff = true;
     answer.abort();
-  };
-  if (shutdown.aborted) onCutOff();
-  else shutdown.addEventListener('abort', onCutOff, { once: true });
+  });
   reply.hijack();
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = String(value);
@@ -94,7 +91,7 @@ async function handle(deps: TextRequestDeps, kind: TextKind, request: FastifyReq
       reply.raw.write(text);
     }
   } finally {
-    shutdown.removeEventListener('abort', onCutOff);
+    stopListening();
     // Settle before the final [DONE], so a client that reads its balance right after the stream sees the charge. A
     // stream cut off by shutdown is settled like one whose client left: at the usage produced so far.
     await answer.finish(clientGone || cutOff).catch((error) => request.log.error({ err: error }, 'settling a text request failed'));
