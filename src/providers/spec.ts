@@ -239,6 +239,11 @@ export type TextResult =
       usage(): TokenUsage | null;
       /** Set when the stream ended with an error event or a dropped connection. */
       error(): ProviderError | null;
+      /**
+       * True once the upstream's stream is over ([DONE], an error event, the connection dropped or its body ended):
+       * the batch just handed out is the last one (the relay writes it with its own end, in one write).
+       */
+      ended(): boolean;
       abort(): void;
     };
 

@@ -43,6 +43,8 @@ export type TextAnswer =
       stream: true;
       /** The client's events as JSON texts, in batches (those of one upstream read, to be written at once). */
       events: AsyncIterable<string[]>;
+      /** True once the upstream's stream is over: the batch just handed out is the last one. */
+      ended(): boolean;
       abort(): void;
       finish(clientGone: boolean): Promise<void>;
     };
@@ -232,6 +234,7 @@ export async function runTextRequest(deps: TextRequestDeps, request: TextRequest
   return {
     stream: true,
     events: events(),
+    ended: () => !result.ok || !result.stream || result.ended(),
     abort() {
       if (result.ok && result.stream) result.abort();
     },

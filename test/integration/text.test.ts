@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { testEngine } from '../harness/databases.js';
 import { returnIdleLeases, testCustomer, testWallet } from '../harness/flows.js';
 import { expectV1Error, useTestApp } from '../harness/setup.js';
 import { reserveTask } from '../harness/tasks.js';
@@ -60,6 +62,49 @@ describe('chat completions', () => {
     expect(body.trim().endsWith('data: [DONE]')).toBe(true);
     expect(body).not.toContain('"usage":{');
     expect((await charges(owner.customerId)).length).toBe(2);
+  });
+
+  // A second session holds the wallet's row lock, so the settlement waits (PostgreSQL: the embedded engine has one session).
+  it.runIf(testEngine() === 'postgres')('streaming: the events that come with the upstream\'s end wait for the charge and arrive with [DONE]', async () => {
+    const owner = await testCustomer(ctx.app);
+    // A first request takes this instance's credit lease of the wallet (a lock of its own), so the stream is admitted.
+    await client(owner.key).chat.completions.create({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'hello' }] });
+    const holder = new pg.Client({ connectionString: ctx.app.database.url! });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM wallets WHERE customer_id = $1 FOR UPDATE', [owner.customerId]);
+      const raw = await fetch(`${ctx.app.baseUrl}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'Stream me a few words.' }], stream: true, stream_options: { include_usage: true } }),
+      });
+      const reader = raw.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const read = (async () => {
+        for (let step = await reader.read(); !step.done; step = await reader.read()) text += decoder.decode(step.value, { stream: true });
+      })();
+      const until = async (what: string, done: () => Promise<boolean> | boolean) => {
+        for (let attempt = 0; attempt < 500; attempt += 1) {
+          if (await done()) return;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new Error(`waited in vain for ${what}`);
+      };
+      // The settlement waits on the lock; everything before the upstream's end has reached the client meanwhile.
+      await until('the settlement to wait on the wallet', async () => (await holder.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%gr_record_group(%'`)).rows.length > 0);
+      await until('the finish chunk', () => text.includes('"finish_reason":"stop"'));
+      expect(text).not.toContain('"usage":{');
+      expect(text).not.toContain('[DONE]');
+      await holder.query('COMMIT');
+      await read;
+      const usage = JSON.parse(/data: (\{.*"usage":\{.*\})\n\n/.exec(text)![1]!).usage as { prompt_tokens: number; completion_tokens: number };
+      expect((await charges(owner.customerId))[1]).toBe(-cost(usage));
+      expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+    } finally {
+      await holder.end();
+    }
   });
 
   it('an upstream failure before output is charged 0; a mid-stream failure ends the stream with an error event', async () => {

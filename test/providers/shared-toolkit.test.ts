@@ -258,6 +258,7 @@ describe('the message boundary of every adapter', () => {
         events: (async function* () {})(),
         usage: () => null,
         error: () => ({ class: 'network', message: leaky }),
+        ended: () => true,
         abort: () => undefined,
       }),
     },

@@ -209,6 +209,7 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
       events: events(),
       usage: () => usage,
       error: () => failure,
+      ended: () => over,
       abort: () => upstream.abort(),
     };
   })();

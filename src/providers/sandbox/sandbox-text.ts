@@ -63,6 +63,7 @@ export function createSandboxText(): TextAdapter {
       const midstream = Boolean(findScenario(parseScenarios(prompt), 'midstream_error'));
       let streamError: { class: 'upstream_error'; message: string } | null = null;
       let reported: TokenUsage | null = null;
+      let ended = false;
       const chunk = (delta: Record<string, unknown>, finishReason: string | null): TextStreamEvent => {
         const json = { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], usage: null };
         return { data: JSON.stringify(json), json };
@@ -73,6 +74,7 @@ export function createSandboxText(): TextAdapter {
         for (const [index, word] of output.entries()) {
           if (midstream && index === 2) {
             streamError = { class: 'upstream_error', message: 'sandbox: midstream error' };
+            ended = true;
             const json = { error: { message: 'The server had an error while processing your request.', type: 'server_error' } };
             yield [{ data: JSON.stringify(json), json }];
             return;
@@ -81,10 +83,11 @@ export function createSandboxText(): TextAdapter {
         }
         yield [chunk({}, finish)];
         reported = usage;
+        ended = true;
         const json = { id, object: 'chat.completion.chunk', created, model, choices: [], usage: openAiUsage(usage) };
         yield [{ data: JSON.stringify(json), json }];
       }
-      return { ok: true, stream: true, events: events(), usage: () => reported, error: () => streamError, abort: () => {} };
+      return { ok: true, stream: true, events: events(), usage: () => reported, error: () => streamError, ended: () => ended, abort: () => {} };
     },
 
     async embeddings(body: Record<string, unknown>): Promise<TextResult> {
