@@ -6,6 +6,7 @@
  * billed chat completions (or `POST /v1/videos` in test mode for `tasks`) with autocannon, stops the server
  * gracefully and prints the functions with the most self time, grouped by source file, from the `.cpuprofile` it
  * wrote. The profile stays in the scratch folder it names (open it in Chrome DevTools for the call tree).
+ * `BENCH_CUSTOMERS=N` shares the connections out between N customers, each with its own key and wallet.
  *
  * Figures are the server's own CPU only; the client, the mock and PostgreSQL share the cores, as in bench:peers.
  */
@@ -23,6 +24,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgres', mode = 'profile'] = process.argv.slice(2);
 /** `plain`: no CPU profile (the profiler costs the server 10–20 %), for comparing two versions' throughput. */
 const profiling = mode !== 'plain';
+const CUSTOMERS = Math.max(1, Number(process.env.BENCH_CUSTOMERS ?? 1) || 1);
 const OPERATOR_KEY = `bench-operator-${randomBytes(16).toString('hex')}`;
 const operator = operatorApi(OPERATOR_KEY);
 
@@ -114,19 +116,32 @@ async function main(): Promise<void> {
       const channel = await operator(base, 'POST', '/api/admin/channels', { name: 'mock', provider: 'openai-compatible', base_url: mockBase, models: { 'grok-4-fast': 'mock-chat' }, settings: { requests_per_second: 1_000_000 } });
       await operator(base, 'POST', '/api/accounts', { channel_id: channel.id, credential: 'bench-upstream-key', label: 'bench' });
     }
-    const customer = await operator(base, 'POST', '/api/public/customers', { name: 'profile' });
-    const key = await operator(base, 'POST', `/api/public/customers/${customer.id}/api-keys`, { name: 'profile', mode });
-    await operator(base, 'POST', `/api/public/customers/${customer.id}/credits`, { amount: 1_000_000_000_000, reason: 'profile', mode });
+    // BENCH_CUSTOMERS (default 1): the connections are shared out between that many customers, each with its own key
+    // and wallet (one autocannon per customer, run together), to compare one wallet's load with several wallets'.
+    const keys: string[] = [];
+    for (let index = 0; index < CUSTOMERS; index += 1) {
+      const customer = await operator(base, 'POST', '/api/public/customers', { name: `profile ${index + 1}` });
+      const key = await operator(base, 'POST', `/api/public/customers/${customer.id}/api-keys`, { name: 'profile', mode });
+      await operator(base, 'POST', `/api/public/customers/${customer.id}/credits`, { amount: 1_000_000_000_000, reason: 'profile', mode });
+      keys.push(key.key);
+    }
     const [path, body] = kind === 'tasks'
       ? ['/v1/videos', { model: 'seedance-2.0-fast', prompt: 'profile clip', seconds: 4 }]
       : ['/v1/chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'Say three short words.' }], stream: kind === 'stream' }];
     const cpuBefore = cpuSeconds({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
-    const result = await autocannon({
-      url: `${base}${path}`, method: 'POST', connections: Number(connectionsArg), duration: Number(secondsArg),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` }, body: JSON.stringify(body),
-    });
+    const runs = await Promise.all(keys.map((key, index) => autocannon({
+      url: `${base}${path}`, method: 'POST', duration: Number(secondsArg),
+      connections: Math.floor(Number(connectionsArg) / CUSTOMERS) + (index < Number(connectionsArg) % CUSTOMERS ? 1 : 0),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body),
+    })));
+    const result = { '2xx': 0, non2xx: 0, errors: 0 };
+    for (const run of runs) {
+      result['2xx'] += run['2xx'];
+      result.non2xx += run.non2xx;
+      result.errors += run.errors;
+    }
     const cpuAfter = cpuSeconds({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
-    console.log(`${kind} ${engine} c=${connectionsArg}: ${(result['2xx'] / Number(secondsArg)).toFixed(0)} 2xx/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
+    console.log(`${kind} ${engine} c=${connectionsArg}${CUSTOMERS > 1 ? ` over ${CUSTOMERS} customers` : ''}: ${(result['2xx'] / Number(secondsArg)).toFixed(0)} 2xx/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
     console.log(cpuPerRequest(cpuBefore, cpuAfter, result['2xx'] + result.non2xx));
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const groups = metrics.split('\n').filter((line) => line.startsWith('genrelay_group_commit_'));
