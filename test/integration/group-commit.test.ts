@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { TASK_BIGINT_COLUMNS, TASK_DATE_COLUMNS, reserveRunner, taskFromJson, type ReserveRow } from '../../src/modules/wallet/groups.js';
+import type { LeaseAdmission } from '../../src/modules/wallet/leases.js';
 import type { ReserveInput } from '../../src/modules/wallet/types.js';
 import { testEngine } from '../harness/databases.js';
 import { useTestApp } from '../harness/setup.js';
@@ -514,5 +515,36 @@ describe.runIf(ENGINE === 'postgres')('GR409: a twin transaction holds an idempo
     expect(values[2]!.taskId).toBe(twinInput.taskId);
     expect(await countRows('tasks WHERE customer_id = $1 AND idempotency_key = $2', [owner.customerId, 'K'])).toBe(1);
     expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 10_000, reserved: 500, available: 9500 });
+  });
+});
+
+describe('record groups of finished text requests (credit leases)', () => {
+  it("gather the requests of every wallet into the instance's next group, each charged to its own wallet and lease", async () => {
+    const leases = ctx.app.deps.leases!;
+    const owners = [await funded(10_000), await funded(10_000), await funded(10_000)];
+    const admissions: LeaseAdmission[] = [];
+    for (const owner of owners) admissions.push((await leases.admit(owner.customerId, 'live', 100n))!);
+    const before = { ...leases.records.stats };
+    const now = ctx.app.clock.now();
+    // Three wallets' requests end in the same turn: queued per wallet they would go as three groups of one.
+    const results = await Promise.all(owners.map((owner, index) => {
+      const input = reserveInput(owner, 100);
+      const request = {
+        taskId: input.taskId, reservationId: input.reservationId, customerId: owner.customerId, mode: 'live' as const, apiKeyId: owner.keyId,
+        type: 'chat', model: input.model, request: input.request, now, expiresAt: input.expiresAt, hardDeadline: input.hardDeadline,
+        priceVersion: input.priceVersion, pricePercent: input.pricePercent,
+      };
+      return leases.record(admissions[index]!, request, {
+        outcome: 'settled', finalStatus: 'succeeded', actual: BigInt(10 * (index + 1)), errorCode: null, cost: null, now, route: null,
+      });
+    }));
+    expect(results.map((result) => [result.outcome, result.charged, result.fromLease])).toEqual([['settled', 10n, 10n], ['settled', 20n, 20n], ['settled', 30n, 30n]]);
+    expect(leases.records.stats.items - before.items).toBe(3);
+    expect(leases.records.stats.groups - before.groups).toBeLessThan(3);
+    expect(leases.records.stats.largest).toBeGreaterThanOrEqual(2);
+    for (const [index, owner] of owners.entries()) {
+      expect((await walletState(ctx.app, owner.customerId)).balance).toBe(10_000 - 10 * (index + 1));
+    }
+    expect(await ctx.app.invariants()).toEqual({});
   });
 });
