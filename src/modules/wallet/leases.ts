@@ -143,8 +143,9 @@ export function recordRunner(db: Queryable): GroupRunner<RecordInput, RecordResu
  * at a time and the requests that end meanwhile form the next one (gr_record_many takes a group's keys, wallets and
  * leases each in id order, D6). Queued per wallet instead, load spread over several customers formed groups of a few
  * requests each, one statement and commit per group: five customers sharing 50 connections made a quarter to a third
- * fewer requests per second than one, PostgreSQL spending twice the CPU per request (docs/PERFORMANCE.md). The price: a group holds the row locks of all its wallets until
- * it commits, so a wallet locked elsewhere delays the other wallets' requests of that group too.
+ * fewer requests per second than one, PostgreSQL spending twice the CPU per request (docs/PERFORMANCE.md). The price:
+ * a group holds the row locks of all its wallets until it commits, so a wallet locked elsewhere delays the other
+ * wallets' requests of that group too.
  */
 const RECORD_LANE = 'records';
 
