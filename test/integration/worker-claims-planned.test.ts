@@ -105,12 +105,15 @@ describe.runIf(testEngine() === 'postgres')('worker claims and write groups, pla
         bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10)).length), 10);
         // Checks overdue for 60 s hold the model's queued tasks under a 30 s hold, and not under a 90 s one. Held, the
         // claim reads by model (migration 0023): a probe for the model, one for its overdue check, an empty range of
-        // expired dispatches — not the 300 queued tasks it holds back.
+        // expired dispatches — not the 300 queued tasks it holds back. The probe starts where this round's and the
+        // earlier rounds' claims took their tasks (the earliest due): their old index entries stay until pruned, and
+        // while a snapshot of another session keeps them from being marked dead the probe steps over them (a CI run
+        // read 18, where a quiet one reads 10 or fewer) — so the bound grows by the ten claimed per claim so far.
         const held = await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 30_000)).length);
         expect(held.touched).toBe(0);
         expect(held.reads.seq_scan).toBe(0);
-        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(10);
-        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(10);
+        expect(held.reads.idx_tup_read).toBeLessThanOrEqual(10 + 10 * (round + 1));
+        expect(held.reads.idx_tup_fetch).toBeLessThanOrEqual(10 + 10 * (round + 1));
         bounded(await measured(async (tasks) => (await tasks.claimForDispatch('wrk_b', now, 10, [], 90_000)).length), 10, 6, 20);
         bounded(await measured(async (tasks) => (await tasks.claimForPoll(now, 10)).length), 10);
         bounded(await measured(async (tasks) => {
