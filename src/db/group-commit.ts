@@ -2,9 +2,10 @@ import { currentScope, markCommitted, untracked, type CommitScope } from './comm
 
 /**
  * Group commit (issue 14): requests that each need one small write are gathered into groups, and each group is one
- * statement, one transaction and one flush of the write-ahead log. Inputs are queued by a key (the wallet they
- * touch; an instance's finished text requests share one key whatever their wallet, modules/wallet/leases.ts): one
- * group per key runs at a time — a second one would only wait on the first's row lock — and groups of
+ * statement, one transaction and one flush of the write-ahead log. Inputs are queued by a key (the wallet's
+ * reservations, resolutions and lease records each share one key per instance whatever their wallet,
+ * modules/wallet/service.ts and leases.ts; a test may play two instances' keys in one process): one group per key
+ * runs at a time — a second one would only wait on the first's row lock — and groups of
  * different keys run side by side, up to `maxInFlight`. A group is sent as soon as its key is free, so a lone request
  * waits for nothing; under load the requests that arrive while their key's group runs form its next group. Every
  * request is answered only after its group's statement has returned, which for an autocommit statement means after

@@ -151,8 +151,7 @@ function counted(model: CatalogModel, promptBytes: number, outputChars: number):
  * with the other resolutions of its group (issue 14).
  */
 function resolveWithRoute(deps: TextRequestDeps, task: TaskRow, route: Route | null, item: Omit<ResolveItem, 'taskId' | 'now' | 'onlyIfStatus' | 'route'>): Promise<ResolveResult> {
-  return deps.wallet.resolveInGroup({ ...item, taskId: task.id, now: deps.clock.now(), onlyIfStatus: null, route: routeRecord(task, route) },
-    `${task.customer_id}:${task.mode}`);
+  return deps.wallet.resolveInGroup({ ...item, taskId: task.id, now: deps.clock.now(), onlyIfStatus: null, route: routeRecord(task, route) });
 }
 
 async function fail(billing: Billing, errorCode: string, route: Route | null): Promise<void> {

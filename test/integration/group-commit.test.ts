@@ -375,6 +375,35 @@ describe('reservation and resolution groups side by side', () => {
     expect(await inflight(owner.keyId)).toBe(0);
   });
 
+  it("gather every wallet's reservations, and every wallet's settlements, into the instance's next group of each kind", async () => {
+    const owners = [await funded(10_000), await funded(10_000), await funded(10_000)];
+    const { wallet } = ctx.app.deps;
+    const before = stats();
+    // Three wallets' reservations (and then settlements) arrive in the same turn: queued per wallet they would go as
+    // three groups of one each.
+    const reserved = await Promise.all(owners.map((owner, index) => reserveTask(ctx.app, { ...owner, cost: 100 * (index + 1) })));
+    expect(reserved.map((result) => result.outcome)).toEqual(['created', 'created', 'created']);
+    const middle = stats();
+    expect(middle.reserve.items - before.reserve.items).toBe(3);
+    expect(middle.reserve.groups - before.reserve.groups).toBeLessThan(3);
+    expect(middle.reserve.fallbacks).toBe(before.reserve.fallbacks);
+    for (const [index, owner] of owners.entries()) {
+      expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 10_000, reserved: 100 * (index + 1), available: 10_000 - 100 * (index + 1) });
+    }
+    const now = ctx.app.clock.now();
+    const settled = await Promise.all(reserved.map((result, index) => wallet.settle(result.taskId, BigInt(10 * (index + 1)), now)));
+    expect(settled.map((result) => [result.outcome, result.charged])).toEqual([['settled', 10n], ['settled', 20n], ['settled', 30n]]);
+    const after = stats();
+    expect(after.resolve.items - middle.resolve.items).toBe(3);
+    expect(after.resolve.groups - middle.resolve.groups).toBeLessThan(3);
+    expect(after.resolve.fallbacks).toBe(middle.resolve.fallbacks);
+    for (const [index, owner] of owners.entries()) {
+      expect(await walletState(ctx.app, owner.customerId)).toEqual({ balance: 10_000 - 10 * (index + 1), reserved: 0, available: 10_000 - 10 * (index + 1) });
+      expect(await inflight(owner.keyId)).toBe(0);
+    }
+    expect(await ctx.app.invariants()).toEqual({});
+  });
+
   it('reservations and resolutions of one wallet committed in groups at the same time keep the books exact', async () => {
     const owner = await funded(5_000);
     const open = [];

@@ -22,6 +22,18 @@ import type {
  */
 export const MODES: readonly Mode[] = ['live', 'test'];
 
+/**
+ * Every reservation of this instance, whatever its wallet, goes into one queue of groups, and every resolution into
+ * another: one group of each runs at a time, and the requests that arrive meanwhile form the next one
+ * (gr_reserve_group and gr_resolve_group lock a group's keys and wallets each in id order, D6). Queued per wallet
+ * instead, load spread over several customers made groups of a few requests each — one statement and commit per
+ * group: five customers sharing 32 connections created a third fewer tasks per second than one, PostgreSQL spending
+ * twice the CPU per task (docs/PERFORMANCE.md). The price: a group holds the row locks of all its wallets until it
+ * commits, so a wallet locked elsewhere delays the other wallets' requests of that group too, and a group that has to
+ * be run again item by item (a twin's idempotency key in another transaction, GR409) does so for all its customers.
+ */
+const WALLET_LANE = 'wallets';
+
 export interface CreditInput {
   customerId: string;
   mode: Mode;
@@ -40,10 +52,10 @@ export interface CreditResult {
 }
 
 /**
- * Group commit limits (issue 14): groups are queued per wallet, one running per wallet. PostgreSQL runs groups of up
- * to 8 wallets side by side (each holds a pool connection); embedded runs one, since PGlite has one session, and, when
- * PGlite runs on the server's thread, gathers each group from the requests read in one turn of the event loop
- * (`deferSend`).
+ * Group commit limits (issue 14). PostgreSQL runs up to 8 groups side by side (each holds a pool connection; the
+ * wallet's reservations, resolutions and records are one queue each, the task engine's writes others); embedded runs
+ * one, since PGlite has one session, and, when PGlite runs on the server's thread, gathers each group from the
+ * requests read in one turn of the event loop (`deferSend`).
  */
 export function groupOptions(db: Pick<Db, 'engine' | 'blocksThread'>): GroupCommitOptions {
   if (db.engine === 'postgres') return { maxGroup: 256, maxInFlight: 8 };
@@ -184,7 +196,7 @@ export class WalletService {
    * once that statement has committed. 402/429 raise and store nothing (I8).
    */
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
-    const { outcome: decided, task } = await this.reserveGroups.submit(input, `${input.customerId}:${input.mode}`);
+    const { outcome: decided, task } = await this.reserveGroups.submit(input, WALLET_LANE);
     if (decided === 'GR429') throw new AppError('concurrency_limited', 'Too many requests in flight for this API key');
     if (decided === 'GR402' || !task) throw new AppError('insufficient_credits', 'Not enough credits available for this request');
     // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the
@@ -195,9 +207,12 @@ export class WalletService {
     return { taskId: task.id, outcome, task };
   }
 
-  /** A settlement or release committed with the others of its group (gr_resolve_group); `route` is recorded with it. */
-  resolveInGroup(item: ResolveItem, walletKey = ''): Promise<ResolveResult> {
-    return this.resolveGroups.submit(item, walletKey);
+  /**
+   * A settlement or release committed with the others of its group (gr_resolve_group); `route` is recorded with it.
+   * `lane` is for tests that play two instances' queues in one process.
+   */
+  resolveInGroup(item: ResolveItem, lane = WALLET_LANE): Promise<ResolveResult> {
+    return this.resolveGroups.submit(item, lane);
   }
 
   /**
