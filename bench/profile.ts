@@ -6,7 +6,8 @@
  * billed chat completions (or `POST /v1/videos` in test mode for `tasks`) with autocannon, stops the server
  * gracefully and prints the functions with the most self time, grouped by source file, from the `.cpuprofile` it
  * wrote. The profile stays in the scratch folder it names (open it in Chrome DevTools for the call tree).
- * `BENCH_CUSTOMERS=N` shares the connections out between N customers, each with its own key and wallet.
+ * `BENCH_CUSTOMERS=N` shares the connections out between N customers, each with its own key and wallet;
+ * `BENCH_KEY_CONCURRENCY=N` gives those keys a concurrency limit, which keeps chat off credit leases.
  *
  * Figures are the server's own CPU only; the client, the mock and PostgreSQL share the cores, as in bench:peers.
  */
@@ -25,6 +26,12 @@ const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgr
 /** `plain`: no CPU profile (the profiler costs the server 10–20 %), for comparing two versions' throughput. */
 const profiling = mode !== 'plain';
 const CUSTOMERS = Math.max(1, Number(process.env.BENCH_CUSTOMERS ?? 1) || 1);
+/**
+ * `BENCH_KEY_CONCURRENCY=N`: the keys get `max_concurrency` N, so chat requests are not admitted on credit leases (the
+ * limit counts held reservations in the database) and take the per-request path: a hold written when they arrive, a
+ * settlement when they end.
+ */
+const KEY_CONCURRENCY = Math.max(0, Number(process.env.BENCH_KEY_CONCURRENCY ?? 0) || 0);
 const OPERATOR_KEY = `bench-operator-${randomBytes(16).toString('hex')}`;
 const operator = operatorApi(OPERATOR_KEY);
 
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
     const keys: string[] = [];
     for (let index = 0; index < CUSTOMERS; index += 1) {
       const customer = await operator(base, 'POST', '/api/public/customers', { name: `profile ${index + 1}` });
-      const key = await operator(base, 'POST', `/api/public/customers/${customer.id}/api-keys`, { name: 'profile', mode });
+      const key = await operator(base, 'POST', `/api/public/customers/${customer.id}/api-keys`, { name: 'profile', mode, ...(KEY_CONCURRENCY ? { max_concurrency: KEY_CONCURRENCY } : {}) });
       await operator(base, 'POST', `/api/public/customers/${customer.id}/credits`, { amount: 1_000_000_000_000, reason: 'profile', mode });
       keys.push(key.key);
     }
