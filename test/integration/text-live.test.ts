@@ -82,6 +82,23 @@ describe('live chat', () => {
     expect(Number(wallet.reserved)).toBe(0);
   });
 
+  it("an upstream whose body ends a moment after [DONE] is read to its end, not cut: its connection stays open for the next request", async () => {
+    const { key, customerId } = await setup([mock.baseUrl]);
+    const raw = await fetch(`${ctx.app.baseUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'one two three [[scenario:late_end;ms=40]]' }], stream: true }),
+    });
+    const text = await raw.text();
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await ledger(customerId)).toHaveLength(1);
+    // The client's stream ended at [DONE]; the upstream's body ends 40 ms later and is read to its end then.
+    for (let wait = 0; wait < 100 && !mock.control.stats().log.at(-1)?.finished; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const log = mock.control.stats().log.at(-1)!;
+    expect(log.scenarios).toContain('late_end');
+    expect(log.finished).toBe(true);
+    expect(log.aborted).toBe(false);
+  });
+
   it('a client that disconnects mid-stream aborts the upstream request and pays for what was produced', async () => {
     const { key, customerId } = await setup([slow.baseUrl]);
     const controller = new AbortController();

@@ -28,6 +28,12 @@ beforeAll(async () => {
       held.push(res);
       return;
     }
+    if (req.url === '/late-end') {
+      // [DONE] now; the body's end when the test says so (held).
+      res.write('data: [DONE]\n\n');
+      held.push(res);
+      return;
+    }
     res.end('data: [DONE]\n\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -88,6 +94,78 @@ describe('upstreamStream: closing the upstream', () => {
     stream.abort();
     await expect(pending).rejects.toBeTruthy();
     expect(stream.aborted).toBe(true);
+    await until(() => seen[0]?.closedEarly === true);
+    await dispatcher.close();
+  });
+});
+
+/** Reads a stream until its `[DONE]`, then stops reading the way a chat stream does (drain first, then return). */
+async function readToDone(stream: Awaited<ReturnType<typeof upstreamStream>>): Promise<string> {
+  let text = '';
+  for await (const chunk of stream.body) {
+    text += chunk.toString();
+    if (text.includes('[DONE]')) {
+      stream.drain();
+      break;
+    }
+  }
+  return text;
+}
+
+describe('upstreamStream: drain() after the last event', () => {
+  it('a body whose end comes a moment after [DONE] is read to its end, and its connection serves the next stream', async () => {
+    const dispatcher = new Agent({ connections: 1 });
+    const first = await upstreamStream({ method: 'GET', url: `${base}/late-end` }, dispatcher);
+    expect(await readToDone(first)).toBe('data: one\n\ndata: [DONE]\n\n');
+    await until(() => held.length === 1);
+    held[0]!.end();
+    for (let round = 0; round < 2; round += 1) {
+      const next = await upstreamStream({ method: 'GET', url: `${base}/done` }, dispatcher);
+      let text = '';
+      for await (const chunk of next.body) text += chunk.toString();
+      expect(text).toBe('data: one\n\ndata: [DONE]\n\n');
+    }
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((entry) => entry.socket)).size, 'one connection for all three').toBe(1);
+    expect(seen.some((entry) => entry.closedEarly)).toBe(false);
+    expect(first.aborted).toBe(false);
+    await dispatcher.close();
+  });
+
+  it('a body that has not ended within drainMs has its connection closed', async () => {
+    const dispatcher = new Agent({ connections: 4 });
+    const stream = await upstreamStream({ method: 'GET', url: `${base}/late-end`, drainMs: 30 }, dispatcher);
+    await readToDone(stream);
+    await until(() => seen[0]?.closedEarly === true);
+    expect(stream.aborted).toBe(false);
+    await dispatcher.close();
+  });
+
+  it('a body that goes on sending after [DONE] has its connection closed past the byte bound, before drainMs', async () => {
+    const dispatcher = new Agent({ connections: 4 });
+    const stream = await upstreamStream({ method: 'GET', url: `${base}/late-end`, drainMs: 600_000 }, dispatcher);
+    await readToDone(stream);
+    await until(() => held.length === 1);
+    const res = held[0]!;
+    const filler = `data: ${'x'.repeat(16 * 1024)}\n\n`;
+    // Writes until the client goes away (it drops at most 64 KiB past what it read); 100 writes would be 1.6 MB.
+    for (let index = 0; index < 100 && !res.destroyed && !seen[0]!.closedEarly; index += 1) {
+      await new Promise<void>((resolve) => {
+        res.once('close', resolve);
+        res.write(filler, () => {
+          res.off('close', resolve);
+          resolve();
+        });
+      });
+    }
+    await until(() => seen[0]?.closedEarly === true);
+    await dispatcher.close();
+  });
+
+  it('without drain(), a reader that stops at [DONE] before the body ends closes the connection (as before)', async () => {
+    const dispatcher = new Agent({ connections: 4 });
+    const stream = await upstreamStream({ method: 'GET', url: `${base}/late-end` }, dispatcher);
+    for await (const chunk of stream.body) if (chunk.toString().includes('[DONE]')) break;
     await until(() => seen[0]?.closedEarly === true);
     await dispatcher.close();
   });

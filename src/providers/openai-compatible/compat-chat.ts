@@ -175,7 +175,9 @@ function relayStream(upstream: UpstreamStream, context: ProviderContext, setting
   }
 
   async function finish(): Promise<void> {
-    // Closes the body reader (and, through it, the socket if the upstream is still sending after [DONE]).
+    // Closes the body reader. After [DONE] what is left is the body's end, read and dropped so the connection serves
+    // the next request (drain); otherwise the socket is closed if the upstream is still sending.
+    if (done) upstream.drain();
     await source.return?.(undefined).catch(() => undefined);
     if (!done) upstream.abort();
   }

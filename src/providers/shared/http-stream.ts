@@ -18,6 +18,8 @@ export interface UpstreamStreamRequest {
   /** Headers deadline, and the longest silence allowed between two body chunks (not a total deadline). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** How long the rest of a body may take to arrive after `drain()` before its connection is closed instead. */
+  drainMs?: number;
 }
 
 export interface UpstreamStream {
@@ -28,6 +30,44 @@ export interface UpstreamStream {
   abort(): void;
   /** True once `abort()` was called (or the caller's signal fired), so readers can tell it from a dropped connection. */
   readonly aborted: boolean;
+  /**
+   * The reader has all it needs (a chat stream's `[DONE]`) and is about to stop reading: what is left of the body —
+   * normally only the end of its chunked encoding, which may arrive a moment after `[DONE]` — is read and dropped, so
+   * the connection goes back to the pool and serves the next request instead of being closed (on a real upstream, a
+   * new TLS connection each time). At most `DRAIN_BYTES` more and `drainMs`; past either the connection is closed.
+   */
+  drain(): void;
+}
+
+/** After `drain()`: how much more of a body is read and dropped before its connection is closed instead. */
+const DRAIN_BYTES = 64 * 1024;
+/** After `drain()`: how long the rest of a body may take (the default of `drainMs`). */
+const DRAIN_MS = 1_000;
+
+/**
+ * The bodies being drained, and by when each must have ended. One timer checks them all (a timer per stream would
+ * cost every stream; most bodies end within the same read as `[DONE]` and are never drained). The timer is unref'd,
+ * so it keeps no process alive.
+ */
+const draining = new Map<StreamCloser, number>();
+let drainTimer: NodeJS.Timeout | null = null;
+
+function watchDrain(closer: StreamCloser, ms: number): void {
+  draining.set(closer, Date.now() + ms);
+  if (drainTimer) return;
+  drainTimer = setInterval(() => {
+    const now = Date.now();
+    for (const [late, deadline] of draining) {
+      if (deadline > now) continue;
+      draining.delete(late);
+      late.abort(READER_STOPPED);
+    }
+    if (draining.size === 0 && drainTimer) {
+      clearInterval(drainTimer);
+      drainTimer = null;
+    }
+  }, Math.max(10, Math.min(ms, DRAIN_MS) / 4));
+  drainTimer.unref();
 }
 
 /**
@@ -74,6 +114,7 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
     else options.signal.addEventListener('abort', onCallerAbort, { once: true });
   }
   const detach = () => options.signal?.removeEventListener('abort', onCallerAbort);
+  let drainRequested = false;
   try {
     const response = await request(options.url, {
       method: options.method,
@@ -85,16 +126,29 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
       signal: controller,
     });
     const source = response.body;
+    let read = 0;
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
         // Not destroyed by the loop when the reader stops early: Node would destroy it with a new AbortError (and its
         // stack) per stream; the abort below closes it with the one shared reason instead.
-        for await (const chunk of source.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+        for await (const chunk of source.iterator({ destroyOnReturn: false })) {
+          read += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
       } finally {
         detach();
-        // A reader that stops early (break, return, a read error) must not leave the socket streaming into nowhere.
-        // This is cleanup, not a caller's abort: `aborted` stays false so a drop is still reported as a drop.
-        if (!source.readableEnded) controller.abort(READER_STOPPED);
+        if (!source.readableEnded) {
+          if (drainRequested && !aborted) {
+            // The rest is the body's end: read and dropped, within bounds, so the connection is reused (drain()).
+            watchDrain(controller, options.drainMs ?? DRAIN_MS);
+            void source.dump({ limit: read + DRAIN_BYTES }).catch(() => undefined).finally(() => draining.delete(controller));
+          } else {
+            // A reader that stops early (break, return, a read error) must not leave the socket streaming into
+            // nowhere. This is cleanup, not a caller's abort: `aborted` stays false so a drop is still reported as a
+            // drop.
+            controller.abort(READER_STOPPED);
+          }
+        }
       }
     }
     return {
@@ -104,6 +158,9 @@ export async function upstreamStream(options: UpstreamStreamRequest, dispatcher:
       abort,
       get aborted() {
         return aborted;
+      },
+      drain() {
+        drainRequested = true;
       },
     };
   } catch (error) {

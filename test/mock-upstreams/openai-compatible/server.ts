@@ -17,7 +17,8 @@ import type { MockRoute } from '../shared/harness.js';
  * Scenarios: success, rate_limited;retry_after=N, quota_exhausted, unauthorized, server_error, invalid_param,
  * moderation_input, not_found, conn_reset, midstream_error[;after=N], midstream_disconnect[;after=N] (after N deltas,
  * default 2), no_usage, reasoning, slow;ms=N,
- * fragmented (each SSE event split over two writes), stream_options_rejected. Error scenarios accept
+ * fragmented (each SSE event split over two writes), late_end;ms=N (the body's end N ms after `[DONE]`, default
+ * 50), stream_options_rejected. Error scenarios accept
  * `shape=message|msg|string|text` for the non-OpenAI error bodies of §7.
  */
 export interface ChatMockOptions {
@@ -248,6 +249,13 @@ export function createChatHandler(options: ChatMockOptions = {}) {
       await write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`);
     }
     await write('data: [DONE]\n\n');
+    const lateEnd = scenarios.find((item) => item.id === 'late_end');
+    if (lateEnd) {
+      // The chunked body's end in a later packet, as over a real network: a client that stops reading at [DONE]
+      // and closes the connection shows up as `aborted`.
+      await sleep(Number(lateEnd.options.ms ?? 50));
+      if (closed()) return;
+    }
     res.end();
   }
 
