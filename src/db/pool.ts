@@ -26,7 +26,7 @@ export interface Db extends Queryable {
   readonly engine: Engine;
   /**
    * Every statement runs on this thread and blocks it (the embedded engine in the server's thread): nothing arrives
-   * while one runs, so group commit gathers a group from what one turn of the event loop read (group-commit.ts).
+   * while one runs, so group commit gathers a group from what two turns of the event loop read (group-commit.ts).
    */
   readonly blocksThread?: boolean;
   /** Runs `work` in one READ COMMITTED transaction; retried up to 3 times on deadlock/serialization (D6). */

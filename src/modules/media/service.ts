@@ -35,7 +35,7 @@ export class MediaService {
   /**
    * File rows written by `store` outside a caller's transaction are committed in groups (file-groups.ts; a task's
    * results are written by its settlement instead, after `put`); one group at a time,
-   * embedded formed from the writes read in one turn of the event loop, as the task writes (tasks/service.ts).
+   * embedded formed from the writes read in two turns of the event loop, as the task writes (tasks/service.ts).
    */
   readonly fileGroups: GroupCommitter<FileItem, FileRow>;
 

@@ -42,7 +42,7 @@ export class TaskService {
     private readonly db: Db,
     private readonly leaseMs = 60_000,
     // One group of each kind at a time (they touch distinct rows, so more would only add connections); embedded, the
-    // group forms from the writes read in one turn of the event loop, as the wallet's (wallet/service.ts).
+    // group forms from the writes read in two turns of the event loop, as the wallet's (wallet/service.ts).
     groups: GroupCommitOptions = { maxGroup: 256, maxInFlight: 1, deferSend: db.blocksThread === true },
   ) {
     this.submittedGroups = new GroupCommitter(submittedRunner(db), groups);

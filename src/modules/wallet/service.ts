@@ -55,7 +55,7 @@ export interface CreditResult {
  * Group commit limits (issue 14). PostgreSQL runs up to 8 groups side by side (each holds a pool connection; the
  * wallet's reservations, resolutions and records are one queue each, the task engine's writes others); embedded runs
  * one, since PGlite has one session, and, when PGlite runs on the server's thread, gathers each group from the
- * requests read in one turn of the event loop (`deferSend`).
+ * requests read in two turns of the event loop (`deferSend`).
  */
 export function groupOptions(db: Pick<Db, 'engine' | 'blocksThread'>): GroupCommitOptions {
   if (db.engine === 'postgres') return { maxGroup: 256, maxInFlight: 8 };
