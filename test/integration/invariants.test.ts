@@ -94,6 +94,13 @@ describe('ledger invariants', () => {
       ['L6_charges_match_tasks', async (tx) => void (await tx.query('UPDATE tasks SET charged = charged + 1 WHERE id = $1', [s.settled.taskId]))],
       ['L10_task_hold_states', async (tx) => void (await tx.query(`UPDATE tasks SET status = 'queued' WHERE id = $1`, [s.released.taskId]))],
       ['L10_inflight_equals_held', async (tx) => void (await tx.query('UPDATE api_keys SET inflight = inflight + 1 WHERE id = $1', [s.keyId]))],
+      // No foreign key stops these since migration 0028 (and with triggers off none would): an entry of no wallet.
+      ['L11_references_exist', async (tx) => {
+        await tx.query(
+          `INSERT INTO ledger_entries (wallet_id, amount, kind, ref_type, ref_id, created_at) VALUES ('wal_gone', -1, 'adjustment', 'operator_credit', 'orphan', $1)`,
+          [ctx.app.clock.now()],
+        );
+      }],
       // A paid order without its top-up entry.
       ['P1_paid_orders_credited_once', async (tx) => void (await insertOrder(tx, s.customerId, 'paid', 'cs_missing_entry'))],
       ['P2_unpaid_orders_uncredited', async (tx) => void (await insertOrder(tx, s.customerId, 'pending', 'cs_not_paid'))],

@@ -43,6 +43,18 @@ export const INVARIANT_QUERIES: Record<string, string> = {
     SELECT k.id, k.inflight, COUNT(r.id) AS held FROM api_keys k
       LEFT JOIN reservations r ON r.api_key_id = k.id AND r.status = 'held'
      GROUP BY k.id, k.inflight HAVING k.inflight <> COUNT(r.id)`,
+  // Migration 0028 dropped the foreign keys of the rows every billed request writes (their writers take the parents
+  // from rows they read and lock); this is the check that stayed: no task, reservation or ledger entry without its
+  // customer, task, wallet or key.
+  L11_references_exist: `
+    SELECT 'task ' || t.id AS row FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)
+    UNION ALL
+    SELECT 'reservation ' || r.id FROM reservations r
+     WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = r.task_id)
+        OR NOT EXISTS (SELECT 1 FROM wallets w WHERE w.id = r.wallet_id)
+        OR NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = r.api_key_id)
+    UNION ALL
+    SELECT 'ledger entry ' || l.id FROM ledger_entries l WHERE NOT EXISTS (SELECT 1 FROM wallets w WHERE w.id = l.wallet_id)`,
   // Issue 13 (SEMANTICS P1): a paid (or refunded) order has exactly one top-up entry, in its customer's live wallet,
   // for its credits, under the reference that paid it; every top-up entry belongs to exactly one such order; top-ups
   // never reach a test wallet.
