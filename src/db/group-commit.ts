@@ -2,11 +2,16 @@ import { currentScope, markCommitted, untracked, type CommitScope } from './comm
 
 /**
  * Group commit (issue 14): requests that each need one small write are gathered into groups, and each group is one
- * statement, one transaction and one flush of the write-ahead log. Inputs are queued by a key (the wallet's
- * reservations, resolutions and lease records each share one key per instance whatever their wallet,
- * modules/wallet/service.ts and leases.ts; a test may play two instances' keys in one process): one group per key
- * runs at a time — a second one would only wait on the first's row lock — and groups of
- * different keys run side by side, up to `maxInFlight`. A group is sent as soon as its key is free, so a lone request
+ * statement, one transaction and one flush of the write-ahead log. Inputs are queued by a key: one group per key
+ * runs at a time and groups of different keys run side by side, up to `maxInFlight`. Every caller uses the default
+ * key, so each committer (the wallet's reservations, resolutions and lease records, the task engine's writes, file
+ * rows) is one queue per instance whatever the wallet (a test may play two instances' keys in one process). Queued
+ * per wallet instead, load spread over several customers formed groups of a few requests each — one statement and
+ * commit per group: five customers created a third fewer tasks per second than one, PostgreSQL spending twice the CPU
+ * per task (docs/PERFORMANCE.md). The price: a group holds the row locks of all its wallets until it commits (the
+ * group functions take them in id order, D6), so a wallet locked elsewhere delays the other wallets' requests of that
+ * group too, and a group run again item by item (a twin's idempotency key in another transaction, GR409) is so for
+ * all its customers. A group is sent as soon as its key is free, so a lone request
  * waits for nothing; under load the requests that arrive while their key's group runs form its next group. Every
  * request is answered only after its group's statement has returned, which for an autocommit statement means after
  * its commit: no answer before its write is durable.

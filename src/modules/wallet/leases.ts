@@ -138,17 +138,6 @@ export function recordRunner(db: Queryable): GroupRunner<RecordInput, RecordResu
   };
 }
 
-/**
- * Every finished request of this instance, whatever its wallet, goes into one queue of record groups: one group runs
- * at a time and the requests that end meanwhile form the next one (gr_record_many takes a group's keys, wallets and
- * leases each in id order, D6). Queued per wallet instead, load spread over several customers formed groups of a few
- * requests each, one statement and commit per group: five customers sharing 50 connections made a quarter to a third
- * fewer requests per second than one, PostgreSQL spending twice the CPU per request (docs/PERFORMANCE.md). The price:
- * a group holds the row locks of all its wallets until it commits, so a wallet locked elsewhere delays the other
- * wallets' requests of that group too.
- */
-const RECORD_LANE = 'records';
-
 export interface LeaseStats {
   takes: number;
   /** Takes that gave nothing (the requests waiting made holds of their own). */
@@ -282,7 +271,7 @@ export class CreditLeases {
   async record(admission: LeaseAdmission, request: AdmittedRequest, ending: RequestEnding): Promise<RecordResult> {
     const { lease, hold } = admission;
     try {
-      const result = await this.records.submit({ request, ending, hold, leaseId: lease.id }, RECORD_LANE);
+      const result = await this.records.submit({ request, ending, hold, leaseId: lease.id });
       lease.granted -= result.fromLease;
       if (result.leaseLeft === null) this.lose(lease);
       return result;

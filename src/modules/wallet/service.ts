@@ -22,18 +22,6 @@ import type {
  */
 export const MODES: readonly Mode[] = ['live', 'test'];
 
-/**
- * Every reservation of this instance, whatever its wallet, goes into one queue of groups, and every resolution into
- * another: one group of each runs at a time, and the requests that arrive meanwhile form the next one
- * (gr_reserve_group and gr_resolve_group lock a group's keys and wallets each in id order, D6). Queued per wallet
- * instead, load spread over several customers made groups of a few requests each — one statement and commit per
- * group: five customers sharing 32 connections created a third fewer tasks per second than one, PostgreSQL spending
- * twice the CPU per task (docs/PERFORMANCE.md). The price: a group holds the row locks of all its wallets until it
- * commits, so a wallet locked elsewhere delays the other wallets' requests of that group too, and a group that has to
- * be run again item by item (a twin's idempotency key in another transaction, GR409) does so for all its customers.
- */
-const WALLET_LANE = 'wallets';
-
 export interface CreditInput {
   customerId: string;
   mode: Mode;
@@ -192,11 +180,11 @@ export class WalletService {
 
   /**
    * The hot path (SEMANTICS §5.4): claims the idempotency key, takes the concurrency slot, reserves the hold and
-   * inserts the task, in one statement shared with the other reservations of its group (gr_reserve_group); answered
-   * once that statement has committed. 402/429 raise and store nothing (I8).
+   * inserts the task, in one statement shared with the other reservations of its group, whatever their wallet
+   * (gr_reserve_group; one queue per instance, db/group-commit.ts); answered once that statement has committed. 402/429 raise and store nothing (I8).
    */
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
-    const { outcome: decided, task } = await this.reserveGroups.submit(input, WALLET_LANE);
+    const { outcome: decided, task } = await this.reserveGroups.submit(input);
     if (decided === 'GR429') throw new AppError('concurrency_limited', 'Too many requests in flight for this API key');
     if (decided === 'GR402' || !task) throw new AppError('insufficient_credits', 'Not enough credits available for this request');
     // The row that owns the idempotency key: ours (created), or an earlier one — a replay when it was made from the
@@ -211,7 +199,7 @@ export class WalletService {
    * A settlement or release committed with the others of its group (gr_resolve_group); `route` is recorded with it.
    * `lane` is for tests that play two instances' queues in one process.
    */
-  resolveInGroup(item: ResolveItem, lane = WALLET_LANE): Promise<ResolveResult> {
+  resolveInGroup(item: ResolveItem, lane = ''): Promise<ResolveResult> {
     return this.resolveGroups.submit(item, lane);
   }
 
