@@ -421,6 +421,11 @@ function report(points: ChatPoint[], tasks: Figures & { cpu: CpuSplit }, tasksLe
   const portkey = `Portkey OSS gateway ${PORTKEY_VERSION}`;
   // Issue 14's goals: requests/s at c=50 as a multiple of Portkey's; `postgres`: PostgreSQL is its own process.
   const goals = [{ name: 'genrelay, PostgreSQL', goal: 5, postgres: true }, { name: 'genrelay, embedded default', goal: 3, postgres: false }, { name: EMBEDDED_THREAD, goal: 3, postgres: false }];
+  // The floors on the same scale: how far above Portkey a gateway could get in this run if it did nothing but relay
+  // (the host's spell moves them as much as genrelay's ratio).
+  for (const floor of ['minimal Node proxy', FRAMEWORK]) {
+    lines.push(`- ${floor} ÷ Portkey, req/s at c=50 (no authentication, billing or database): json ${ratio(find(floor, false, 50)?.requestsPerSecond, find(portkey, false, 50)?.requestsPerSecond)}, stream ${ratio(find(floor, true, 50)?.requestsPerSecond, find(portkey, true, 50)?.requestsPerSecond)}`);
+  }
   for (const { name, goal } of goals) {
     lines.push(`- ${name} ÷ Portkey, req/s at c=50: json ${ratio(find(name, false, 50)?.requestsPerSecond, find(portkey, false, 50)?.requestsPerSecond)}, stream ${ratio(find(name, true, 50)?.requestsPerSecond, find(portkey, true, 50)?.requestsPerSecond)} (goal ≥ ${goal}×)`);
   }
