@@ -11,10 +11,10 @@ import { currentScope, markCommitted, untracked, type CommitScope } from './comm
  * per task (docs/PERFORMANCE.md). The price: a group holds the row locks of all its wallets until it commits (the
  * group functions take them in id order, D6), so a wallet locked elsewhere delays the other wallets' requests of that
  * group too, and a group run again item by item (a twin's idempotency key in another transaction, GR409) is so for
- * all its customers. A group is sent as soon as its key is free, so a lone request
- * waits for nothing; under load the requests that arrive while their key's group runs form its next group. Every
- * request is answered only after its group's statement has returned, which for an autocommit statement means after
- * its commit: no answer before its write is durable.
+ * all its customers. A group is sent as soon as its key is free, so a lone request waits for nothing; under load the
+ * requests that arrive while their key's group runs form its next group. Every request is answered only after its
+ * group's statement has returned, which for an autocommit statement means after its commit: no answer before its
+ * write is durable.
  *
  * `run` receives the inputs of one group and returns one output per input, in order (an output may describe a
  * refusal; that is the caller's business). When `run` throws, nothing of the group was written (one transaction),

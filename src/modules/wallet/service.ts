@@ -181,7 +181,8 @@ export class WalletService {
   /**
    * The hot path (SEMANTICS §5.4): claims the idempotency key, takes the concurrency slot, reserves the hold and
    * inserts the task, in one statement shared with the other reservations of its group, whatever their wallet
-   * (gr_reserve_group; one queue per instance, db/group-commit.ts); answered once that statement has committed. 402/429 raise and store nothing (I8).
+   * (gr_reserve_group; one queue per instance, db/group-commit.ts); answered once that statement has committed.
+   * 402/429 raise and store nothing (I8).
    */
   async reserve(input: ReserveInput): Promise<{ taskId: string; outcome: ReserveOutcome; task: TaskRow }> {
     const { outcome: decided, task } = await this.reserveGroups.submit(input);
