@@ -579,7 +579,7 @@ describe('record groups of finished text requests (credit leases)', () => {
 });
 
 describe('group functions reuse their plans', () => {
-  it('gr_reserve_group (migration 0027) and gr_record_many (0024) run with generic plans and no scans, as their callers rely on', async () => {
+  it('gr_reserve_group (migration 0027) and gr_record_many (0024, 0029) run with generic plans and no scans, as their callers rely on', async () => {
     const settings = await ctx.app.deps.db.query<{ proname: string; proconfig: string[] }>(
       "SELECT proname, proconfig FROM pg_proc WHERE proname IN ('gr_reserve_group', 'gr_record_many') ORDER BY proname");
     expect(settings.rows.map((row) => row.proname)).toEqual(['gr_record_many', 'gr_reserve_group']);
