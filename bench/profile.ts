@@ -8,6 +8,9 @@
  * wrote. The profile stays in the scratch folder it names (open it in Chrome DevTools for the call tree).
  * `BENCH_CUSTOMERS=N` shares the connections out between N customers, each with its own key and wallet;
  * `BENCH_KEY_CONCURRENCY=N` gives those keys a concurrency limit, which keeps chat off credit leases.
+ * `BENCH_QUEUED=N` (tasks only) first creates N tasks the same way, unmeasured, and leaves them queued (the server runs
+ * with `GENRELAY_ROLE=api`, so no worker takes them): the measured load then runs against a queue of N tasks, to
+ * compare what creating a task costs with an empty queue and with a long one.
  *
  * Figures are the server's own CPU only; the client, the mock and PostgreSQL share the cores, as in bench:peers.
  */
@@ -32,6 +35,8 @@ const CUSTOMERS = Math.max(1, Number(process.env.BENCH_CUSTOMERS ?? 1) || 1);
  * settlement when they end.
  */
 const KEY_CONCURRENCY = Math.max(0, Number(process.env.BENCH_KEY_CONCURRENCY ?? 0) || 0);
+/** `BENCH_QUEUED=N`: tasks created and left queued before the measured load (`tasks` only). */
+const QUEUED = Math.max(0, Number(process.env.BENCH_QUEUED ?? 0) || 0);
 const OPERATOR_KEY = `bench-operator-${randomBytes(16).toString('hex')}`;
 const operator = operatorApi(OPERATOR_KEY);
 
@@ -135,6 +140,13 @@ async function main(): Promise<void> {
     const [path, body] = kind === 'tasks'
       ? ['/v1/videos', { model: 'seedance-2.0-fast', prompt: 'profile clip', seconds: 4 }]
       : ['/v1/chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'Say three short words.' }], stream: kind === 'stream' }];
+    if (kind === 'tasks' && QUEUED > 0) {
+      const fill = await autocannon({
+        url: `${base}${path}`, method: 'POST', connections: Number(connectionsArg), amount: QUEUED,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[0]}` }, body: JSON.stringify(body),
+      });
+      console.log(`queued before the load: ${fill['2xx']} tasks created and left queued (non-2xx ${fill.non2xx}, errors ${fill.errors})`);
+    }
     const cpuBefore = cpuSeconds({ genrelay: server.child.pid, mock: mock.child.pid, client: process.pid });
     const runs = await Promise.all(keys.map((key, index) => autocannon({
       url: `${base}${path}`, method: 'POST', duration: Number(secondsArg),
