@@ -200,7 +200,7 @@ export class WalletService {
    * A settlement or release committed with the others of its group (gr_resolve_group); `route` is recorded with it.
    * `lane` is for tests that play two instances' queues in one process.
    */
-  resolveInGroup(item: ResolveItem, lane = ''): Promise<ResolveResult> {
+  resolveInGroup(item: ResolveItem, lane?: string): Promise<ResolveResult> {
     return this.resolveGroups.submit(item, lane);
   }
 
