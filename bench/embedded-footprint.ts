@@ -12,7 +12,7 @@
  * FOOTPRINT_WARM_STARTS (3), BENCH_KEEP=1 (keep the data and the logs).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,41 @@ function startArguments(): string[] {
 
 const operator = operatorApi(OPERATOR_KEY);
 
+/** Bytes of the files under `dir`, recursively. */
+function bytesUnder(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? bytesUnder(path) : entry.isFile() ? statSync(path).size : 0;
+  }
+  return total;
+}
+
+/** The embedded database on disk: its WAL (pg_wal) and the rest (tables, indexes, catalogs), in MiB. */
+function onDisk(dataDir: string): string {
+  const wal = bytesUnder(join(dataDir, 'pglite', 'pg_wal'));
+  const all = bytesUnder(join(dataDir, 'pglite'));
+  return `${Math.round(all / 2 ** 20)} MiB (WAL ${Math.round(wal / 2 ** 20)}, the rest ${Math.round((all - wal) / 2 ** 20)})`;
+}
+
+/** The embedded upkeep's counters from /metrics (db/upkeep.ts): checkpoints, vacuums, analyzes and the time they took. */
+async function upkeepCounters(base: string): Promise<string> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return `${value('genrelay_embedded_checkpoints_total')} checkpoints, ${value('genrelay_embedded_vacuums_total')} vacuums, `
+    + `${value('genrelay_embedded_analyzes_total')} analyzes, ${value('genrelay_embedded_upkeep_seconds_total').toFixed(1)} s in all`;
+}
+
+/** Upkeep rounds that held the engine a second or more (logged as warnings; the server logs at `warn`). */
+function slowUpkeeps(logDir: string): string {
+  const lines = readFileSync(join(logDir, 'genrelay-embedded.log'), 'utf8').split('\n').filter((line) => line.includes('embedded database upkeep'));
+  const ms = lines.map((line) => {
+    const { upkeep } = JSON.parse(line) as { upkeep: { checkpoint: { ms: number } | null; table: { ms: number } | null } };
+    return (upkeep.checkpoint?.ms ?? 0) + (upkeep.table?.ms ?? 0);
+  });
+  return ms.length === 0 ? 'none' : `${ms.length} (longest ${Math.max(...ms)} ms)`;
+}
+
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'genrelay-footprint-'));
   const logDir = join(scratch, 'logs');
@@ -131,8 +166,11 @@ async function main(): Promise<void> {
     const drainedSeconds = (Date.now() - began) / 1000;
     const afterDrain = rssMiB(server);
     const drainedSplit = split(server);
+    const diskRunning = onDisk(env.DATA_DIR!);
+    const upkeep = await upkeepCounters(base);
     clearInterval(sampler);
     await stop(server);
+    const diskStopped = onDisk(env.DATA_DIR!);
 
     // Warm starts: the same data directory, spawn → first /readyz 200.
     const warmStarts: number[] = [];
@@ -158,6 +196,8 @@ async function main(): Promise<void> {
     console.log(`| all tasks ended after | ${drainedSeconds.toFixed(0)} s |`);
     console.log(`| resident set: ready / after creating / after all ended / peak | ${startRss} / ${afterCreate} / ${afterDrain} / ${peak} MiB |`);
     console.log(`| resident set after all ended, split | ${drainedSplit} |`);
+    console.log(`| database on disk: after all ended / after the stop | ${diskRunning} / ${diskStopped} |`);
+    console.log(`| embedded upkeep while it ran | ${upkeep}; rounds of 1 s or more: ${slowUpkeeps(logDir)} |`);
     console.log(`| warm start, spawn → /readyz 200 (median of ${warmStarts.length}) | ${warmMedian} ms (${warmStarts.join(', ')}) |`);
     console.log(`| resident set 3 s after the (last) warm start | ${warmRss} MiB (${warmSplit}) |`);
   } finally {

@@ -6,12 +6,14 @@ import { chainsConfigured, scanChains, type ChainWatchDeps } from '../workflows/
 import { reconcileStripe, type StripeReconcileDeps } from '../workflows/stripe-reconcile.js';
 import type { TaskRow } from '../modules/tasks/types.js';
 import { Slots } from '../lib/slots.js';
+import { UPKEEP_INTERVAL_MS, upkeepOnce, type UpkeepResult } from '../db/upkeep.js';
 
 /** The loops run the task, sweep, webhook and chain-watch workflows; nothing else. */
 export type WorkerDeps = RunTaskDeps & SweepDeps & DeliverWebhooksDeps & ChainWatchDeps & StripeReconcileDeps;
 
 /**
- * Background loops (ARCHITECTURE worker/): dispatcher, poller, sweeper and webhook sender. Each claims due rows
+ * Background loops (ARCHITECTURE worker/): dispatcher, poller, sweeper and webhook sender (and the Stripe and chain
+ * watchers, and on the embedded engine its upkeep, db/upkeep.ts). Each claims due rows
  * with `FOR UPDATE SKIP LOCKED` and leases, so any number of processes can run them (SEMANTICS T1, T2). The loops
  * poll at most every second and are also woken in-process right after a task is created or resolved.
  * `*Once` methods run one round and are what tests drive with a manual clock.
@@ -40,11 +42,13 @@ interface Loop {
   notBefore: number;
   /** When the last round that claimed something ended (rounds that claim are CLAIM_SPACING_MS apart). */
   claimedAt: number;
+  /** The first round waits this long after start (the embedded upkeep: not while the server is warming up). */
+  firstDelayMs: number;
 }
 
 /** A loop that has not run yet: `run` every `intervalMs`, sooner when woken; `full` when it claims into slots. */
-function loop(name: string, intervalMs: number, run: () => Promise<number>, full?: () => boolean): Loop {
-  return { name, intervalMs, run, full, timer: null, running: null, again: false, notBefore: 0, claimedAt: -Infinity };
+function loop(name: string, intervalMs: number, run: () => Promise<number>, full?: () => boolean, firstDelayMs = 0): Loop {
+  return { name, intervalMs, run, full, timer: null, running: null, again: false, notBefore: 0, claimedAt: -Infinity, firstDelayMs };
 }
 
 /**
@@ -61,6 +65,9 @@ const EMPTY_ROUND_PAUSE_MS = 20;
  * a quieter spell is still claimed at once.
  */
 export const CLAIM_SPACING_MS = 10;
+
+/** An upkeep round that held the embedded engine this long is logged as a warning (everything waited for it). */
+const SLOW_UPKEEP_MS = 1000;
 
 export class Worker {
   readonly owner = `wrk_${randomBytes(6).toString('hex')}`;
@@ -107,6 +114,14 @@ export class Worker {
       ...(chainsConfigured(deps.config)
         ? [loop('chains', deps.config.chainScanIntervalMs, async () => (await this.scanChainsOnce()).filter((report) => report.more).length)]
         : []),
+      // Autovacuum's work on the embedded engine, which has no autovacuum (db/upkeep.ts). A round that did something
+      // still waits the whole interval: one table per round.
+      ...(deps.db.engine === 'pglite'
+        ? [loop('upkeep', UPKEEP_INTERVAL_MS, async () => {
+          await this.upkeepOnce();
+          return 0;
+        }, undefined, UPKEEP_INTERVAL_MS)]
+        : []),
     ];
   }
 
@@ -139,6 +154,26 @@ export class Worker {
     return scanChains(this.deps);
   }
 
+  /**
+   * One round of the embedded engine's upkeep (db/upkeep.ts): a checkpoint when enough WAL has been written since the
+   * last, and a VACUUM or ANALYZE of the table that needs one most. Null on PostgreSQL, whose checkpointer and
+   * autovacuum do this.
+   */
+  async upkeepOnce(options?: { checkpointBytes?: number }): Promise<UpkeepResult | null> {
+    if (this.deps.db.engine !== 'pglite') return null;
+    const done = await upkeepOnce(this.deps.db, options);
+    const { metrics } = this.deps;
+    if (done.checkpoint) metrics.increment('genrelay_embedded_checkpoints_total', 'Checkpoints the embedded engine upkeep made (it has no checkpointer)');
+    if (done.table?.vacuum) metrics.increment('genrelay_embedded_vacuums_total', 'Tables the embedded engine upkeep vacuumed (it has no autovacuum)');
+    if (done.table?.analyze) metrics.increment('genrelay_embedded_analyzes_total', 'Tables the embedded engine upkeep analyzed (it has no autovacuum)');
+    if (done.checkpoint || done.table) {
+      metrics.increment('genrelay_embedded_upkeep_seconds_total', 'Time the embedded engine spent on upkeep (everything else waited)', ((done.checkpoint?.ms ?? 0) + (done.table?.ms ?? 0)) / 1000);
+      const slow = (done.checkpoint?.ms ?? 0) + (done.table?.ms ?? 0) >= SLOW_UPKEEP_MS;
+      this.deps.logger[slow ? 'warn' : 'info']({ upkeep: done }, 'embedded database upkeep');
+    }
+    return done;
+  }
+
   /** Runs dispatch, poll and delivery rounds until nothing is due (tests). */
   async drain(maxRounds = 50): Promise<void> {
     for (let round = 0; round < maxRounds; round += 1) {
@@ -160,7 +195,7 @@ export class Worker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const loop of this.loops) this.schedule(loop, 0);
+    for (const loop of this.loops) this.schedule(loop, loop.firstDelayMs);
     this.deps.events.on('task.created', this.wakeDispatcher);
     this.deps.events.on('task.resolved', this.wakeWebhooks);
     this.deps.events.on('webhook.due', this.wakeWebhooks);

@@ -6,6 +6,7 @@ import { systemClock } from '../../src/lib/clock.js';
 import type { TaskRow } from '../../src/modules/tasks/types.js';
 import type { DeliveryRow } from '../../src/modules/webhooks/service.js';
 import { CLAIM_SPACING_MS, Worker, type WorkerDeps } from '../../src/worker/worker.js';
+import { UPKEEP_INTERVAL_MS } from '../../src/db/upkeep.js';
 import { MAX_IN_FLIGHT } from '../../src/modules/webhooks/fairness.js';
 
 /**
@@ -19,6 +20,7 @@ function harness(
   claim: (limit: number) => TaskRow[] | Promise<TaskRow[]>,
   env: Record<string, string> = {},
   claimDeliveries: (limit: number) => DeliveryRow[] = () => [],
+  db: { engine: 'pglite' | 'postgres'; query?: (text: string) => Promise<{ rows: unknown[] }> } = { engine: 'postgres' },
 ) {
   const events = new EventEmitter();
   const claims: number[] = [];
@@ -43,6 +45,7 @@ function harness(
         return claimDeliveries(limit);
       }),
     },
+    db,
     // Everything else the loops touch (sweeper, Stripe) fails and is logged: not what this test looks at.
   } as unknown as WorkerDeps;
   return { worker: new Worker(deps), events, claims, limits, deliveryClaims };
@@ -166,5 +169,35 @@ describe('worker loop timing (issue 14)', () => {
     expect(limits).toEqual([4, 3, 1]);
     for (const release of releases) release();
     await worker.stop();
+  });
+
+  it('the embedded upkeep: first a whole interval after start, then one round per interval; none on PostgreSQL', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    // The statements a round sends, answered as a database with nothing due would (db/upkeep.ts).
+    const rounds: number[] = [];
+    const query = vi.fn(async (text: string) => {
+      if (text.includes('pg_control_checkpoint')) {
+        rounds.push(Date.now());
+        return { rows: [{ bytes: '0' }] };
+      }
+      return { rows: [] };
+    });
+    const start = Date.now();
+    const embedded = harness(() => [], {}, () => [], { engine: 'pglite', query });
+    embedded.worker.start();
+    await vi.advanceTimersByTimeAsync(UPKEEP_INTERVAL_MS - 100);
+    expect(rounds).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(rounds.map((at) => at - start)).toEqual([UPKEEP_INTERVAL_MS]);
+    await vi.advanceTimersByTimeAsync(3 * UPKEEP_INTERVAL_MS);
+    expect(rounds.map((at) => at - start)).toEqual([1, 2, 3, 4].map((n) => n * UPKEEP_INTERVAL_MS));
+    await embedded.worker.stop();
+
+    const server = harness(() => [], {}, () => [], { engine: 'postgres', query });
+    server.worker.start();
+    await vi.advanceTimersByTimeAsync(3 * UPKEEP_INTERVAL_MS);
+    expect(rounds).toHaveLength(4);
+    expect(await server.worker.upkeepOnce()).toBeNull();
+    await server.worker.stop();
   });
 });
