@@ -9,7 +9,7 @@
  * rest (the process's own JavaScript heap, code and buffers), read from /proc/<pid>/smaps.
  *
  * `npm run bench:embedded -- [tasks]`. Env: FOOTPRINT_TASKS (100000; the argument wins), FOOTPRINT_CONNECTIONS (32),
- * FOOTPRINT_WARM_STARTS (3), BENCH_KEEP=1 (keep the data and the logs).
+ * FOOTPRINT_WARM_STARTS (3), FOOTPRINT_SETTLE_SECONDS (30: idle time after the last task ends before the resident set is read again), BENCH_KEEP=1 (keep the data and the logs).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -22,6 +22,8 @@ import { operatorApi, freePort, start, stop, stopAll, waitHttp, type Started } f
 const TASKS = Number(process.argv[2] ?? process.env.FOOTPRINT_TASKS ?? 100_000);
 const WARM_STARTS = Number(process.env.FOOTPRINT_WARM_STARTS ?? 3);
 const CONNECTIONS = Number(process.env.FOOTPRINT_CONNECTIONS ?? 32);
+/** Seconds the server is left idle after every task has ended before the resident set is read again. */
+const SETTLE_SECONDS = Number(process.env.FOOTPRINT_SETTLE_SECONDS ?? 30);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OPERATOR_KEY = `bench-operator-${randomBytes(16).toString('hex')}`;
 
@@ -167,6 +169,10 @@ async function main(): Promise<void> {
     const afterDrain = rssMiB(server);
     const drainedSplit = split(server);
     const diskRunning = onDisk(env.DATA_DIR!);
+    // Idle for SETTLE_SECONDS: what the process gives back once the burst is over (V8 shrinks its heap when idle).
+    await new Promise((done) => setTimeout(done, SETTLE_SECONDS * 1000));
+    const settled = rssMiB(server);
+    const settledSplit = split(server);
     const upkeep = await upkeepCounters(base);
     clearInterval(sampler);
     await stop(server);
@@ -196,6 +202,7 @@ async function main(): Promise<void> {
     console.log(`| all tasks ended after | ${drainedSeconds.toFixed(0)} s |`);
     console.log(`| resident set: ready / after creating / after all ended / peak | ${startRss} / ${afterCreate} / ${afterDrain} / ${peak} MiB |`);
     console.log(`| resident set after all ended, split | ${drainedSplit} |`);
+    console.log(`| resident set ${SETTLE_SECONDS} s later, idle | ${settled} MiB (${settledSplit}) |`);
     console.log(`| database on disk: after all ended / after the stop | ${diskRunning} / ${diskStopped} |`);
     console.log(`| embedded upkeep while it ran | ${upkeep}; rounds of 1 s or more: ${slowUpkeeps(logDir)} |`);
     console.log(`| warm start, spawn → /readyz 200 (median of ${warmStarts.length}) | ${warmMedian} ms (${warmStarts.join(', ')}) |`);
