@@ -84,13 +84,12 @@ export function prepared(name: string, text: string): string {
  * operating system's file cache. Against 128 MB this takes about 130 MB off the resident size and a third off the
  * warm start; against 32 MB, 18 MB and 60 ms, with no lower task creation rate at 10,000 tasks
  * (bench/embedded-footprint.ts).
- */
-/**
- * A 64 MB WAL budget instead of 1 GB: single-user PostgreSQL has no checkpointer, so it checkpoints only once this much
- * WAL has been written since the last checkpoint, and keeps up to that much in pg_wal. At 1 GB a busy embedded install
- * carried up to a gigabyte of WAL on disk, and replayed as much after a crash. And ANALYZE samples 3,000 rows instead
- * of 30,000 (`default_statistics_target` 10): the upkeep (db/upkeep.ts) analyzes on the session everything else waits
- * for, and at 100,000 tasks the default sample took 0.8–1.0 s of it, this one 65 ms.
+ *
+ * `max_wal_size` 64 MB and `min_wal_size` 32 MB: how much WAL a checkpoint leaves in pg_wal for reuse. Single-user
+ * PostgreSQL never checkpoints for WAL volume by itself — the worker's upkeep does (db/upkeep.ts) — and at the default
+ * 1 GB a stopped 100,000-task database kept 961 MiB of WAL files. `default_statistics_target` 10: ANALYZE samples
+ * 3,000 rows instead of 30,000; the upkeep analyzes on the one session everything else waits for, and at 100,000
+ * tasks the default sample took 0.8–1.0 s of it, this one 65 ms.
  */
 const EMBEDDED_START_PARAMS = [
   ...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB', '-c', 'default_statistics_target=10',

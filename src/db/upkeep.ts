@@ -18,7 +18,7 @@ import type { Queryable } from './pool.js';
  */
 export const UPKEEP_INTERVAL_MS = 15_000;
 
-/** Half the embedded engine's `max_wal_size` (db/pool.ts), as the checkpointer aims at. */
+/** Half the embedded engine's `max_wal_size` (db/pool.ts): what a checkpoint then leaves in pg_wal covers it. */
 export const CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
 
 /** autovacuum's defaults (`autovacuum_vacuum_threshold`, `…_scale_factor`, `…_insert_…`, `…_analyze_…`). */

@@ -114,8 +114,8 @@ export class Worker {
       ...(chainsConfigured(deps.config)
         ? [loop('chains', deps.config.chainScanIntervalMs, async () => (await this.scanChainsOnce()).filter((report) => report.more).length)]
         : []),
-      // Autovacuum's work on the embedded engine, which has no autovacuum (db/upkeep.ts). A round that did something
-      // still waits the whole interval: one table per round.
+      // The checkpointer's and autovacuum's work on the embedded engine, which has neither (db/upkeep.ts). A round that
+      // did something still waits the whole interval: one table per round.
       ...(deps.db.engine === 'pglite'
         ? [loop('upkeep', UPKEEP_INTERVAL_MS, async () => {
           await this.upkeepOnce();
@@ -167,9 +167,9 @@ export class Worker {
     if (done.table?.vacuum) metrics.increment('genrelay_embedded_vacuums_total', 'Tables the embedded engine upkeep vacuumed (it has no autovacuum)');
     if (done.table?.analyze) metrics.increment('genrelay_embedded_analyzes_total', 'Tables the embedded engine upkeep analyzed (it has no autovacuum)');
     if (done.checkpoint || done.table) {
-      metrics.increment('genrelay_embedded_upkeep_seconds_total', 'Time the embedded engine spent on upkeep (everything else waited)', ((done.checkpoint?.ms ?? 0) + (done.table?.ms ?? 0)) / 1000);
-      const slow = (done.checkpoint?.ms ?? 0) + (done.table?.ms ?? 0) >= SLOW_UPKEEP_MS;
-      this.deps.logger[slow ? 'warn' : 'info']({ upkeep: done }, 'embedded database upkeep');
+      const ms = (done.checkpoint?.ms ?? 0) + (done.table?.ms ?? 0);
+      metrics.increment('genrelay_embedded_upkeep_seconds_total', 'Time the embedded engine spent on upkeep (everything else waited)', ms / 1000);
+      this.deps.logger[ms >= SLOW_UPKEEP_MS ? 'warn' : 'info']({ upkeep: done }, 'embedded database upkeep');
     }
     return done;
   }
