@@ -1,6 +1,6 @@
 /**
  * The embedded default's footprint (issue 14): `npm run bench:embedded`. Starts `genrelay serve` as users do — the
- * `npm start` command of package.json, Node flags included — on a fresh DATA_DIR without DATABASE_URL (PGlite in the
+ * `npm start` command of package.json, its environment settings and Node flags included (`npmStart`) — on a fresh DATA_DIR without DATABASE_URL (PGlite in the
  * process), creates FOOTPRINT_TASKS tasks (default 100,000) through
  * `POST /v1/videos` with a test key (the sandbox runs each to the end in the same process: dispatch, poll, settle),
  * sampling the resident set size (/proc) every 200 ms, waits until no task is open, stops it gracefully, then starts
@@ -17,7 +17,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { operatorApi, freePort, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
+import { npmStart, operatorApi, freePort, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
 
 const TASKS = Number(process.argv[2] ?? process.env.FOOTPRINT_TASKS ?? 100_000);
 const WARM_STARTS = Number(process.env.FOOTPRINT_WARM_STARTS ?? 3);
@@ -82,14 +82,6 @@ async function timedStart(serve: () => Started, url: string): Promise<{ server: 
   }
 }
 
-/** `npm start` as package.json spells it (`node [flags] bin/genrelay.mjs serve`): the arguments after `node`. */
-function startArguments(): string[] {
-  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  const [command, ...args] = script.trim().split(/\s+/);
-  if (command !== 'node' || !args.includes('bin/genrelay.mjs')) throw new Error(`npm start is not "node … bin/genrelay.mjs …": ${script}`);
-  return args;
-}
-
 const operator = operatorApi(OPERATOR_KEY);
 
 /** Bytes of the files under `dir`, recursively. */
@@ -139,7 +131,8 @@ async function main(): Promise<void> {
   delete env.GENRELAY_ROLE;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const serve = () => start('genrelay-embedded', process.execPath, startArguments(), { cwd: ROOT, env: { ...env, PORT: String(port) }, logDir });
+  const npm = npmStart(ROOT, env);
+  const serve = () => start('genrelay-embedded', process.execPath, npm.args, { cwd: ROOT, env: { ...env, ...npm.env, PORT: String(port) }, logDir });
   try {
     let server = serve();
     await waitHttp(server, `${base}/readyz`, (status) => status === 200);

@@ -41,6 +41,28 @@ export function start(name: string, command: string, args: string[], options: { 
   return started;
 }
 
+/**
+ * `npm start` as package.json spells it — `[NAME=value …] node [flags] bin/genrelay.mjs serve` — as what to spawn:
+ * the environment it sets (a value may be `${NAME:-default}`, resolved against `env` as `sh` would) and the
+ * arguments after `node`. Throws when the script has another shape, so a bench never starts genrelay some other way.
+ */
+export function npmStart(root: string, env: NodeJS.ProcessEnv = process.env): { env: Record<string, string>; args: string[] } {
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  const words = script.trim().split(/\s+/);
+  const assigned: Record<string, string> = {};
+  for (let word = words[0]; word !== undefined && /^[A-Za-z_]\w*=/.test(word); word = words[0]) {
+    words.shift();
+    const [, name, value] = /^(\w+)=(.*)$/.exec(word)!;
+    const fallback = /^\$\{(\w+):-([^}]*)\}$/.exec(value!);
+    if (fallback) assigned[name!] = env[fallback[1]!] || fallback[2]!;
+    else if (/[$`"'\\]/.test(value!)) throw new Error(`npm start sets ${name} in a way this bench does not read: ${script}`);
+    else assigned[name!] = value!;
+  }
+  const [command, ...args] = words;
+  if (command !== 'node' || !args.includes('bin/genrelay.mjs')) throw new Error(`npm start is not "[NAME=value …] node … bin/genrelay.mjs …": ${script}`);
+  return { env: assigned, args };
+}
+
 function tail(path: string): string {
   try {
     return readFileSync(path, 'utf8').split('\n').slice(-20).join('\n');

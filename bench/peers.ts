@@ -7,7 +7,7 @@
  *   - a Fastify + undici JSON proxy (bench/peers-fastify.ts): genrelay's two HTTP libraries parsing and re-serialising
  *     the JSON, with no authentication, routing, validation, billing or logging — the floor of a gateway built on them;
  *   - the Portkey OSS gateway, pinned at 1.15.2, installed from npm into a scratch folder (no auth, no billing);
- *   - genrelay (`node bin/genrelay.mjs serve`) on the embedded default (fresh DATA_DIR), on the embedded engine on a
+ *   - genrelay as `npm start` starts it (its environment settings and Node flags, `npmStart`) on the embedded default (fresh DATA_DIR), on the embedded engine on a
  *     thread of its own (EMBEDDED_DB_THREAD=true, another fresh DATA_DIR) and on PostgreSQL (a fresh database, dropped
  *     at the end), set up through the operator API: a channel to the mock for `grok-4-fast`, a
  *     customer with a live key and a grant, so every request is authenticated, reserved, settled and billed;
@@ -38,7 +38,7 @@ import autocannon from 'autocannon';
 import { openDb, type Db } from '../src/db/pool.js';
 import { findInvariantViolations } from '../src/modules/wallet/invariants.js';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
-import { cpuPerRequestMs, cpuSeconds, freePort, hasPgbench, operatorApi, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
+import { cpuPerRequestMs, cpuSeconds, freePort, hasPgbench, npmStart, operatorApi, installPortkey, pgbench, readyLine, start, stop, stopAll, waitHttp, type Started } from './peers-procs.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
@@ -235,7 +235,8 @@ async function main(): Promise<void> {
     };
     async function genrelay(name: string, env: NodeJS.ProcessEnv, port?: number): Promise<{ started: Started; base: string; port: number }> {
       port ??= await freePort();
-      const started = start(name, process.execPath, ['bin/genrelay.mjs', 'serve'], spawnOptions({ ...genrelayEnv, ...env, PORT: String(port) }));
+      const npm = npmStart(ROOT, { ...genrelayEnv, ...env });
+      const started = start(name, process.execPath, npm.args, spawnOptions({ ...genrelayEnv, ...env, ...npm.env, PORT: String(port) }));
       const base = `http://127.0.0.1:${port}`;
       await waitHttp(started, `${base}/readyz`, (status) => status === 200);
       return { started, base, port };

@@ -1,6 +1,6 @@
 /**
  * CPU profile of genrelay under load (issue 14): `npm run bench:profile -- [chat|stream|tasks] [connections=50]
- * [seconds=10] [postgres|embedded] [plain]`. Starts the chat mock and `node --cpu-prof bin/genrelay.mjs serve`
+ * [seconds=10] [postgres|embedded] [plain]`. Starts the chat mock and genrelay as `npm start` does, with `--cpu-prof`
  * (PostgreSQL on a fresh database, or the embedded default with `embedded`; `plain`: without the profiler, which costs
  * the server 10–20 %, to compare two versions' throughput and CPU per request), sets it up through the operator API like bench:peers, drives
  * billed chat completions (or `POST /v1/videos` in test mode for `tasks`) with autocannon, stops the server
@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { adminQuery, databaseUrl } from '../test/harness/databases.js';
-import { cpuPerRequestMs, cpuSeconds, freePort, operatorApi, readyLine, start, stop, stopAll, tableActivity, waitHttp } from './peers-procs.js';
+import { cpuPerRequestMs, cpuSeconds, freePort, npmStart, operatorApi, readyLine, start, stop, stopAll, tableActivity, waitHttp } from './peers-procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [kind = 'chat', connectionsArg = '50', secondsArg = '10', engine = 'postgres', mode = 'profile'] = process.argv.slice(2);
@@ -120,7 +120,8 @@ async function main(): Promise<void> {
     }
     if (kind === 'tasks') Object.assign(env, { GENRELAY_ROLE: 'api', MAX_QUEUED_PER_MODEL: '10000000' });
     const port = await freePort();
-    const server = start('genrelay', process.execPath, [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'bin/genrelay.mjs', 'serve'], { cwd: ROOT, env: { ...env, PORT: String(port) }, logDir });
+    const npm = npmStart(ROOT, env);
+    const server = start('genrelay', process.execPath, [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...npm.args], { cwd: ROOT, env: { ...env, ...npm.env, PORT: String(port) }, logDir });
     const base = `http://127.0.0.1:${port}`;
     await waitHttp(server, `${base}/readyz`, (status) => status === 200);
     const mode = kind === 'tasks' ? 'test' : 'live';
