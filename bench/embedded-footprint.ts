@@ -1,7 +1,7 @@
 /**
  * The embedded default's footprint (issue 14): `npm run bench:embedded`. Starts `genrelay serve` as users do — the
- * `npm start` command of package.json, its environment settings and Node flags included (`npmStart`) — on a fresh DATA_DIR without DATABASE_URL (PGlite in the
- * process), creates FOOTPRINT_TASKS tasks (default 100,000) through
+ * `npm start` command of package.json, its environment settings and Node flags included (`npmStart`) — on a fresh
+ * DATA_DIR without DATABASE_URL (PGlite in the process), creates FOOTPRINT_TASKS tasks (default 100,000) through
  * `POST /v1/videos` with a test key (the sandbox runs each to the end in the same process: dispatch, poll, settle),
  * sampling the resident set size (/proc) every 200 ms, waits until no task is open, stops it gracefully, then starts
  * it again on the same data (a warm start) FOOTPRINT_WARM_STARTS times and times spawn → first `GET /readyz` 200

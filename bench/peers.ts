@@ -7,8 +7,8 @@
  *   - a Fastify + undici JSON proxy (bench/peers-fastify.ts): genrelay's two HTTP libraries parsing and re-serialising
  *     the JSON, with no authentication, routing, validation, billing or logging — the floor of a gateway built on them;
  *   - the Portkey OSS gateway, pinned at 1.15.2, installed from npm into a scratch folder (no auth, no billing);
- *   - genrelay as `npm start` starts it (its environment settings and Node flags, `npmStart`) on the embedded default (fresh DATA_DIR), on the embedded engine on a
- *     thread of its own (EMBEDDED_DB_THREAD=true, another fresh DATA_DIR) and on PostgreSQL (a fresh database, dropped
+ *   - genrelay as `npm start` starts it (its environment settings and Node flags, `npmStart`) on the embedded default
+ *     (fresh DATA_DIR), on the embedded engine on a thread of its own (EMBEDDED_DB_THREAD=true, another fresh DATA_DIR) and on PostgreSQL (a fresh database, dropped
  *     at the end), set up through the operator API: a channel to the mock for `grok-4-fast`, a
  *     customer with a live key and a grant, so every request is authenticated, reserved, settled and billed;
  *
